@@ -1,0 +1,195 @@
+"""OpenAI Chat Completions wire models (the subset PAIS reads and writes)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "ChatCompletionChunk",
+    "ChatCompletionRequest",
+    "ChatCompletionResponse",
+    "ChatMessage",
+    "Choice",
+    "ChunkChoice",
+    "ContentPart",
+    "Delta",
+    "ErrorBody",
+    "ErrorDetail",
+    "ModelCard",
+    "ModelList",
+    "Progress",
+    "ResponseMessage",
+    "StreamOptions",
+    "ToolCall",
+    "ToolCallFunction",
+    "Usage",
+    "new_completion_id",
+]
+
+
+def new_completion_id() -> str:
+    """Return an OpenAI-style completion id."""
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+class ContentPart(BaseModel):
+    """One part of a multi-part message content; only text parts carry text."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    text: str | None = None
+
+
+class ToolCallFunction(BaseModel):
+    name: str
+    arguments: str
+
+
+class ToolCall(BaseModel):
+    id: str
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
+class ChatMessage(BaseModel):
+    """A message of the request's `messages` list."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+
+    def text(self) -> str:
+        """The message's text, with multi-part text parts joined."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text or "" for part in self.content if part.type == "text")
+
+
+class StreamOptions(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """`POST /v1/chat/completions` body; unknown OpenAI parameters are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    session_id: str | None = Field(default=None, min_length=1, max_length=256)
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_completion_tokens: int | None = Field(default=None, gt=0)
+    seed: int | None = None
+    user: str | None = None
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class ResponseMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    index: int = 0
+    message: ResponseMessage
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"] = "stop"
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str = Field(default_factory=new_completion_id)
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int = Field(default_factory=lambda: int(time.time()))
+    model: str
+    choices: list[Choice]
+    usage: Usage
+    session_id: str
+
+
+class Progress(BaseModel):
+    """Run progress carried by a stream chunk beside (never inside) `delta.content`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["step", "tool_call", "tool_result", "delegation", "delegation_result"]
+    step: int
+    max_steps: int
+    tool: str | None = None
+    target: str | None = None
+    success: bool | None = None
+
+
+class Delta(BaseModel):
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: Delta
+    finish_reason: Literal["stop", "length", "tool_calls", "content_filter"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One `data:` event of a streamed completion; `progress` is a PAIS extension field."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: Usage | None = None
+    session_id: str | None = None
+    progress: Progress | None = None
+
+
+class ModelCard(BaseModel):
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str = "pais"
+    description: str | None = None
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | None = None
+    param: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error envelope: `{"error": {"message", "type", "code"}}`."""
+
+    error: ErrorDetail
+
+    @classmethod
+    def of(cls, message: str, error_type: str, code: str | None = None, **extra: Any) -> ErrorBody:
+        """Build an error body from its parts."""
+        return cls(error=ErrorDetail(message=message, type=error_type, code=code, **extra))

@@ -1,0 +1,51 @@
+"""In-process A2A task records, shared by the memories that live in one process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pais_core import BadRequestError
+
+from ._base import Page
+
+__all__ = ["LocalTaskStore", "offset_page", "parse_offset"]
+
+
+class LocalTaskStore:
+    """Task records in insertion order, bounded to `max_tasks` (oldest dropped first)."""
+
+    def __init__(self, max_tasks: int) -> None:
+        self._tasks: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._max_tasks = max_tasks
+
+    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
+        self._tasks[task_id] = (context_id, task)
+        while len(self._tasks) > self._max_tasks:
+            del self._tasks[next(iter(self._tasks))]
+
+    async def get_task(self, task_id: str) -> dict[str, Any] | None:
+        record = self._tasks.get(task_id)
+        return None if record is None else record[1]
+
+    async def list_tasks(
+        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[dict[str, Any]]:
+        tasks = [task for ctx, task in self._tasks.values() if context_id is None or ctx == context_id]
+        return offset_page(tasks, cursor, limit)
+
+
+def offset_page(items: list[Any], cursor: str | None, limit: int) -> Page[Any]:
+    """Slice `items` at an offset cursor."""
+    start = parse_offset(cursor)
+    chunk = items[start : start + limit]
+    end = start + len(chunk)
+    return Page(items=chunk, total=len(items), next_cursor=str(end) if end < len(items) else None)
+
+
+def parse_offset(cursor: str | None) -> int:
+    """Decode an offset cursor; raise `BadRequestError` on garbage."""
+    if cursor is None or cursor == "":
+        return 0
+    if not cursor.isdigit():
+        raise BadRequestError(f"invalid cursor {cursor!r}")
+    return int(cursor)

@@ -1,0 +1,59 @@
+"""`NullMemory`: stateless operation; every request stands alone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage
+
+from pais_core import MemoryEvent, NotFoundError
+
+from ._base import Memory, Page
+from ._local_tasks import LocalTaskStore
+
+__all__ = ["NullMemory"]
+
+
+class NullMemory(Memory):
+    """Remembers no conversation; A2A task records are still kept in-process."""
+
+    def __init__(self, *, max_tasks: int = 10_000) -> None:
+        self._tasks = LocalTaskStore(max_tasks=max_tasks)
+
+    async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
+        return []
+
+    async def append(
+        self, session_id: str, events: Sequence[MemoryEvent], messages: Sequence[ModelMessage] = ()
+    ) -> None:
+        return None
+
+    async def has_session(self, session_id: str) -> bool:
+        return False
+
+    async def list_sessions(self, *, cursor: str | None = None, limit: int = 100) -> Page[str]:
+        return Page(items=[], total=0)
+
+    async def get_events(self, session_id: str, *, cursor: str | None = None, limit: int = 100) -> Page[MemoryEvent]:
+        raise NotFoundError(f"session {session_id!r} not found (memory is disabled)")
+
+    def session_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
+        return _no_lock()
+
+    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
+        await self._tasks.put_task(task_id, context_id, task)
+
+    async def get_task(self, task_id: str) -> dict[str, Any] | None:
+        return await self._tasks.get_task(task_id)
+
+    async def list_tasks(
+        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[dict[str, Any]]:
+        return await self._tasks.list_tasks(context_id=context_id, cursor=cursor, limit=limit)
+
+
+@asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
