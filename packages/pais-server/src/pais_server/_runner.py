@@ -26,7 +26,7 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from pais_core import PaisError, Progress, Settings, Usage
+from pais_core import PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_memory import Memory
 
 from ._run_errors import to_pais_error
@@ -168,6 +168,8 @@ class AgentRunner:
                 history = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history or inp.request_history))
                 yield turn
+        except SessionBusyError:
+            raise  # the run never started; the session belongs to another request
         except PaisError as exc:
             await self._record_failure(inp, exc)
             raise
