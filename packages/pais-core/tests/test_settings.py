@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from pais_core import ConfigError, McpServerSpec, MockToolCalls, Settings, SubAgentSpec
 
 
@@ -19,8 +20,10 @@ def test_defaults() -> None:
     assert (settings.agent_port, settings.agentic_loop_max_steps, settings.tool_call_mode) == (8000, 5, "auto")
     assert (settings.memory_type, settings.memory_context_limit) == ("local", 6)
     assert (settings.memory_max_sessions, settings.memory_max_session_events) == (1000, 500)
-    assert settings.sub_agents == () and settings.mcp_servers == ()
-    assert settings.log_level == "INFO" and settings.otel_enabled is False
+    assert settings.sub_agents == ()
+    assert settings.mcp_servers == ()
+    assert settings.log_level == "INFO"
+    assert settings.otel_enabled is False
     assert settings.service_name == "agent-1"
 
 
@@ -80,7 +83,8 @@ def test_mock_responses_parse() -> None:
     assert settings.debug_mock_responses is not None
     first, second = settings.debug_mock_responses
     assert first == "hi"
-    assert isinstance(second, MockToolCalls) and second.tool_calls[0].arguments == {"task": "x"}
+    assert isinstance(second, MockToolCalls)
+    assert second.tool_calls[0].arguments == {"task": "x"}
 
 
 def test_otel_sdk_disabled_wins() -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from pais_core import AgentCard, ChatCompletionRequest, ErrorBody, MemoryEvent
 from pydantic import ValidationError
+
+from pais_core import AgentCard, ChatCompletionRequest, ErrorBody, MemoryEvent
 
 
 def test_request_accepts_unknown_openai_parameters_and_multipart_content() -> None:
@@ -15,7 +16,8 @@ def test_request_accepts_unknown_openai_parameters_and_multipart_content() -> No
             "logit_bias": {},
         }
     )
-    assert request.model is None and request.messages[0].text() == "ab"
+    assert request.model is None
+    assert request.messages[0].text() == "ab"
 
 
 def test_request_rejects_empty_messages() -> None:
@@ -30,7 +32,8 @@ def test_error_body_shape() -> None:
 
 def test_event_ids_are_unique_and_long() -> None:
     ids = {MemoryEvent(event_type="user_message").event_id for _ in range(10_000)}
-    assert len(ids) == 10_000 and all(len(i) == 36 for i in ids)
+    assert len(ids) == 10_000
+    assert all(len(i) == 36 for i in ids)
 
 
 def test_card_round_trips_unknown_fields() -> None:
@@ -38,4 +41,6 @@ def test_card_round_trips_unknown_fields() -> None:
         {"name": "a", "description": "d", "url": "http://a/", "version": "1", "iconUrl": "http://i"}
     )
     wire = card.to_wire()
-    assert wire["iconUrl"] == "http://i" and wire["protocolVersion"] and wire["defaultInputModes"] == ["text/plain"]
+    assert wire["iconUrl"] == "http://i"
+    assert wire["protocolVersion"]
+    assert wire["defaultInputModes"] == ["text/plain"]

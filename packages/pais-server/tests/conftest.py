@@ -9,11 +9,12 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from pais_core import Settings
-from pais_server import create_app
 from pais_testing.scripted_model import ScriptedModelServer
 from pais_testing.threaded_server import ThreadedServer
 from pydantic_ai.agent import AbstractAgent
+
+from pais_core import Settings
+from pais_server import create_app
 
 
 class Served:

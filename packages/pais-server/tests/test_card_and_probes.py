@@ -66,7 +66,8 @@ def test_sessions_are_paginated(serve_pais: ServeFactory) -> None:
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
         page = served.http.get("/memory/sessions", params=params).json()
-        assert page["agent"] == "test-agent" and page["total"] == 5
+        assert page["agent"] == "test-agent"
+        assert page["total"] == 5
         seen += page["sessions"]
         cursor = page["next_cursor"]
         if cursor is None:

@@ -48,9 +48,11 @@ def test_streaming_concatenation_equals_answer(pais: Served, scripted_model: Scr
 
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert content == answer
-    assert "progress" not in content and "{" not in content
+    assert "progress" not in content
+    assert "{" not in content
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
-    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens > 0
 
 
 def test_second_turn_with_session_header_sees_first(pais: Served, scripted_model: ScriptedModelServer) -> None:
@@ -114,7 +116,8 @@ def test_first_token_reaches_client_before_model_finishes(pais: Served, scripted
             first_content_at = first_content_at or time.monotonic()
 
     finished_at = scripted_model.calls[-1].finished_at
-    assert first_content_at is not None and finished_at is not None
+    assert first_content_at is not None
+    assert finished_at is not None
     # the model needs ~1.25 s after its first token; the client saw that token long before the end
     assert first_content_at < finished_at - 0.5
     assert scripted_model.calls[-1].body["stream"] is True

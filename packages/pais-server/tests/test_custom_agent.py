@@ -43,7 +43,8 @@ def test_custom_agent_tool_and_instructions_reach_the_model(
     assert "Reply in English." in system  # AGENT_INSTRUCTIONS is appended for a wrapped agent
     assert [t["function"]["name"] for t in first.body["tools"]] == ["get_weather"]
     tool_results = [m for m in second.messages if m["role"] == "tool"]
-    assert tool_results and "sunny in Oslo, 21C" in tool_results[0]["content"]
+    assert tool_results
+    assert "sunny in Oslo, 21C" in tool_results[0]["content"]
     events = served.events(raw.headers["x-session-id"])
     assert [e["event_type"] for e in events] == ["user_message", "tool_call", "tool_result", "agent_response"]
     assert events[1]["content"]["arguments"] == {"city": "Oslo"}
@@ -51,8 +52,8 @@ def test_custom_agent_tool_and_instructions_reach_the_model(
 
 
 def test_agent_with_its_own_model_keeps_it(serve_pais: ServeFactory, scripted_model: ScriptedModelServer) -> None:
-    from pydantic_ai.models.function import AgentInfo, FunctionModel
     from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
 
     def own(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return ModelResponse(parts=[TextPart("from the agent's own model")])
@@ -81,4 +82,5 @@ def test_streamed_tool_progress_stays_out_of_content(
         ("tool_result", "get_weather", 1, 5),
     ]
     assert progress[1]["success"] is True
-    assert "get_weather" not in content and json.dumps(progress[0]) not in content
+    assert "get_weather" not in content
+    assert json.dumps(progress[0]) not in content

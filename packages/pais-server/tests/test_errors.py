@@ -20,7 +20,8 @@ def _chat(served: Served, session: str | None = None, **body: Any) -> Any:
 def _assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
     assert response.status_code == status, response.text
     error = response.json()["error"]
-    assert set(error) >= {"message", "type"} and error["message"]
+    assert set(error) >= {"message", "type"}
+    assert error["message"]
     if code is not None:
         assert error["code"] == code
     return error

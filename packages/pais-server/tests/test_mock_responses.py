@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from pais_core import MockToolCall, MockToolCalls
 from pydantic_ai import Agent
+
+from pais_core import MockToolCall, MockToolCalls
 
 from .conftest import ServeFactory
 

@@ -32,7 +32,8 @@ def test_plain_chat_with_a_real_llm(real_pais: Served) -> None:
         model=MODEL_ALIAS, messages=[{"role": "user", "content": "Say hello."}], max_tokens=24, temperature=0
     )
     assert completion.choices[0].message.content
-    assert completion.usage is not None and 0 < completion.usage.completion_tokens <= 24
+    assert completion.usage is not None
+    assert 0 < completion.usage.completion_tokens <= 24
     assert real_pais.http.get("/ready").json()["checks"]["model_api"] == {"ok": True}
 
 
