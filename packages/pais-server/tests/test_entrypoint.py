@@ -21,7 +21,8 @@ def test_serves_the_environment_agent_on_agent_port() -> None:
         assert response.json()["choices"][0]["message"]["content"] == "hello from the environment"
         assert response.json()["model"] == "env-agent"
     # SIGTERM ends it gracefully (uvicorn re-raises the signal after a clean shutdown)
-    assert proc.proc is not None and proc.proc.returncode in (0, -15), proc.output()
+    assert proc.proc is not None
+    assert proc.proc.returncode in (0, -15), proc.output()
     assert "Application shutdown complete" in proc.output()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,7 +111,7 @@ class AgentRunner:
             result = await self.agent.run(inp.prompt, **turn.kwargs)
             return await self._finish(turn, result.new_messages(), result.output, result.usage)
 
-    async def stream(self, inp: RunInput) -> AsyncIterator[RunEvent]:
+    async def stream(self, inp: RunInput) -> AsyncGenerator[RunEvent]:
         """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`."""
         async with self._turn(inp) as turn, self.agent.run_stream_events(inp.prompt, **turn.kwargs) as run:
             async for event in run:
@@ -135,9 +135,8 @@ class AgentRunner:
         elif isinstance(event, FunctionToolCallEvent):
             return self._progress(turn, event.part.tool_name, result=False, success=None)
         elif isinstance(event, FunctionToolResultEvent):
-            metadata = getattr(event.part, "metadata", None)
-            success = not isinstance(metadata, dict) or metadata.get("success", True) is not False  # pyright: ignore[reportUnknownMemberType]
-            return self._progress(turn, event.part.tool_name or "", result=True, success=success)
+            part = event.part
+            return self._progress(turn, part.tool_name or "", result=True, success=part.outcome == "success")
         return None
 
     def _progress(self, turn: _Turn, tool: str, *, result: bool, success: bool | None) -> ToolProgress:
@@ -158,7 +157,7 @@ class AgentRunner:
         )
 
     @asynccontextmanager
-    async def _turn(self, inp: RunInput) -> AsyncIterator[_Turn]:
+    async def _turn(self, inp: RunInput) -> AsyncGenerator[_Turn]:
         settings = self.settings
         try:
             async with (
