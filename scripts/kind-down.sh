@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Delete the kind cluster (and with it everything deployed in it).
 set -euo pipefail
-# shellcheck source=scripts/kind-lib.sh
+# shellcheck source-path=SCRIPTDIR source=kind-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
 skip_without_cluster_tools
 

@@ -4,7 +4,7 @@
 # run the suite's "kind" target, dump pod logs and events on failure, stop the port-forwards.
 # PAIS_KIND_TEARDOWN=1 deletes the cluster afterwards. Extra arguments go to pytest.
 set -euo pipefail
-# shellcheck source=scripts/kind-lib.sh
+# shellcheck source-path=SCRIPTDIR source=kind-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
 skip_without_cluster_tools
 require_kind_context

@@ -2,7 +2,7 @@
 # Create the kind cluster (idempotent), build and load the images, deploy kind/overlays/e2e and
 # wait until every Deployment has rolled out. Leaves kubectl on the cluster's context.
 set -euo pipefail
-# shellcheck source=scripts/kind-lib.sh
+# shellcheck source-path=SCRIPTDIR source=kind-lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/kind-lib.sh"
 skip_without_cluster_tools
 

@@ -58,6 +58,5 @@ def test_shellcheck(script: Path) -> None:
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=script.parent,
     )
     assert result.returncode == 0, result.stdout + result.stderr
