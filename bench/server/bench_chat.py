@@ -11,18 +11,27 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import Load, free_port, median, save, start_server, uvicorn_argv, wrk  # noqa: E402
+from _harness import Load, free_port, median, save, start_server, uvicorn_argv, wrk
 
 HERE = Path(__file__).resolve().parent
 SERVERS = {"pais": "apps:pais_app", "minimal": "apps:minimal_app", "fixed": "apps:fixed_app"}
 LEVELS = (1, 16, 64)
 
 
-def measure(name: str, factory: str, *, seconds: float, starts: int) -> dict[str, object]:
+@dataclass
+class ServerResult:
+    name: str
+    ready_seconds: float
+    idle_rss_mib: float
+    loads: list[Load]
+
+
+def measure(name: str, factory: str, *, seconds: float, starts: int) -> ServerResult:
     ready_times: list[float] = []
     rss: list[float] = []
     for _ in range(starts):
@@ -40,7 +49,7 @@ def measure(name: str, factory: str, *, seconds: float, starts: int) -> dict[str
         loads = [wrk(url, connections=c, seconds=seconds) for c in LEVELS]
     finally:
         server.stop()
-    return {"name": name, "ready_seconds": median(ready_times), "idle_rss_mib": median(rss), "loads": loads}
+    return ServerResult(name, median(ready_times), median(rss), loads)
 
 
 def main() -> None:
@@ -49,31 +58,30 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3, help="process starts measured per server")
     args = parser.parse_args()
 
-    results = {
-        name: measure(name, factory, seconds=args.seconds, starts=args.starts) for name, factory in SERVERS.items()
-    }
-    base = results["minimal"]
+    results = [measure(name, factory, seconds=args.seconds, starts=args.starts) for name, factory in SERVERS.items()]
+    base = next(r for r in results if r.name == "minimal")
+    pais = next(r for r in results if r.name == "pais")
     print(
-        f"\nnon-streaming chat, instant in-process model, {args.seconds:g}s per level (server and wrk pinned to separate cores)"
+        f"\nnon-streaming chat, instant in-process model, {args.seconds:g}s per level, server and wrk on separate cores"
     )
     print(f"{'server':<8} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs minimal':>10}")
-    for name, result in results.items():
-        for load, base_load in zip(result["loads"], base["loads"], strict=True):  # type: ignore[arg-type]
-            assert isinstance(load, Load) and isinstance(base_load, Load)
-            ratio = load.rps / base_load.rps
+    for result in results:
+        for load, base_load in zip(result.loads, base.loads, strict=True):
             print(
-                f"{name:<8} {load.connections:>7} {load.rps:>9.0f} {load.p50_ms:>8.2f} {load.p99_ms:>8.2f} "
-                f"{load.errors:>6} {ratio:>9.0%}"
+                f"{result.name:<8} {load.connections:>7} {load.rps:>9.0f} {load.p50_ms:>8.2f} {load.p99_ms:>8.2f} "
+                f"{load.errors:>6} {load.rps / base_load.rps:>9.0%}"
             )
     print(f"\n{'server':<8} {'start->ready s':>14} {'vs minimal':>10} {'idle RSS MiB':>13} {'vs minimal':>10}")
-    for name, result in results.items():
-        ready = float(result["ready_seconds"])  # type: ignore[arg-type]
-        rss = float(result["idle_rss_mib"])  # type: ignore[arg-type]
-        base_ready = float(base["ready_seconds"])  # type: ignore[arg-type]
-        base_rss = float(base["idle_rss_mib"])  # type: ignore[arg-type]
-        print(f"{name:<8} {ready:>14.3f} {ready / base_ready:>9.2f}x {rss:>13.1f} {rss / base_rss:>9.2f}x")
-    pais16 = results["pais"]["loads"][1].rps / base["loads"][1].rps  # type: ignore[index, union-attr]
-    print(f"\ntarget: PAIS >= 90% of minimal at 16 clients -> {pais16:.0%}")
+    for r in results:
+        print(
+            f"{r.name:<8} {r.ready_seconds:>14.3f} {r.ready_seconds / base.ready_seconds:>9.2f}x "
+            f"{r.idle_rss_mib:>13.1f} {r.idle_rss_mib / base.idle_rss_mib:>9.2f}x"
+        )
+    print(
+        f"\ntargets: throughput at 16 clients >= 90% of minimal -> {pais.loads[1].rps / base.loads[1].rps:.0%}; "
+        f"start->ready <= 1.2x -> {pais.ready_seconds / base.ready_seconds:.2f}x; "
+        f"idle RSS <= 1.3x -> {pais.idle_rss_mib / base.idle_rss_mib:.2f}x"
+    )
     print(f"results: {save('server', results)}")
 
 
