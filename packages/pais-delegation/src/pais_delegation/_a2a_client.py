@@ -165,8 +165,8 @@ class A2AClient:
         except ValueError:
             response.raise_for_status()
             raise A2AProtocolError(f"response is not JSON: {response.text[:200]!r}") from None
-        if isinstance(body, dict) and "error" in body:
-            return _rpc_result(cast(dict[str, Any], body))
+        if isinstance(body, dict) and "error" in body and cast(dict[str, Any], body).get("jsonrpc") == "2.0":
+            return _rpc_result(body)
         response.raise_for_status()
         return _rpc_result(body)
 

@@ -431,9 +431,14 @@ class RemoteAgent:
         await self.aclose()
 
 
-def _describe(exc: Exception) -> str:
-    text = str(exc) or type(exc).__name__
-    return "connection refused" if "refused" in text.lower() or "errno 111" in text.lower() else text
+def _describe(exc: BaseException) -> str:
+    """The root cause of a transport error in a few words ("connection refused", ...)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
 
 
 def _error_text(response: httpx.Response) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 from opentelemetry import metrics, trace
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter, with_config
 from pydantic_ai import RunContext, ToolFailed
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, ToolReturn, ToolReturnPart
 from pydantic_ai.tools import ToolDefinition
@@ -32,6 +32,7 @@ _MAX_TOOL_NAME = 64
 METADATA_KEY = "pais_delegation"
 
 
+@with_config(ConfigDict(extra="forbid"))
 class DelegateArgs(TypedDict):
     task: Annotated[
         str,
@@ -42,7 +43,7 @@ class DelegateArgs(TypedDict):
     ]
 
 
-_ARGS: TypeAdapter[DelegateArgs] = TypeAdapter(DelegateArgs, config={"extra": "forbid"})
+_ARGS: TypeAdapter[DelegateArgs] = TypeAdapter(DelegateArgs)
 _ARGS_VALIDATOR = SchemaValidator(_ARGS.core_schema)
 
 
