@@ -7,6 +7,9 @@ import asyncio
 import pytest
 from opentelemetry import propagate
 from opentelemetry.sdk.trace import TracerProvider
+from pais_testing.fake_agents import FakeSubAgent
+from pais_testing.ports import free_port
+
 from pais_delegation import (
     DEPTH_HEADER,
     SESSION_HEADER,
@@ -15,8 +18,6 @@ from pais_delegation import (
     HttpPool,
     RemoteAgent,
 )
-from pais_testing.fake_agents import FakeSubAgent
-from pais_testing.ports import free_port
 
 
 async def test_card_is_read_from_the_current_path_and_cached(chat_agent: FakeSubAgent) -> None:
