@@ -87,7 +87,8 @@ async def test_tools_carry_card_descriptions_before_the_first_call(
     schema = tools["delegate_to_worker_a"].parameters_json_schema
     assert schema["required"] == ["task"]
     assert schema["additionalProperties"] is False
-    assert chat_agent.calls == [] and a2a_agent.calls == []
+    assert chat_agent.calls == []
+    assert a2a_agent.calls == []
 
 
 async def test_end_to_end_delegation_forwards_context_session_and_depth(chat_agent: FakeSubAgent) -> None:
@@ -200,7 +201,8 @@ async def test_span_metrics_and_traceparent(a2a_agent: FakeSubAgent) -> None:
         await Agent(delegating_model("delegate_to_worker_z", "poem"), toolsets=[toolset]).run("go")
     spans = {s.name: s for s in exporter.get_finished_spans()}
     ok, failed = spans["delegate.worker-b"], spans["delegate.worker-z"]
-    assert ok.attributes is not None and failed.attributes is not None
+    assert ok.attributes is not None
+    assert failed.attributes is not None
     assert ok.attributes["pais.delegation.transport"] == "a2a"
     assert ok.attributes["pais.delegation.outcome"] == "success"
     assert ok.attributes["pais.delegation.depth"] == 1
