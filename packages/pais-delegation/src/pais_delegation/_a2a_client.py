@@ -30,7 +30,10 @@ from pais_core import (
     to_v1,
 )
 
-__all__ = ["A2AClient", "A2AProtocolError", "A2ARpcError"]
+__all__ = ["VERSION_HEADER", "A2AClient", "A2AProtocolError", "A2ARpcError"]
+
+VERSION_HEADER = "A2A-Version"
+"""Request header naming the protocol version of the call's shapes (a2a-sdk servers require it for 1.0)."""
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
 
@@ -68,7 +71,7 @@ class A2AClient:
     ) -> None:
         self.url = url
         self.version: A2AVersion = version
-        self.headers = dict(headers or {})
+        self.headers = {VERSION_HEADER: version, **(headers or {})}
         self.timeout = timeout
         self._owned = http_client is None
         self._http = http_client or httpx.AsyncClient()
