@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from pais_core import ListTasksParams, Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent, TextPart
-from pais_delegation import A2AClient, A2ARpcError, RemoteAgent
 from pais_testing.fake_agents import FakeSubAgent
 from pais_testing.ports import free_port
 from pais_testing.threaded_server import ThreadedServer
+
+from pais_core import ListTasksParams, Message, Task, TaskArtifactUpdateEvent, TaskStatusUpdateEvent, TextPart
+from pais_delegation import A2AClient, A2ARpcError, RemoteAgent
 
 a2a = pytest.importorskip("a2a", reason="the interop tests need the a2a-sdk test dependency")
 
