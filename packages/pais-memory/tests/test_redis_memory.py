@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import pytest
 from pais_testing.redis_server import RedisServer
@@ -216,3 +217,14 @@ def test_missing_redis_client_names_the_extra() -> None:
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert 'pip install "pais-memory[redis]"' in output
+
+
+def test_the_readme_example_runs(redis_server: RedisServer) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    example = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    example = example.replace("redis://localhost:6379/0", redis_server.url)
+    output = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, check=True).stdout
+    assert [line.split(" ", 2)[-1] for line in output.splitlines()][::2] == [
+        "user_message Hello!",
+        "user_message What did I just say?",
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, cast
+from typing import Any, TypedDict, Unpack, cast
 
 try:
     from redis.asyncio import Redis
@@ -16,11 +16,12 @@ except ImportError as _exc:  # pragma: no cover - depends on the environment
 
 from pydantic_ai.messages import ModelMessage
 
-from pais_core import BadRequestError, MemoryEvent, NotFoundError
+from pais_core import MemoryEvent, NotFoundError
 
 from . import _redis_lua
 from ._base import Memory, Page
 from ._codec import decode_turns, encode_turn
+from ._local_tasks import parse_offset
 from ._redis_errors import redis_unavailable
 from ._redis_lock import RedisLocks
 
@@ -28,6 +29,15 @@ __all__ = ["RedisMemory"]
 
 _SESSION_KEYS = ":seq :events :turns"
 _TASK_KEYS = ":rec"
+
+
+class _Options(TypedDict, total=False):
+    key_prefix: str
+    session_ttl_seconds: float
+    max_sessions: int
+    max_session_events: int
+    max_tasks: int | None
+    lock_lease_seconds: float
 
 
 class RedisMemory(Memory):
@@ -75,22 +85,11 @@ class RedisMemory(Memory):
         self._locks = RedisLocks(client, key_prefix=key_prefix, lease_seconds=lock_lease_seconds, where=self._where)
 
     @classmethod
-    def from_url(
-        cls,
-        url: str,
-        *,
-        key_prefix: str = "pais",
-        session_ttl_seconds: float = 7 * 24 * 3600,
-        max_sessions: int = 1000,
-        max_session_events: int = 500,
-        max_tasks: int | None = None,
-        lock_lease_seconds: float = 30.0,
-        socket_timeout: float = 5.0,
-    ) -> RedisMemory:
+    def from_url(cls, url: str, *, socket_timeout: float = 5.0, **options: Unpack[_Options]) -> RedisMemory:
         """Connect to `url` (`redis://`, `rediss://` or `unix://`); connections open lazily.
 
-        A dropped connection is retried twice with a short backoff, then the operation fails
-        with `DependencyUnavailableError`.
+        `options` are the constructor's. A dropped connection is retried twice with a short
+        backoff, then the operation fails with `DependencyUnavailableError`.
         """
         client = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
             url,
@@ -99,15 +98,7 @@ class RedisMemory(Memory):
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
             health_check_interval=30,
         )
-        return cls(
-            client,
-            key_prefix=key_prefix,
-            session_ttl_seconds=session_ttl_seconds,
-            max_sessions=max_sessions,
-            max_session_events=max_session_events,
-            max_tasks=max_tasks,
-            lock_lease_seconds=lock_lease_seconds,
-        )
+        return cls(client, **options)
 
     def _session_key(self, session_id: str, suffix: str) -> str:
         return f"{self._prefix}:s:{session_id}{suffix}"
@@ -151,7 +142,7 @@ class RedisMemory(Memory):
         return _page([member.decode() for member, _, _ in rows], total, rows, limit)
 
     async def get_events(self, session_id: str, *, cursor: str | None = None, limit: int = 100) -> Page[MemoryEvent]:
-        after = _parse_cursor(cursor)
+        after = parse_offset(cursor)
         events_key = self._session_key(session_id, ":events")
         with redis_unavailable(self._where):
             async with self._client.pipeline(transaction=True) as pipe:
@@ -200,7 +191,7 @@ class RedisMemory(Memory):
         limit: int,
     ) -> tuple[int, list[tuple[bytes, bytes, bytes]]]:
         """Members of `listed` after the cursor whose `probe` key still exists, with its value."""
-        args = [_parse_cursor(cursor), max(limit, 0), self._ttl_ms, prefix, suffixes, probe]
+        args = [parse_offset(cursor), max(limit, 0), self._ttl_ms, prefix, suffixes, probe]
         with redis_unavailable(self._where):
             reply = cast(list[Any], await self._list(keys=[listed, *registry], args=args))
         flat = cast(list[bytes], reply[1:])
@@ -221,12 +212,3 @@ def _page(items: list[Any], total: int, rows: list[tuple[bytes, bytes, bytes]], 
         return Page(items=items, total=total)
     next_cursor = str(int(rows[limit][1]) - 1)
     return Page(items=items[:limit], total=total, next_cursor=next_cursor)
-
-
-def _parse_cursor(cursor: str | None) -> int:
-    """Cursors are sequence numbers or listing scores: non-negative integers."""
-    if cursor is None or cursor == "":
-        return 0
-    if not cursor.isdigit():
-        raise BadRequestError(f"invalid cursor {cursor!r}")
-    return int(cursor)
