@@ -96,7 +96,6 @@ class RedisMemory(Memory):
             socket_timeout=socket_timeout,
             socket_connect_timeout=min(socket_timeout, 2.0),
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
-            health_check_interval=30,
         )
         return cls(client, **options)
 
