@@ -30,7 +30,7 @@ from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Se
 from pais_delegation import delegation_scope
 from pais_memory import Memory
 
-from ._run_errors import to_pais_error
+from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 
 __all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
@@ -112,6 +112,7 @@ class AgentRunner:
         self._target_for = target_for
         self._limits = UsageLimits(request_limit=settings.agentic_loop_max_steps)
         self._background: set[asyncio.Task[None]] = set()
+        self._active_runs = 0
 
     async def run(self, inp: RunInput) -> RunResult:
         """Run to completion and return the final answer."""
@@ -167,6 +168,11 @@ class AgentRunner:
     @asynccontextmanager
     async def _turn(self, inp: RunInput) -> AsyncGenerator[_Turn]:
         settings = self.settings
+        if settings.max_concurrent_runs and self._active_runs >= settings.max_concurrent_runs:
+            raise ServerBusyError(
+                f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
+            )
+        self._active_runs += 1
         try:
             if inp.depth > settings.delegation_max_depth:
                 raise BadRequestError(
@@ -200,6 +206,8 @@ class AgentRunner:
                 logger.exception("agent run failed")
             await self._record_failure(inp, error)
             raise error from exc
+        finally:
+            self._active_runs -= 1
 
     def _run_kwargs(self, inp: RunInput, history: list[ModelMessage]) -> dict[str, Any]:
         instructions = "\n\n".join(text for text in (self._instructions, inp.system) if text) or None
@@ -226,6 +234,11 @@ class AgentRunner:
         ]
         await self.memory.append(turn.inp.session_id, events, messages)
         return result
+
+    async def drain(self) -> None:
+        """Wait for failure records still being written in the background."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _record_failure(self, inp: RunInput, error: PaisError) -> None:
         events = [user_event(inp.prompt, delegated=inp.delegated), error_event(error.code, error.message)]
