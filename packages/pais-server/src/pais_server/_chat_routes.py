@@ -6,7 +6,8 @@ import re
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Body, Header, Request
+from fastapi.openapi.models import Example
 from pydantic_ai.settings import ModelSettings
 from starlette.responses import Response
 
@@ -21,6 +22,7 @@ from pais_delegation import depth_from_headers
 
 from ._conversation import split_conversation
 from ._deps import RuntimeDep
+from ._http_errors import error_responses
 from ._runner import RunInput
 from ._sse import stream_completion
 
@@ -29,6 +31,19 @@ __all__ = ["router"]
 router = APIRouter()
 
 _SESSION_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
+
+_EXAMPLES: dict[str, Example] = {
+    "chat": {"summary": "One user message", "value": {"messages": [{"role": "user", "content": "Hello!"}]}},
+    "stream": {
+        "summary": "Streamed, in a session",
+        "value": {
+            "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello!"}],
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "session_id": "session-1",
+        },
+    },
+}
 
 
 def _session_id(header: str | None, body: str | None) -> str:
@@ -54,9 +69,16 @@ def _model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
     return settings or None
 
 
-@router.post("/v1/chat/completions", response_model=ChatCompletionResponse)
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatCompletionResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The completion, or its chunks when streaming"},
+        **error_responses(400, 401, 409, 413, 500, 502, 503, 504),
+    },
+)
 async def chat_completions(
-    body: ChatCompletionRequest,
+    body: Annotated[ChatCompletionRequest, Body(openapi_examples=_EXAMPLES)],
     request: Request,
     runtime: RuntimeDep,
     x_session_id: Annotated[str | None, Header()] = None,

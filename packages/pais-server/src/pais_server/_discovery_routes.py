@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from pais_core import ModelCard, ModelList
+from pais_core import AgentCard, ModelCard, ModelList
 
 from ._card import build_card, public_base_url
 from ._deps import RuntimeDep
+from ._http_errors import error_responses
 
 __all__ = ["router"]
 
@@ -19,7 +20,10 @@ router = APIRouter()
 _STARTED = int(time.time())
 
 
-@router.get("/.well-known/agent-card.json")
+@router.get(
+    "/.well-known/agent-card.json",
+    responses={200: {"model": AgentCard, "description": "The agent card"}, **error_responses(500)},
+)
 @router.get("/.well-known/agent.json", include_in_schema=False)
 async def agent_card(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     """The A2A agent card (`agent.json` is the legacy path)."""
@@ -27,7 +31,7 @@ async def agent_card(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     return card.to_wire()
 
 
-@router.get("/v1/models")
+@router.get("/v1/models", responses=error_responses(401, 500))
 async def models(runtime: RuntimeDep) -> ModelList:
     """The agent, listed as the one model this server offers."""
     settings = runtime.settings

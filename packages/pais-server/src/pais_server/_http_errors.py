@@ -14,11 +14,28 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pais_core import ErrorBody, PaisError, PayloadTooLargeError
 
-__all__ = ["BodySizeLimit", "error_response", "install_error_handlers"]
+__all__ = ["BodySizeLimit", "error_response", "error_responses", "install_error_handlers"]
 
 logger = logging.getLogger("pais_server.http")
 
 _HTTP_TYPES = {401: "authentication_error", 404: "invalid_request_error", 405: "invalid_request_error"}
+
+_MEANINGS = {
+    400: "Invalid request",
+    401: "Missing or wrong API key (when AGENT_API_KEY is set)",
+    404: "Not found",
+    409: "The session is busy with another request",
+    413: "Request body larger than MAX_REQUEST_BYTES",
+    500: "Internal error",
+    502: "The model API failed",
+    503: "Server busy (with Retry-After) or a dependency is down",
+    504: "Timed out",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries: each of `statuses` answers with the OpenAI error body."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 def error_response(error: PaisError, headers: dict[str, str] | None = None) -> JSONResponse:

@@ -20,7 +20,13 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get(
+    "/ready",
+    responses={
+        200: {"description": "Every dependency answers"},
+        503: {"description": "Draining for shutdown, or a dependency is down (named in `failed`)"},
+    },
+)
 async def ready(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: 200 when every dependency answers, else 503 naming the failing ones."""
     if runtime.readiness.draining:
