@@ -99,6 +99,8 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+    p75_ms: float = float("nan")
+    p90_ms: float = float("nan")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -129,14 +131,20 @@ def wrk(
     finally:
         os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"^\s+50%\s+(\S+)$", out, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)$", out, re.MULTILINE)
+    percentiles = {q: _ms(v) for q, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)$", out, re.MULTILINE)}
+    nan = float("nan")
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
     errors += int(non_2xx.group(1)) if non_2xx else 0
     return Load(
-        connections, rps, _ms(p50.group(1)) if p50 else float("nan"), _ms(p99.group(1)) if p99 else float("nan"), errors
+        connections,
+        rps,
+        percentiles.get("50", nan),
+        percentiles.get("99", nan),
+        errors,
+        p75_ms=percentiles.get("75", nan),
+        p90_ms=percentiles.get("90", nan),
     )
 
 

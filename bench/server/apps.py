@@ -1,6 +1,7 @@
-"""The three servers the chat benchmark compares, all answering with the same instant in-process model.
+"""The servers the chat benchmark compares, all answering with the same instant in-process model.
 
 - `pais_app`: PAIS with local memory (what users deploy).
+- `pais_redis_app`: PAIS with memory in Redis at `$BENCH_REDIS_URL` (what a replicated deployment runs).
 - `minimal_app`: a hand-written FastAPI endpoint that calls `agent.run` and returns the completion:
   the floor of what anyone could write.
 - `fixed_app`: a bare FastAPI endpoint returning a fixed completion body: the HTTP limit.
@@ -8,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from typing import Any
@@ -34,6 +36,14 @@ def pais_app() -> Any:
     from pais_server import create_app
 
     return create_app(Settings(agent_name="bench", memory_type="local"), _agent())
+
+
+def pais_redis_app() -> Any:
+    from pais_core import Settings
+    from pais_server import create_app
+
+    settings = Settings(agent_name="bench", memory_type="redis", memory_redis_url=os.environ["BENCH_REDIS_URL"])
+    return create_app(settings, _agent())
 
 
 class _Message(BaseModel):

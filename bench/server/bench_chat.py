@@ -1,4 +1,4 @@
-"""Non-streaming chat: PAIS (local memory) vs a minimal FastAPI + agent.run endpoint vs a fixed body.
+"""Non-streaming chat: PAIS (local or Redis memory) vs a minimal FastAPI + agent.run endpoint vs a fixed body.
 
 Prints requests/s and p50/p99 latency at 1, 16 and 64 concurrent clients, start-to-ready time
 and idle RSS, each as a ratio to the minimal endpoint measured in the same run.
@@ -11,15 +11,24 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import Load, free_port, median, save, start_server, uvicorn_argv, wrk
+from _harness import ROOT, Load, free_port, median, save, start_server, uvicorn_argv, wrk
+
+sys.path.insert(0, str(ROOT / "tests" / "support"))
+from pais_testing.redis_server import RedisServer
 
 HERE = Path(__file__).resolve().parent
-SERVERS = {"pais": "apps:pais_app", "minimal": "apps:minimal_app", "fixed": "apps:fixed_app"}
+SERVERS = {
+    "pais": "apps:pais_app",
+    "pais+redis": "apps:pais_redis_app",
+    "minimal": "apps:minimal_app",
+    "fixed": "apps:fixed_app",
+}
 LEVELS = (1, 16, 64)
 
 
@@ -31,18 +40,18 @@ class ServerResult:
     loads: list[Load]
 
 
-def measure(name: str, factory: str, *, seconds: float, starts: int) -> ServerResult:
+def measure(name: str, factory: str, *, seconds: float, starts: int, env: Mapping[str, str]) -> ServerResult:
     ready_times: list[float] = []
     rss: list[float] = []
     for _ in range(starts):
         port = free_port()
-        server = start_server(uvicorn_argv(factory, port, HERE), port=port)
+        server = start_server(uvicorn_argv(factory, port, HERE), port=port, env=env)
         ready_times.append(server.ready_seconds)
         time.sleep(1.0)
         rss.append(server.rss_mib())
         server.stop()
     port = free_port()
-    server = start_server(uvicorn_argv(factory, port, HERE), port=port)
+    server = start_server(uvicorn_argv(factory, port, HERE), port=port, env=env)
     try:
         url = f"{server.url}/v1/chat/completions"
         wrk(url, connections=16, seconds=2)  # warm-up
@@ -58,27 +67,34 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=3, help="process starts measured per server")
     args = parser.parse_args()
 
-    results = [measure(name, factory, seconds=args.seconds, starts=args.starts) for name, factory in SERVERS.items()]
+    with RedisServer() as redis:
+        env = {"BENCH_REDIS_URL": redis.url}
+        results = [
+            measure(name, factory, seconds=args.seconds, starts=args.starts, env=env)
+            for name, factory in SERVERS.items()
+        ]
     base = next(r for r in results if r.name == "minimal")
     pais = next(r for r in results if r.name == "pais")
+    pais_redis = next(r for r in results if r.name == "pais+redis")
     print(
         f"\nnon-streaming chat, instant in-process model, {args.seconds:g}s per level, server and wrk on separate cores"
     )
-    print(f"{'server':<8} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs minimal':>10}")
+    print(f"{'server':<10} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs minimal':>10}")
     for result in results:
         for load, base_load in zip(result.loads, base.loads, strict=True):
             print(
-                f"{result.name:<8} {load.connections:>7} {load.rps:>9.0f} {load.p50_ms:>8.2f} {load.p99_ms:>8.2f} "
+                f"{result.name:<10} {load.connections:>7} {load.rps:>9.0f} {load.p50_ms:>8.2f} {load.p99_ms:>8.2f} "
                 f"{load.errors:>6} {load.rps / base_load.rps:>9.0%}"
             )
-    print(f"\n{'server':<8} {'start->ready s':>14} {'vs minimal':>10} {'idle RSS MiB':>13} {'vs minimal':>10}")
+    print(f"\n{'server':<10} {'start->ready s':>14} {'vs minimal':>10} {'idle RSS MiB':>13} {'vs minimal':>10}")
     for r in results:
         print(
-            f"{r.name:<8} {r.ready_seconds:>14.3f} {r.ready_seconds / base.ready_seconds:>9.2f}x "
+            f"{r.name:<10} {r.ready_seconds:>14.3f} {r.ready_seconds / base.ready_seconds:>9.2f}x "
             f"{r.idle_rss_mib:>13.1f} {r.idle_rss_mib / base.idle_rss_mib:>9.2f}x"
         )
     print(
-        f"\ntargets: throughput at 16 clients >= 90% of minimal -> {pais.loads[1].rps / base.loads[1].rps:.0%}; "
+        f"\ntargets: throughput at 16 clients >= 90% of minimal -> {pais.loads[1].rps / base.loads[1].rps:.0%} "
+        f"(with Redis: {pais_redis.loads[1].rps / base.loads[1].rps:.0%}); "
         f"start->ready <= 1.2x -> {pais.ready_seconds / base.ready_seconds:.2f}x; "
         f"idle RSS <= 1.3x -> {pais.idle_rss_mib / base.idle_rss_mib:.2f}x"
     )
