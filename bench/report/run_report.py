@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ import matplotlib.pyplot as plt
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 LOGS = RESULTS / "logs"
+RUNS = LOGS / "runs.json"  # what the last full run did, for --render-only
 OUT = ROOT / "docs" / "performance"
 SOAK_TEST = "tests/load/test_soak.py"
 
@@ -178,6 +179,8 @@ def server_section(report: Report, data: Json) -> None:
         )
     ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="target 0.9")
     ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(sorted(base_loads), [str(level) for level in sorted(base_loads)])
     ax.set_xlabel("concurrent clients")
     ax.set_ylabel("throughput / minimal endpoint")
     ax.set_title("Throughput vs concurrency (ratio to minimal)")
@@ -462,6 +465,7 @@ def _git_commit() -> str:
 
 
 def render(results: dict[str, Json], runs: list[Run], *, total_seconds: float | None) -> Path:
+    """Write `docs/performance/report.md` and its figures from `results` (by JSON file stem)."""
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.glob("*.png"):
         old.unlink()
@@ -524,11 +528,14 @@ def main() -> None:
     args = parser.parse_args()
 
     started_wall, started = time.time(), time.perf_counter()
-    runs: list[Run] = []
-    if not args.render_only:
+    if args.render_only:
+        saved = json.loads(RUNS.read_text()) if RUNS.exists() else {"runs": [], "seconds": None}
+        runs, total = [Run(**run) for run in saved["runs"]], saved["seconds"]
+    else:
         runs = run_all(budget=args.budget, soak_seconds=args.soak_seconds)
+        total = time.perf_counter() - started
+        RUNS.write_text(json.dumps({"runs": [asdict(run) for run in runs], "seconds": total}))
     results = load_results(None if args.render_only else started_wall)
-    total = None if args.render_only else time.perf_counter() - started
     path = render(results, runs, total_seconds=total)
     print(f"report: {path.relative_to(ROOT)}")
 
