@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from pais_testing.redis_server import RedisServer
-from pais_testing.replicas import echo_reply, echo_with_history, read_events, replicas
+from pais_testing.replicas import echo_reply, echo_with_history, read_events, redis_replica_env, replicas
 from pais_testing.scripted_model import ScriptedModelServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(180)]
@@ -35,16 +35,7 @@ def redis() -> Iterator[RedisServer]:
 
 
 def replica_env(redis: RedisServer, model: ScriptedModelServer, *, lock_timeout: float) -> dict[str, str]:
-    return {
-        "AGENT_NAME": "shared-agent",
-        "MODEL_API_URL": model.url,
-        "MODEL_NAME": "scripted",
-        "MEMORY_TYPE": "redis",
-        "MEMORY_REDIS_URL": redis.url,
-        "MEMORY_CONTEXT_LIMIT": str(CONTEXT_LIMIT),
-        "SESSION_LOCK_TIMEOUT_SECONDS": str(lock_timeout),
-        "LOG_LEVEL": "WARNING",
-    }
+    return redis_replica_env(model.url, redis.url, lock_timeout=lock_timeout, MEMORY_CONTEXT_LIMIT=str(CONTEXT_LIMIT))
 
 
 @pytest.fixture(scope="module")
