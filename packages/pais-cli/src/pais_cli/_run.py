@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,8 +13,9 @@ from ._target import Target, agent_name_default, load_agent, parse_target
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
-    from pais_core import Settings
     from pydantic_ai.agent import AbstractAgent
+
+    from pais_core import Settings
 
 __all__ = ["app_from_environment", "load_env_file", "run"]
 
@@ -59,6 +61,7 @@ def app_from_environment() -> FastAPI:
     except CliError as exc:
         print_error(exc.message)  # uvicorn keeps watching: the next edit starts a new worker
         sys.exit(exc.exit_code)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return create_app(settings, agent)
 
 
@@ -96,6 +99,8 @@ def _announce(
         model = "the agent's own model"
     elif settings.debug_mock_responses:
         model = "scripted replies (DEBUG_MOCK_RESPONSES)"
+    elif settings.model_name == "test":
+        model = "Pydantic AI's offline TestModel (MODEL_NAME=test)"
     elif settings.model_api_url:
         model = f"{settings.model_name or '(MODEL_NAME unset)'} at {settings.model_base_url}"
     else:

@@ -100,5 +100,5 @@ def _sources(checkout: Path, project: Path) -> str:
     ]
     for package in packages:
         location = package.relative_to(project) if package.is_relative_to(project) else package
-        lines.append(f"{package.name} = {{ path = {json.dumps(location.as_posix())} }}")
+        lines.append(f"{package.name} = {{ path = {json.dumps(location.as_posix())}, editable = true }}")
     return "\n".join(lines) + "\n"

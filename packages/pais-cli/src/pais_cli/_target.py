@@ -159,7 +159,8 @@ def _free_module_name(path: Path) -> bool:
 
 def _import_failure(target: Target, exc: BaseException, path: Path | None) -> str:
     if isinstance(exc, SyntaxError):
-        where = f"{exc.filename or target.source}, line {exc.lineno}" if exc.lineno else target.source
+        file = target.source if path is not None and exc.filename == str(path) else exc.filename or target.source
+        where = f"{file}, line {exc.lineno}" if exc.lineno else file
         return f"cannot import {target.source}: syntax error ({where}): {exc.msg}"
     frames = traceback.extract_tb(exc.__traceback__)
     mine = [f for f in frames if path is None or Path(f.filename) == path]
