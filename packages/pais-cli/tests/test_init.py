@@ -8,8 +8,9 @@ import sys
 import tomllib
 from pathlib import Path
 
-import pais_core
 from pais_testing.cli import bare_env, pais, pais_init
+
+import pais_core
 
 GENERATED = [
     "server.py",

@@ -86,7 +86,8 @@ BAD_TARGETS = {
         "two.py",
         "Error: two.py defines 2 agents (agent, helper): choose one with pais run two.py:agent",
     ),
-    "broken.py": ("def f(:\n    pass\n", "broken.py", "Error: cannot import broken.py: syntax error (broken.py, line 1)"),
+    "broken.py": ("def f(:\n    pass\n", "broken.py",
+                  "Error: cannot import broken.py: syntax error (broken.py, line 1)"),
     "fails.py": (
         "import json\n\nraise RuntimeError('no API key')\n",
         "fails.py",

@@ -120,7 +120,7 @@ def _dockerignore(context: Path) -> list[str]:
     return [line.removeprefix("**/") for line in lines if line and not line.startswith("#")]
 
 
-def _ignored(context: Path, directory: str, names: list[str], patterns: list[str]) -> list[str]:
+def _ignored(context: Path, directory: str | os.PathLike[str], names: list[str], patterns: list[str]) -> list[str]:
     relative = Path(directory).relative_to(context)
     return [
         name

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 from rich.console import Console, Group, RenderableType
@@ -158,9 +158,11 @@ def _render_stream(response: httpx.Response) -> str | None:
             session_id = chunk.get("session_id") or session_id
             if progress := chunk.get("progress"):
                 view.progress(progress)
-            for choice in chunk.get("choices") or []:
-                if content := (choice.get("delta") or {}).get("content"):
-                    view.token(content)
+            choices: list[dict[str, Any]] = chunk.get("choices") or []
+            for choice in choices:
+                delta: dict[str, Any] = choice.get("delta") or {}
+                if content := delta.get("content"):
+                    view.token(str(content))
     return session_id
 
 
@@ -192,7 +194,7 @@ def _request(
     headers: Mapping[str, str] | None = None,
     *,
     params: Mapping[str, Any] | None = None,
-) -> Iterator[httpx.Response]:
+) -> Generator[httpx.Response]:
     """Send a request and yield its streamed response; transport failures and non-2xx become `CliError`."""
     try:
         with client.stream(method, url, json=body, headers=headers, params=params) as response:
@@ -226,12 +228,13 @@ def _body(response: httpx.Response) -> Any:
 def _error_text(body: Any) -> str:
     """The message of an OpenAI error body (`{"error": {"message"}}`), else the body itself."""
     if isinstance(body, dict):
-        error = body.get("error")  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-        if isinstance(error, dict) and error.get("message"):  # pyright: ignore[reportUnknownMemberType]
-            return str(error["message"])  # pyright: ignore[reportUnknownArgumentType]
-        if body.get("detail"):  # pyright: ignore[reportUnknownMemberType]
-            return str(body["detail"])  # pyright: ignore[reportUnknownArgumentType]
-    return _shorten(str(body) or "(empty body)", 300)
+        fields = cast(dict[str, Any], body)
+        error = fields.get("error")
+        if isinstance(error, dict) and (message := cast(dict[str, Any], error).get("message")):
+            return str(message)
+        if detail := fields.get("detail"):
+            return str(detail)
+    return _shorten(str(cast(object, body)) or "(empty body)", 300)
 
 
 def _print_json(data: Any) -> None:
