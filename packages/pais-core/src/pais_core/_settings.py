@@ -144,7 +144,7 @@ class Settings(_Frozen):
         if not _AGENT_NAME.match(name):
             raise ConfigError("AGENT_NAME", f"expected letters, digits, '.', '_' or '-' (max 63), got {name!r}")
         memory_enabled = env.boolean("MEMORY_ENABLED", True)
-        memory_type = env.choice("MEMORY_TYPE", "local", ("local", "redis", "null"))
+        memory_type: MemoryType = env.choice("MEMORY_TYPE", "local", ("local", "redis", "null"))
         if not memory_enabled:
             memory_type = "null"
         redis_url = env.url("MEMORY_REDIS_URL", schemes=("redis", "rediss", "unix"))

@@ -23,15 +23,16 @@ __all__ = ["LocalMemory"]
 @dataclass
 class _Session:
     events: deque[tuple[int, MemoryEvent]]
-    turns: deque[bytes]
+    turns: deque[tuple[int, bytes]]  # (sequence number of the turn's first event, encoded messages)
     next_seq: int = 0
 
 
 class LocalMemory(Memory):
     """Sessions kept in this process.
 
-    Bounded: at most `max_sessions` sessions (the least recently used is dropped) and
-    `max_session_events` events and turns per session (the oldest are dropped).
+    Bounded: at most `max_sessions` sessions (the least recently written is dropped) and
+    `max_session_events` events per session (the oldest are dropped). A stored turn is replayed
+    only while every event stored with it is kept, so history never splits a turn.
     """
 
     def __init__(self, *, max_sessions: int = 1000, max_session_events: int = 500) -> None:
@@ -47,7 +48,7 @@ class LocalMemory(Memory):
         if session is None or turns <= 0:
             return []
         recent = list(session.turns)[-turns:]
-        return decode_turns(recent)
+        return decode_turns(turn for _, turn in recent)
 
     async def append(
         self, session_id: str, events: Sequence[MemoryEvent], messages: Sequence[ModelMessage] = ()
@@ -61,11 +62,15 @@ class LocalMemory(Memory):
             self._evict()
         else:
             self._sessions.move_to_end(session_id)
+        first = session.next_seq
         for event in events:
             session.events.append((session.next_seq, event))
             session.next_seq += 1
         if turn is not None:
-            session.turns.append(turn)
+            session.turns.append((first, turn))
+        oldest = session.events[0][0] if session.events else session.next_seq
+        while session.turns and session.turns[0][0] < oldest:
+            session.turns.popleft()
 
     def _evict(self) -> None:
         while len(self._sessions) > self._max_sessions:

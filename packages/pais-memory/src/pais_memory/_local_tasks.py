@@ -43,7 +43,7 @@ def offset_page(items: list[Any], cursor: str | None, limit: int) -> Page[Any]:
 
 
 def parse_offset(cursor: str | None) -> int:
-    """Decode an offset cursor; raise `BadRequestError` on garbage."""
+    """Decode a non-negative integer cursor (an offset, sequence number or score); reject garbage."""
     if cursor is None or cursor == "":
         return 0
     if not cursor.isdigit():

@@ -84,17 +84,25 @@ class BodySizeLimit:
                 await self._reject(scope, receive, send)
                 return
         received = 0
+        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise self._too_large()
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+        if too_large:
+            await self._reject(scope, receive, send)
 
     def _too_large(self) -> PayloadTooLargeError:
         return PayloadTooLargeError(f"the request body exceeds MAX_REQUEST_BYTES={self.max_bytes} bytes")

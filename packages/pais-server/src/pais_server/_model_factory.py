@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import httpx
 from pydantic_ai.models import Model
 from pydantic_ai.models.test import TestModel
 
 from pais_core import Settings
 
 from ._mock_model import mock_model
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 __all__ = ["ModelHandle", "model_from_settings"]
 
@@ -20,15 +23,15 @@ logger = logging.getLogger("pais_server.model")
 
 @dataclass
 class ModelHandle:
-    """A model plus the HTTP client it owns (None for offline models)."""
+    """A model plus the API client it owns (None for offline models)."""
 
     model: Model
-    http_client: httpx.AsyncClient | None = None
+    client: AsyncOpenAI | None = None
     base_url: str | None = None
 
     async def aclose(self) -> None:
-        if self.http_client is not None:
-            await self.http_client.aclose()
+        if self.client is not None:
+            await self.client.close()
 
 
 def model_from_settings(settings: Settings) -> ModelHandle:
@@ -52,15 +55,11 @@ def _chat_completions_model(settings: Settings, model_name: str) -> ModelHandle:
     from pydantic_ai.providers.openai import OpenAIProvider
 
     base_url = settings.model_base_url
-    http_client = httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.model_timeout_seconds, connect=5.0),
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-    )
     client = AsyncOpenAI(
         base_url=base_url,
         api_key=settings.model_api_key or "unused",
-        http_client=http_client,
+        timeout=settings.model_timeout_seconds,
         max_retries=1,
     )
     model = OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client))
-    return ModelHandle(model, http_client=http_client, base_url=base_url)
+    return ModelHandle(model, client=client, base_url=base_url)

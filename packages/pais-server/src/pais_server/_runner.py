@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +26,7 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from pais_core import PaisError, Progress, Settings, Usage
+from pais_core import PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_memory import Memory
 
 from ._run_errors import to_pais_error
@@ -111,7 +111,7 @@ class AgentRunner:
             result = await self.agent.run(inp.prompt, **turn.kwargs)
             return await self._finish(turn, result.new_messages(), result.output, result.usage)
 
-    async def stream(self, inp: RunInput) -> AsyncIterator[RunEvent]:
+    async def stream(self, inp: RunInput) -> AsyncGenerator[RunEvent]:
         """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`."""
         async with self._turn(inp) as turn, self.agent.run_stream_events(inp.prompt, **turn.kwargs) as run:
             async for event in run:
@@ -135,9 +135,8 @@ class AgentRunner:
         elif isinstance(event, FunctionToolCallEvent):
             return self._progress(turn, event.part.tool_name, result=False, success=None)
         elif isinstance(event, FunctionToolResultEvent):
-            metadata = getattr(event.part, "metadata", None)
-            success = not isinstance(metadata, dict) or metadata.get("success", True) is not False  # pyright: ignore[reportUnknownMemberType]
-            return self._progress(turn, event.part.tool_name or "", result=True, success=success)
+            part = event.part
+            return self._progress(turn, part.tool_name or "", result=True, success=part.outcome == "success")
         return None
 
     def _progress(self, turn: _Turn, tool: str, *, result: bool, success: bool | None) -> ToolProgress:
@@ -158,7 +157,7 @@ class AgentRunner:
         )
 
     @asynccontextmanager
-    async def _turn(self, inp: RunInput) -> AsyncIterator[_Turn]:
+    async def _turn(self, inp: RunInput) -> AsyncGenerator[_Turn]:
         settings = self.settings
         try:
             async with (
@@ -168,6 +167,8 @@ class AgentRunner:
                 history = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history or inp.request_history))
                 yield turn
+        except SessionBusyError:
+            raise  # the run never started; the session belongs to another request
         except PaisError as exc:
             await self._record_failure(inp, exc)
             raise

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +41,7 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None) -> AsyncGenerator[Runtime]:
     """Build the runtime for `agent` (or the environment's agent) and close it afterwards."""
     handle: ModelHandle | None = None
     custom = agent is not None

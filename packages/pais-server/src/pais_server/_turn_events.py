@@ -8,9 +8,7 @@ from typing import Any
 from opentelemetry import trace
 from pydantic_ai.messages import (
     ModelMessage,
-    ModelRequest,
     ModelResponse,
-    RetryPromptPart,
     ToolCallPart,
     ToolReturnPart,
 )
@@ -48,11 +46,6 @@ def error_event(code: str, message: str) -> MemoryEvent:
     return _event("error", message, code=code)
 
 
-def _tool_metadata(part: ToolReturnPart) -> dict[str, Any]:
-    metadata = part.metadata if isinstance(part.metadata, dict) else {}  # pyright: ignore[reportUnknownMemberType]
-    return {str(k): v for k, v in metadata.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-
-
 def turn_events(messages: Sequence[ModelMessage], output: str, usage: dict[str, int]) -> list[MemoryEvent]:
     """Tool/delegation calls and results in run order, then the agent's response."""
     events: list[MemoryEvent] = []
@@ -70,30 +63,21 @@ def turn_events(messages: Sequence[ModelMessage], output: str, usage: dict[str, 
                         events.append(_event("tool_call", content))
                     else:
                         events.append(_event("delegation_request", {**content, "target": target}))
-        elif isinstance(message, ModelRequest):
+        else:
             for part in message.parts:
                 if isinstance(part, ToolReturnPart):
                     target = delegation_target(part.tool_name)
-                    extra = _tool_metadata(part)
-                    success = extra.get("success", True)
+                    success = part.outcome == "success"
                     content = {
                         "tool": part.tool_name,
                         "result": to_jsonable_python(part.content, fallback=str),
                         "tool_call_id": part.tool_call_id,
                         "success": success,
+                        **({} if success else {"outcome": part.outcome}),
                     }
                     if target is None:
                         events.append(_event("tool_result", content))
                     else:
                         events.append(_event("delegation_response", {**content, "target": target}))
-                elif isinstance(part, RetryPromptPart) and part.tool_name:
-                    content = {
-                        "tool": part.tool_name,
-                        "error": part.model_response(),
-                        "tool_call_id": part.tool_call_id,
-                        "success": False,
-                    }
-                    kind: EventType = "delegation_response" if delegation_target(part.tool_name) else "tool_result"
-                    events.append(_event(kind, content))
     events.append(_event("agent_response", output, usage=usage))
     return events
