@@ -35,7 +35,7 @@ def test_model_serve_answers_and_stops_with_its_server() -> None:
         assert process.proc is not None
         process.proc.send_signal(signal.SIGINT)  # the pais process only: it must stop llama.cpp itself
         assert process.proc.wait(30) == 0
-        with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=2):
+        with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port), timeout=2):
             pass
 
 
