@@ -14,7 +14,7 @@ from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted
 
 @pytest.fixture(scope="module")
 def agent_url(demo_project: Path) -> Iterator[str]:
-    process, url = pais_run("server.py", cwd=demo_project)
+    process, url = pais_run("server.py", cwd=demo_project, env=bare_env(MODEL_NAME="test"))  # answers with tool results
     try:
         yield url
     finally:

@@ -101,7 +101,10 @@ def build(
     tag: Annotated[str, typer.Option(help="Image tag.")] = "dev",
     directory: Annotated[Path, typer.Option("--dir", help="The project directory.")] = Path(),
     platform: Annotated[str | None, typer.Option(help="Target platform, e.g. linux/amd64.")] = None,
-    base_image: Annotated[str | None, typer.Option(help="Python base image [default: python:3.11-slim].")] = None,
+    base_image: Annotated[
+        str | None,
+        typer.Option(help="The PAIS base image to extend [default: the Dockerfile's, pais-server:<PAIS version>]."),
+    ] = None,
     kind_load: Annotated[bool, typer.Option(help="Load the image into a kind cluster.")] = False,
     kind_cluster: Annotated[str | None, typer.Option(help="The kind cluster [default: kind's default].")] = None,
     dry_run: Annotated[bool, typer.Option(help="Print the Dockerfile and the commands; run nothing.")] = False,

@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._errors import CliError
-from ._scaffold import DEFAULT_BASE_IMAGE, dockerfile, dockerignore
+from ._scaffold import default_base_image, dockerfile, dockerignore
 
 __all__ = ["BuildPlan", "plan_build", "run_build", "show_plan"]
 
 _IMAGE_NAME = re.compile(r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_BASE_ARG = re.compile(r"^ARG\s+PAIS_BASE_IMAGE=(\S+)\s*$", re.MULTILINE)
 _INSTALL_HINTS = {
     "uv": "install uv (https://docs.astral.sh/uv/) to lock the project's dependencies",
     "docker": "install Docker (or a compatible engine) to build images; pais build --dry-run shows the plan",
@@ -30,6 +31,7 @@ class BuildPlan:
 
     directory: Path
     image: str
+    base_image: str
     dockerfile: Path
     dockerfile_text: str
     write_dockerfile: bool
@@ -63,19 +65,21 @@ def plan_build(
         )
     path = directory / "Dockerfile"
     exists = path.is_file()
-    text = path.read_text() if exists else dockerfile(name, base_image=base_image or DEFAULT_BASE_IMAGE)
+    text = path.read_text() if exists else dockerfile(name, base_image=base_image)
+    declared = _BASE_ARG.search(text)
     image = f"{name}:{tag}"
     build = ["docker", "build", "--tag", image, "--file", str(path)]
     if platform:
         build += ["--platform", platform]
     if base_image:
-        build += ["--build-arg", f"BASE_IMAGE={base_image}"]
+        build += ["--build-arg", f"PAIS_BASE_IMAGE={base_image}"]
     commands = [["uv", "lock", "--directory", str(directory)], [*build, str(directory)]]
     if kind_load:
         commands.append(["kind", "load", "docker-image", image, *(["--name", kind_cluster] if kind_cluster else [])])
     return BuildPlan(
         directory=directory,
         image=image,
+        base_image=base_image or (declared.group(1) if declared else default_base_image()),
         dockerfile=path,
         dockerfile_text=text,
         write_dockerfile=not exists,
@@ -89,6 +93,9 @@ def show_plan(plan: BuildPlan) -> None:
     out = sys.stdout
     out.write(f"# Dockerfile: {plan.dockerfile} ({state})\n")
     out.write(plan.dockerfile_text.rstrip("\n") + "\n\n")
+    out.write(f"# Base image: {plan.base_image}\n")
+    if not _has_image(plan.base_image):
+        out.write(f"# Not found in a local Docker engine; build it first:\n#   {_base_build_hint(plan.base_image)}\n")
     out.write("# Commands:\n")
     for command in plan.commands:
         out.write(f"$ {shlex.join(command)}\n")
@@ -104,6 +111,7 @@ def run_build(plan: BuildPlan) -> None:
         if shutil.which(tool) is None:
             raise CliError(f"{tool} not found on PATH: {_INSTALL_HINTS[tool]}")
     _check_docker_engine()
+    _ensure_base_image(plan.base_image)
     if plan.write_dockerfile:
         plan.dockerfile.write_text(plan.dockerfile_text)
         _note(f"wrote {plan.dockerfile}")
@@ -132,6 +140,35 @@ def _check_docker_engine() -> None:
             f"no Docker engine is reachable ({reason}): start Docker (or set DOCKER_HOST), "
             "or use pais build --dry-run to see the Dockerfile and commands"
         )
+
+
+def _has_image(image: str) -> bool:
+    """Whether the local Docker engine has `image` (False without docker or an engine)."""
+    if shutil.which("docker") is None:
+        return False
+    try:
+        probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, timeout=15, check=False)
+    except subprocess.TimeoutExpired:
+        return False
+    return probe.returncode == 0
+
+
+def _ensure_base_image(image: str) -> None:
+    if _has_image(image):
+        return
+    _note(f"$ docker pull {image}   (the base image is not in the local Docker engine)")
+    if subprocess.run(["docker", "pull", image], capture_output=True, check=False).returncode != 0:
+        raise CliError(
+            f"the PAIS base image {image} is not in the Docker engine and cannot be pulled: "
+            f"build it first ({_base_build_hint(image)}) or choose another with --base-image"
+        )
+
+
+def _base_build_hint(image: str) -> str:
+    """The command that builds the PAIS base image from a checkout (this one, when pais runs from one)."""
+    root = Path(__file__).resolve().parents[4]
+    checkout = root if (root / "Dockerfile").is_file() and (root / "packages/pais-server").is_dir() else None
+    return shlex.join(["docker", "build", "--tag", image, str(checkout) if checkout else "path/to/pais-checkout"])
 
 
 def _note(message: str) -> None:

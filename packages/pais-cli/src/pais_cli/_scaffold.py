@@ -10,10 +10,11 @@ from pathlib import Path
 
 from ._errors import CliError
 
-__all__ = ["DEFAULT_BASE_IMAGE", "dockerfile", "dockerignore", "init_project", "pais_version"]
+__all__ = ["PAIS_PACKAGES", "default_base_image", "dockerfile", "dockerignore", "init_project", "pais_version"]
 
-DEFAULT_BASE_IMAGE = "python:3.11-slim"
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.13"
+PAIS_PACKAGES = ("pais-core", "pais-memory", "pais-delegation", "pais-telemetry", "pais-server", "pais-cli")
+"""The distributions of the PAIS base image: a project's image takes them from there, never from its lock."""
 _PROJECT_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -34,9 +35,14 @@ def pais_version() -> str:
     return version("pais-core")
 
 
-def dockerfile(name: str, *, base_image: str = DEFAULT_BASE_IMAGE) -> str:
-    """The multi-stage Dockerfile of a PAIS agent project named `name`."""
-    return _render("Dockerfile.tmpl", name=name, base_image=base_image, uv_image=UV_IMAGE)
+def default_base_image() -> str:
+    """The PAIS base image a project's image extends: `pais-server:<running PAIS version>`."""
+    return f"pais-server:{pais_version()}"
+
+
+def dockerfile(name: str, *, base_image: str | None = None) -> str:
+    """The Dockerfile of a PAIS agent project named `name`, extending `base_image` (the PAIS base image)."""
+    return _render("Dockerfile.tmpl", name=name, **_image_values(base_image))
 
 
 def dockerignore() -> str:
@@ -67,8 +73,7 @@ def init_project(name: str, *, directory: Path, force: bool, pais_source: Path |
         "pais_version": pais_version(),
         "pydantic_ai_version": ".".join(version("pydantic-ai-slim").split(".")[:2]),
         "sources": _sources(pais_source.resolve(), directory.resolve()) if pais_source else "",
-        "base_image": DEFAULT_BASE_IMAGE,
-        "uv_image": UV_IMAGE,
+        **_image_values(None),
     }
     written: list[Path] = []
     for relative, template in _PROJECT_FILES.items():
@@ -77,6 +82,15 @@ def init_project(name: str, *, directory: Path, force: bool, pais_source: Path |
         path.write_text(_render(template, **values))
         written.append(path)
     return written
+
+
+def _image_values(base_image: str | None) -> dict[str, str]:
+    no_emit = "".join(f"        --no-emit-package {package} \\\n" for package in PAIS_PACKAGES)
+    return {
+        "base_image": base_image or default_base_image(),
+        "uv_image": UV_IMAGE,
+        "no_emit_pais": no_emit.removesuffix("\n"),
+    }
 
 
 def _render(template: str, **values: str) -> str:
