@@ -195,7 +195,11 @@ def test_image_adds_only_the_projects_own_dependencies_to_the_base_venv(host_ima
 @pytest.mark.timeout(300)
 def test_image_command_serves_the_agent_on_agent_port(host_image: HostImage) -> None:
     port = free_port()
-    command = [{"0.0.0.0": "127.0.0.1"}.get(word, word) for word in host_image.command]  # on loopback
+    executable, *args = host_image.command
+    command = [  # the image's CMD from the base image's virtualenv, on loopback
+        str(host_image.venv / "bin" / executable),
+        *({"0.0.0.0": "127.0.0.1"}.get(word, word) for word in args),
+    ]
     env = bare_env(AGENT_PORT=str(port), MODEL_NAME="test")  # TestModel: the answer shows the tool results
     env["PATH"] = f"{host_image.venv / 'bin'}{os.pathsep}{env['PATH']}"
     process = ManagedProcess(command, env=env, cwd=host_image.root / "app").start()
