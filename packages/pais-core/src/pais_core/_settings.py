@@ -92,7 +92,7 @@ class Settings(_Frozen):
 
     memory_type: MemoryType = "local"
     memory_redis_url: str | None = Field(default=None, repr=False)
-    memory_redis_key_prefix: str = "pais"
+    memory_redis_key_prefix: str | None = None
     memory_session_ttl_seconds: int = 7 * 24 * 3600
     memory_context_limit: int = Field(default=6, ge=0)
     memory_max_sessions: int = Field(default=1000, ge=1)
@@ -127,6 +127,11 @@ class Settings(_Frozen):
     def instructions(self) -> str:
         """`AGENT_INSTRUCTIONS`, or the default for an agent built from the environment."""
         return self.agent_instructions or DEFAULT_INSTRUCTIONS
+
+    @property
+    def redis_key_prefix(self) -> str:
+        """`MEMORY_REDIS_KEY_PREFIX`, else `pais:<AGENT_NAME>` so agents sharing a Redis never share sessions."""
+        return self.memory_redis_key_prefix or f"pais:{self.agent_name}"
 
     @property
     def service_name(self) -> str:
@@ -179,7 +184,7 @@ class Settings(_Frozen):
             tool_call_mode=env.choice("TOOL_CALL_MODE", "auto", ("auto", "native", "string")),
             memory_type=memory_type,
             memory_redis_url=redis_url,
-            memory_redis_key_prefix=env.text("MEMORY_REDIS_KEY_PREFIX", "pais") or "pais",
+            memory_redis_key_prefix=env.text("MEMORY_REDIS_KEY_PREFIX"),
             memory_session_ttl_seconds=env.integer("MEMORY_SESSION_TTL_SECONDS", 7 * 24 * 3600, minimum=0),
             memory_context_limit=env.integer("MEMORY_CONTEXT_LIMIT", 6, minimum=0),
             memory_max_sessions=env.integer("MEMORY_MAX_SESSIONS", 1000, minimum=1),

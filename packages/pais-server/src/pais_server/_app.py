@@ -5,16 +5,19 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
+from types import FrameType
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import Settings, __version__
 
 from . import _chat_routes, _discovery_routes, _memory_routes, _probe_routes
+from ._auth import BearerAuth
 from ._http_errors import BodySizeLimit, install_error_handlers
-from ._runtime import open_runtime
+from ._runtime import Runtime, open_runtime
 
 __all__ = ["create_app", "serve"]
 
@@ -48,6 +51,8 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     if settings.memory_endpoints_enabled:
         app.include_router(_memory_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.agent_api_key:
+        app.add_middleware(BearerAuth, api_key=settings.agent_api_key)
     return app
 
 
@@ -58,15 +63,33 @@ def serve(
     host: str = "0.0.0.0",
     port: int | None = None,
 ) -> None:
-    """Serve `agent` (or the environment's agent) with uvicorn until interrupted."""
-    import uvicorn
+    """Serve `agent` (or the environment's agent) with uvicorn until SIGTERM/SIGINT.
 
+    On a stop signal `/ready` turns 503 at once; in-flight requests and streams get
+    `SHUTDOWN_GRACE_SECONDS` to finish before the lifespan closes memory and clients.
+    """
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings, agent),
+    app = create_app(settings, agent)
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port or settings.agent_port,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
+    _DrainingServer(config, app).run()
+
+
+class _DrainingServer(uvicorn.Server):
+    """Turns `/ready` to 503 the moment a stop signal arrives, then lets uvicorn drain connections."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        runtime: Runtime | None = getattr(self._app.state, "runtime", None)
+        if runtime is not None:
+            runtime.readiness.draining = True
+        super().handle_exit(sig, frame)

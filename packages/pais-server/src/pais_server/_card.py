@@ -10,8 +10,9 @@ from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
 from starlette.requests import Request
 
 from pais_core import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Settings, __version__
+from pais_delegation import DelegationToolset
 
-__all__ = ["SkillSource", "agent_tool_skills", "build_card", "public_base_url"]
+__all__ = ["SkillSource", "agent_tool_skills", "build_card", "delegate_skills", "public_base_url"]
 
 SkillSource = Callable[[], Iterable[AgentSkill]]
 
@@ -36,6 +37,18 @@ def agent_tool_skills(
         if isinstance(toolset, FunctionToolset):
             for name, tool in toolset.tools.items():
                 skills.append(AgentSkill(id=name, name=name, description=tool.description or name, tags=["tool"]))
+    return skills
+
+
+def delegate_skills(delegation: DelegationToolset) -> list[AgentSkill]:
+    """One skill per sub-agent this agent can delegate to, described by the sub-agent's card."""
+    skills: list[AgentSkill] = []
+    for tool_name, remote in delegation.agents.items():
+        card = remote.cached_card
+        description = card.description if card is not None and card.description else f"Delegates to {remote.name}"
+        skills.append(
+            AgentSkill(id=tool_name, name=tool_name, description=description, tags=["delegation", remote.name])
+        )
     return skills
 
 

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from pydantic_ai.settings import ModelSettings
 from starlette.responses import Response
 
@@ -17,6 +17,7 @@ from pais_core import (
     Choice,
     ResponseMessage,
 )
+from pais_delegation import depth_from_headers
 
 from ._conversation import split_conversation
 from ._deps import RuntimeDep
@@ -56,6 +57,7 @@ def _model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
 @router.post("/v1/chat/completions", response_model=ChatCompletionResponse)
 async def chat_completions(
     body: ChatCompletionRequest,
+    request: Request,
     runtime: RuntimeDep,
     x_session_id: Annotated[str | None, Header()] = None,
 ) -> Response:
@@ -72,6 +74,7 @@ async def chat_completions(
         request_history=conversation.history,
         system=conversation.system,
         model_settings=_model_settings(body),
+        depth=depth_from_headers(request.headers),
     )
     model = body.model or runtime.settings.agent_name
     if body.stream:

@@ -21,7 +21,7 @@ from pais_core import (
     UpstreamTimeoutError,
 )
 
-__all__ = ["AgentStepLimitError", "to_pais_error"]
+__all__ = ["AgentStepLimitError", "ServerBusyError", "to_pais_error"]
 
 
 class AgentStepLimitError(PaisError):
@@ -30,6 +30,15 @@ class AgentStepLimitError(PaisError):
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "server_error"
     code: ClassVar[str] = "max_steps_exceeded"
+
+
+class ServerBusyError(PaisError):
+    """This replica already runs `MAX_CONCURRENT_RUNS` agent runs; the client should retry shortly."""
+
+    status_code: ClassVar[int] = 503
+    error_type: ClassVar[str] = "service_unavailable"
+    code: ClassVar[str] = "server_busy"
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "1"}
 
 
 def to_pais_error(exc: BaseException, *, max_steps: int, request_timeout: float) -> PaisError:

@@ -26,11 +26,12 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from pais_core import PaisError, Progress, SessionBusyError, Settings, Usage
+from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
+from pais_delegation import delegation_scope
 from pais_memory import Memory
 
-from ._run_errors import to_pais_error
-from ._turn_events import delegation_target, error_event, turn_events, user_event
+from ._run_errors import ServerBusyError, to_pais_error
+from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 
 __all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
 
@@ -46,8 +47,13 @@ class RunInput:
     request_history: list[ModelMessage] = field(default_factory=list[ModelMessage])
     system: str | None = None
     model_settings: ModelSettings | None = None
-    source: str = "chat"
+    depth: int = 0
+    """Delegation depth of this run: 0 for a user's request, n for a request from an agent at depth n-1."""
     cancellation: CancellationToken | None = None
+
+    @property
+    def delegated(self) -> bool:
+        return self.depth > 0
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class AgentRunner:
         model: Model | None = None,
         toolsets: Sequence[AbstractToolset[Any]] = (),
         instructions: str | None = None,
+        target_for: TargetResolver = delegation_target,
     ) -> None:
         self.agent = agent
         self.memory = memory
@@ -102,8 +109,10 @@ class AgentRunner:
         self._model = model
         self._toolsets = list(toolsets)
         self._instructions = instructions
+        self._target_for = target_for
         self._limits = UsageLimits(request_limit=settings.agentic_loop_max_steps)
         self._background: set[asyncio.Task[None]] = set()
+        self._active_runs = 0
 
     async def run(self, inp: RunInput) -> RunResult:
         """Run to completion and return the final answer."""
@@ -140,7 +149,7 @@ class AgentRunner:
         return None
 
     def _progress(self, turn: _Turn, tool: str, *, result: bool, success: bool | None) -> ToolProgress:
-        target = delegation_target(tool)
+        target = self._target_for(tool)
         if target is None:
             kind = "tool_result" if result else "tool_call"
         else:
@@ -159,14 +168,28 @@ class AgentRunner:
     @asynccontextmanager
     async def _turn(self, inp: RunInput) -> AsyncGenerator[_Turn]:
         settings = self.settings
+        if settings.max_concurrent_runs and self._active_runs >= settings.max_concurrent_runs:
+            raise ServerBusyError(
+                f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
+            )
+        self._active_runs += 1
         try:
+            if inp.depth > settings.delegation_max_depth:
+                raise BadRequestError(
+                    f"delegation depth {inp.depth} exceeds DELEGATION_MAX_DEPTH={settings.delegation_max_depth}"
+                )
             async with (
                 asyncio.timeout(settings.request_timeout_seconds),
                 self.memory.session_lock(inp.session_id, timeout=settings.session_lock_timeout_seconds),
             ):
-                history = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
-                turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history or inp.request_history))
-                yield turn
+                stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
+                # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
+                history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
+                turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history))
+                with delegation_scope(
+                    session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
+                ):
+                    yield turn
         except SessionBusyError:
             raise  # the run never started; the session belongs to another request
         except PaisError as exc:
@@ -183,6 +206,8 @@ class AgentRunner:
                 logger.exception("agent run failed")
             await self._record_failure(inp, error)
             raise error from exc
+        finally:
+            self._active_runs -= 1
 
     def _run_kwargs(self, inp: RunInput, history: list[ModelMessage]) -> dict[str, Any]:
         instructions = "\n\n".join(text for text in (self._instructions, inp.system) if text) or None
@@ -204,14 +229,19 @@ class AgentRunner:
         text = output if isinstance(output, str) else str(output)
         result = RunResult(output=text, usage=_usage(usage))
         events = [
-            user_event(turn.inp.prompt, source=turn.inp.source),
-            *turn_events(messages, text, result.usage.model_dump()),
+            user_event(turn.inp.prompt, delegated=turn.inp.delegated),
+            *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
         ]
         await self.memory.append(turn.inp.session_id, events, messages)
         return result
 
+    async def drain(self) -> None:
+        """Wait for failure records still being written in the background."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
     async def _record_failure(self, inp: RunInput, error: PaisError) -> None:
-        events = [user_event(inp.prompt, source=inp.source), error_event(error.code, error.message)]
+        events = [user_event(inp.prompt, delegated=inp.delegated), error_event(error.code, error.message)]
         try:
             await self.memory.append(inp.session_id, events)
         except PaisError:

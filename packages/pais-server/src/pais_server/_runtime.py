@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncGenerator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,12 +13,14 @@ from pydantic_ai import Agent
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import AgentSkill, Settings
+from pais_delegation import DelegationToolset
 from pais_memory import Memory, memory_from_settings
 
-from ._card import SkillSource, agent_tool_skills
+from ._card import SkillSource, agent_tool_skills, delegate_skills
 from ._model_factory import ModelHandle, model_from_settings
 from ._readiness import Readiness, model_api_probe
 from ._runner import AgentRunner
+from ._turn_events import TargetResolver, delegation_target
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -51,6 +53,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         assert handle is not None
         agent = Agent(handle.model, instructions=settings.instructions, name=settings.agent_name)
     memory = memory_from_settings(settings)
+    delegation = DelegationToolset.from_settings(settings) if settings.sub_agents else None
     probe_client = httpx.AsyncClient(timeout=2.0)
     readiness = Readiness()
     readiness.add("memory", lambda: _memory_probe(memory))
@@ -62,9 +65,13 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         settings=settings,
         model=handle.model if custom and handle is not None else None,
         instructions=settings.agent_instructions if custom else None,
+        toolsets=[delegation] if delegation is not None else [],
+        target_for=_target_resolver(delegation),
     )
     runtime = Runtime(settings=settings, agent=agent, memory=memory, runner=runner, readiness=readiness)
     runtime.skill_sources.append(lambda: agent_tool_skills(runner.agent))
+    if delegation is not None:
+        runtime.skill_sources.append(lambda: delegate_skills(delegation))
     logger.info(
         "agent %s ready to serve (memory=%s, model=%s)",
         settings.agent_name,
@@ -72,7 +79,11 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         handle.model.model_name if handle is not None else "agent's own",
     )
     try:
-        yield runtime
+        async with AsyncExitStack() as stack:
+            if delegation is not None:
+                await stack.enter_async_context(delegation)
+            yield runtime
+            await runner.drain()
     finally:
         await probe_client.aclose()
         await memory.close()
@@ -83,3 +94,15 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
 async def _memory_probe(memory: Memory) -> str | None:
     await memory.ping()
     return None
+
+
+def _target_resolver(delegation: DelegationToolset | None) -> TargetResolver:
+    """Sub-agent names (as configured, e.g. `worker-a`) for this server's delegation tools."""
+    if delegation is None:
+        return delegation_target
+
+    def target(tool_name: str) -> str | None:
+        agent = delegation.agent_for_tool(tool_name)
+        return agent.name if agent is not None else None
+
+    return target

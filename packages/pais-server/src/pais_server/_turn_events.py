@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import trace
@@ -16,13 +16,16 @@ from pydantic_core import to_jsonable_python
 
 from pais_core import EventType, MemoryEvent
 
-__all__ = ["DELEGATION_PREFIX", "delegation_target", "error_event", "turn_events", "user_event"]
+__all__ = ["DELEGATION_PREFIX", "TargetResolver", "delegation_target", "error_event", "turn_events", "user_event"]
 
 DELEGATION_PREFIX = "delegate_to_"
 
+TargetResolver = Callable[[str], str | None]
+"""Maps a tool name to the sub-agent it delegates to, or None for ordinary tools."""
+
 
 def delegation_target(tool_name: str) -> str | None:
-    """The sub-agent a `delegate_to_<name>` tool calls, or None for other tools."""
+    """The sub-agent a `delegate_to_<name>` tool calls, by tool name alone, or None for other tools."""
     return tool_name.removeprefix(DELEGATION_PREFIX) if tool_name.startswith(DELEGATION_PREFIX) else None
 
 
@@ -37,23 +40,31 @@ def _event(event_type: EventType, content: Any, **metadata: Any) -> MemoryEvent:
     return MemoryEvent(event_type=event_type, content=content, metadata={**_trace_metadata(), **metadata})
 
 
-def user_event(prompt: str, *, source: str) -> MemoryEvent:
-    kind: EventType = "task_delegation_received" if source == "delegation" else "user_message"
-    return _event(kind, prompt, source=source)
+def user_event(prompt: str, *, delegated: bool) -> MemoryEvent:
+    """The turn's input: a user's message, or a task another agent delegated."""
+    if delegated:
+        return _event("task_delegation_received", prompt)
+    return _event("user_message", prompt)
 
 
 def error_event(code: str, message: str) -> MemoryEvent:
     return _event("error", message, code=code)
 
 
-def turn_events(messages: Sequence[ModelMessage], output: str, usage: dict[str, int]) -> list[MemoryEvent]:
+def turn_events(
+    messages: Sequence[ModelMessage],
+    output: str,
+    usage: dict[str, int],
+    *,
+    target_for: TargetResolver = delegation_target,
+) -> list[MemoryEvent]:
     """Tool/delegation calls and results in run order, then the agent's response."""
     events: list[MemoryEvent] = []
     for message in messages:
         if isinstance(message, ModelResponse):
             for part in message.parts:
                 if isinstance(part, ToolCallPart):
-                    target = delegation_target(part.tool_name)
+                    target = target_for(part.tool_name)
                     content = {
                         "tool": part.tool_name,
                         "arguments": part.args_as_dict(),
@@ -66,7 +77,7 @@ def turn_events(messages: Sequence[ModelMessage], output: str, usage: dict[str, 
         else:
             for part in message.parts:
                 if isinstance(part, ToolReturnPart):
-                    target = delegation_target(part.tool_name)
+                    target = target_for(part.tool_name)
                     success = part.outcome == "success"
                     content = {
                         "tool": part.tool_name,
