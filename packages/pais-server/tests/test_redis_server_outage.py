@@ -168,11 +168,6 @@ async def test_redis_killed_under_load_gives_clear_503s_and_loses_no_acknowledge
                 answered.append(prompt)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RedisLocks cannot release a lock while Redis is down and never retries; the lock outlives "
-    "the restart until its 30 s lease ends, so the session answers 409 'busy with another request' meanwhile",
-)
 async def test_a_session_cut_off_by_a_redis_crash_is_served_once_redis_is_back(
     redis: RedisServer, model: ScriptedModelServer
 ) -> None:
