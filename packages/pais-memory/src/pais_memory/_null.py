@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -55,5 +55,5 @@ class NullMemory(Memory):
 
 
 @asynccontextmanager
-async def _no_lock() -> AsyncIterator[None]:
+async def _no_lock() -> AsyncGenerator[None]:
     yield
