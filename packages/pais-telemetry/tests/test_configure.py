@@ -228,6 +228,14 @@ def test_configure_is_idempotent() -> None:
     assert kinds == ["_OtlpLogHandler", "_StdoutHandler"]
 
 
+def test_a_call_that_installs_nothing_is_not_remembered() -> None:
+    off = configure(_settings(otel_enabled=False))
+    assert current_telemetry() is None
+    on = configure(_settings(), span_exporter=InMemorySpanExporter(), metric_reader=InMemoryMetricReader())
+    assert (off.enabled, on.enabled) == (False, True)
+    assert current_telemetry() is on
+
+
 def test_signal_exporter_none_is_honoured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_LOGS_EXPORTER", "none")
     telemetry = configure(_settings(), span_exporter=InMemorySpanExporter(), metric_reader=InMemoryMetricReader())

@@ -6,6 +6,7 @@ imported inside `configure()` when telemetry is enabled, so a server with teleme
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -54,6 +55,7 @@ class Telemetry:
     installed: frozenset[str] = frozenset()
     reused: frozenset[str] = frozenset()
     _providers: tuple[Any, ...] = field(default=(), repr=False)
+    _stopped: bool = field(default=False, repr=False)
 
     def force_flush(self, *, timeout: float = 5.0) -> bool:
         """Export everything buffered now; False when some provider did not finish within `timeout` seconds."""
@@ -65,6 +67,10 @@ class Telemetry:
         with _lock:
             if _active is self:
                 _active = None
+            if self._stopped:
+                return
+            self._stopped = True
+        atexit.unregister(self.shutdown)
         if "logs" in self.installed:
             remove_otlp_log_handler()
         if not _run_bounded([p.shutdown for p in self._providers], timeout):
@@ -72,7 +78,7 @@ class Telemetry:
 
 
 def current_telemetry() -> Telemetry | None:
-    """The handle of the active `configure()` call, if any."""
+    """The handle of the `configure()` call that installed providers, until its `shutdown()`."""
     return _active
 
 
@@ -90,7 +96,8 @@ def configure(
     endpoint from the settings; per-signal `OTEL_EXPORTER_OTLP_<SIGNAL>_*` and `OTEL_<SIGNAL>_EXPORTER=none`
     are honoured) unless a host application already installed a provider for it, which is then reused.
     Exports run in background threads with bounded queues and timeouts; this call does no network I/O.
-    A second call returns the first call's handle. Never raises: on failure telemetry stays off.
+    Once providers are installed, later calls return the same handle (a call that installs nothing is
+    not remembered). Never raises: on failure telemetry stays off.
 
     Args:
         settings: the PAIS settings (`OTEL_*`, `LOG_LEVEL`, `LOG_FORMAT`).
@@ -106,11 +113,13 @@ def configure(
         if _active is not None:
             return _active
         try:
-            _active = _install(settings, span_exporter, metric_reader, log_exporter)
+            telemetry = _install(settings, span_exporter, metric_reader, log_exporter)
         except Exception:
             _log.exception("OpenTelemetry setup failed; continuing without telemetry export")
-            _active = Telemetry(enabled=_any_host_provider())
-        return _active
+            return Telemetry(enabled=_any_host_provider())
+        if telemetry.installed:
+            _active = telemetry
+        return telemetry
 
 
 def _install(
@@ -146,19 +155,19 @@ def _install(
             from opentelemetry.sdk.trace import TracerProvider
             from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-            built["traces"] = TracerProvider(resource=resource)
+            built["traces"] = TracerProvider(resource=resource, shutdown_on_exit=False)
             built["traces"].add_span_processor(BatchSpanProcessor(span_exporter or exporters.spans()))
         if "metrics" in wanted:
             from opentelemetry.sdk.metrics import MeterProvider
             from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
             reader = metric_reader or PeriodicExportingMetricReader(exporters.metrics())
-            built["metrics"] = MeterProvider(resource=resource, metric_readers=[reader])
+            built["metrics"] = MeterProvider(resource=resource, metric_readers=[reader], shutdown_on_exit=False)
         if "logs" in wanted:
             from opentelemetry.sdk._logs import LoggerProvider
             from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
-            built["logs"] = LoggerProvider(resource=resource)
+            built["logs"] = LoggerProvider(resource=resource, shutdown_on_exit=False)
             built["logs"].add_log_record_processor(BatchLogRecordProcessor(log_exporter or exporters.logs()))
     except Exception:
         _run_bounded([provider.shutdown for provider in built.values()], 2.0)
@@ -177,7 +186,10 @@ def _install(
         settings.otel_exporter_otlp_endpoint or "the default endpoint",
         settings.otel_exporter_otlp_protocol,
     )
-    return Telemetry(enabled=True, installed=installed, reused=reused, _providers=tuple(built.values()))
+    telemetry = Telemetry(enabled=True, installed=installed, reused=reused, _providers=tuple(built.values()))
+    # The SDK's own exit hooks wait up to 30 s per provider for a dead collector; ours is bounded.
+    atexit.register(telemetry.shutdown)
+    return telemetry
 
 
 def _any_host_provider() -> bool:
