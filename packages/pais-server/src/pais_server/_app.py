@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +10,7 @@ from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import Settings, __version__
+from pais_telemetry import configure, is_untraced
 
 from . import _chat_routes, _discovery_routes, _memory_routes, _probe_routes
 from ._http_errors import BodySizeLimit, install_error_handlers
@@ -28,6 +28,9 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
             agent keeps its own tools and instructions and gets PAIS's model only if it has none.
     """
     settings = settings or Settings.from_env()
+    # Installs the OpenTelemetry providers once per process when OTEL_ENABLED (no network I/O here);
+    # FastAPI's native telemetry then traces each request on them, continuing an incoming traceparent.
+    configure(settings, setup_logging=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
@@ -40,6 +43,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
         description=settings.agent_description,
         version=__version__,
         lifespan=lifespan,
+        telemetry={"exclude": is_untraced, "operation_spans": False},
     )
     install_error_handlers(app)
     app.include_router(_chat_routes.router)
@@ -62,11 +66,15 @@ def serve(
     import uvicorn
 
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(
-        create_app(settings, agent),
-        host=host,
-        port=port or settings.agent_port,
-        log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
-    )
+    telemetry = configure(settings)  # stdout logging with trace ids (LOG_LEVEL, LOG_FORMAT) and OTel providers
+    try:
+        uvicorn.run(
+            create_app(settings, agent),
+            host=host,
+            port=port or settings.agent_port,
+            log_level=settings.log_level.lower(),
+            log_config=None,  # uvicorn's records go through the root handler: same format, trace ids
+            timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        )
+    finally:
+        telemetry.shutdown()

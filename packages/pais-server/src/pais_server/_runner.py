@@ -28,6 +28,7 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 
 from pais_core import PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_memory import Memory
+from pais_telemetry import agent_capabilities, memory_operation
 
 from ._run_errors import to_pais_error
 from ._turn_events import delegation_target, error_event, turn_events, user_event
@@ -164,7 +165,8 @@ class AgentRunner:
                 asyncio.timeout(settings.request_timeout_seconds),
                 self.memory.session_lock(inp.session_id, timeout=settings.session_lock_timeout_seconds),
             ):
-                history = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
+                with memory_operation("load_history", backend=settings.memory_type):
+                    history = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history or inp.request_history))
                 yield turn
         except SessionBusyError:
@@ -198,6 +200,8 @@ class AgentRunner:
             kwargs["toolsets"] = self._toolsets
         if inp.cancellation is not None:
             kwargs["cancellation_token"] = inp.cancellation
+        if capabilities := agent_capabilities(self.agent):
+            kwargs["capabilities"] = capabilities  # agent run, model request and tool spans
         return kwargs
 
     async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
@@ -207,7 +211,8 @@ class AgentRunner:
             user_event(turn.inp.prompt, source=turn.inp.source),
             *turn_events(messages, text, result.usage.model_dump()),
         ]
-        await self.memory.append(turn.inp.session_id, events, messages)
+        with memory_operation("append", backend=self.settings.memory_type):
+            await self.memory.append(turn.inp.session_id, events, messages)
         return result
 
     async def _record_failure(self, inp: RunInput, error: PaisError) -> None:
