@@ -92,7 +92,7 @@ async def test_run_gives_agent_model_and_tool_spans_under_the_current_span(
     agent = weather_agent()
 
     with trace.get_tracer("test").start_as_current_span("POST /v1/chat/completions"):
-        result = await agent.run("weather in Paris?", capabilities=agent_capabilities(agent))
+        result = await agent.run("weather in Paris?", capabilities=agent_capabilities(agent, include_content=True))
     assert result.output == "sunny"
     telemetry.force_flush()
 
@@ -120,7 +120,8 @@ async def test_streamed_run_gives_the_same_tree(
     agent = weather_agent()
 
     with trace.get_tracer("test").start_as_current_span("POST /v1/chat/completions"):
-        async with agent.run_stream_events("weather in Paris?", capabilities=agent_capabilities(agent)) as events:
+        capabilities = agent_capabilities(agent, include_content=True)
+        async with agent.run_stream_events("weather in Paris?", capabilities=capabilities) as events:
             texts = [event async for event in events]
     assert texts
     telemetry.force_flush()
@@ -128,6 +129,27 @@ async def test_streamed_run_gives_the_same_tree(
     by_name = _tree(spans)
     [server] = by_name["POST /v1/chat/completions"]
     _check_run_tree(by_name, server)
+
+
+@pytest.mark.parametrize(("variable", "captured"), [(None, False), ("true", True), ("false", False)])
+async def test_message_content_is_opt_in(
+    exporters: tuple[Telemetry, InMemorySpanExporter, InMemoryMetricReader],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str | None,
+    captured: bool,
+) -> None:
+    if variable is not None:
+        monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", variable)
+    telemetry, spans, _ = exporters
+    agent = weather_agent()
+
+    await agent.run("weather in Paris?", capabilities=agent_capabilities(agent))
+    telemetry.force_flush()
+
+    [tool] = _tree(spans)["execute_tool lookup"]
+    assert tool.attributes is not None
+    assert ("gen_ai.tool.call.result" in tool.attributes) is captured
+    assert tool.attributes["gen_ai.tool.name"] == "lookup"
 
 
 def test_nothing_to_add_without_a_tracer_provider() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["agent_capabilities"]
 
 
+CAPTURE_CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+
+
 def agent_capabilities(
-    agent: AbstractAgent[Any, Any] | None = None, *, include_content: bool = True
+    agent: AbstractAgent[Any, Any] | None = None, *, include_content: bool | None = None
 ) -> list[AbstractCapability[Any]]:
     """The capabilities to pass as `capabilities=` to `agent.run(...)` / `run_stream_events(...)` for tracing.
 
@@ -28,7 +32,9 @@ def agent_capabilities(
 
     Args:
         agent: the agent about to run; a user's custom agent keeps its own instrumentation.
-        include_content: record prompts, completions and tool arguments/results on the spans.
+        include_content: record prompts, completions and tool arguments/results on the spans; by default
+            only when `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true` (the GenAI semantic
+            conventions' opt-in: message content can be sensitive, and serialising it costs CPU per run).
 
     Raises:
         ImportError: `pydantic-ai` is not installed (install `pais-telemetry[pydantic-ai]`).
@@ -45,6 +51,8 @@ def agent_capabilities(
         return []
     if agent is not None and _has_instrumentation(agent):
         return []
+    if include_content is None:
+        include_content = os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower() == "true"
     return [_instrumentation(tracer_provider, metrics.get_meter_provider(), include_content)]
 
 
@@ -74,6 +82,11 @@ def _instrumentation(
     from pydantic_ai.models.instrumented import InstrumentationSettings
 
     settings = InstrumentationSettings(
-        tracer_provider=tracer_provider, meter_provider=meter_provider, include_content=include_content
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        include_content=include_content,
+        # The full request parameters (every tool schema) on every model span: large and costly;
+        # `gen_ai.tool.definitions` still names the tools offered.
+        include_model_request_parameters=False,
     )
     return Instrumentation(settings=settings)
