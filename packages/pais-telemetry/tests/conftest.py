@@ -1,4 +1,5 @@
-"""Each test starts with no OpenTelemetry providers installed and the root logger as it was."""
+"""Each test starts with no OpenTelemetry providers installed and the root logger as it was;
+`in_memory` configures telemetry with in-memory exporters."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import pytest
 from opentelemetry import _logs, trace
 from opentelemetry.metrics import _internal as metrics_internal
 from opentelemetry.util._once import Once
+from pais_testing.otel_in_memory import InMemory, configure_in_memory
 
+from pais_core import Settings
 from pais_telemetry import current_telemetry
 
 
@@ -35,3 +38,8 @@ def clean_telemetry() -> Iterator[None]:
     _forget_global_providers()
     root.handlers[:] = handlers
     root.setLevel(level)
+
+
+@pytest.fixture
+def in_memory() -> InMemory:
+    return configure_in_memory(Settings(agent_name="agent-a", otel_enabled=True))

@@ -7,20 +7,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from opentelemetry import _logs, metrics, trace
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricsData
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pais_testing.otel_in_memory import InMemory, configure_in_memory
 from pais_testing.otlp_receiver import OtlpReceiver
 from pais_testing.ports import free_port
 
 from pais_core import Settings
-from pais_telemetry import configure, current_telemetry, memory_operation
+from pais_telemetry import configure, configure_logging, current_telemetry, memory_operation
 
 RESOURCE = "k8s.namespace.name=kaos,kaos.agent=worker%20a"
 
@@ -33,16 +33,6 @@ def _settings(**overrides: object) -> Settings:
         **overrides,
     }
     return Settings.model_validate(values)
-
-
-def _points(data: MetricsData | None, name: str) -> list[tuple[dict[str, object], Any]]:
-    found: list[tuple[dict[str, object], Any]] = []
-    for resource_metrics in data.resource_metrics if data else ():
-        for scope_metrics in resource_metrics.scope_metrics:
-            for metric in scope_metrics.metrics:
-                if metric.name == name:
-                    found.extend((dict(point.attributes or {}), point) for point in metric.data.data_points)
-    return found
 
 
 @pytest.fixture
@@ -68,8 +58,9 @@ def test_disabled_installs_nothing_and_imports_no_sdk() -> None:
 
 
 def test_in_memory_exporters_get_spans_metrics_and_correlated_logs() -> None:
-    spans, reader, logs = InMemorySpanExporter(), InMemoryMetricReader(), InMemoryLogRecordExporter()
-    telemetry = configure(_settings(), span_exporter=spans, metric_reader=reader, log_exporter=logs)
+    configure_logging(_settings())
+    exported = configure_in_memory(_settings())
+    telemetry = exported.telemetry
     assert telemetry.enabled
     assert telemetry.installed == {"traces", "metrics", "logs"}
 
@@ -80,9 +71,9 @@ def test_in_memory_exporters_get_spans_metrics_and_correlated_logs() -> None:
         logging.getLogger("pais.test").warning("stored %d events", 2)
     assert telemetry.force_flush()
 
-    finished = {span.name: span for span in spans.get_finished_spans()}
+    finished = exported.spans_by_name()
     assert set(finished) == {"request", "memory.append"}
-    memory_span = finished["memory.append"]
+    [memory_span] = finished["memory.append"]
     assert memory_span.parent is not None
     assert memory_span.parent.span_id == request_span.get_span_context().span_id
     assert memory_span.attributes == {"kaos.memory.operation": "append", "kaos.memory.backend": "redis"}
@@ -91,11 +82,11 @@ def test_in_memory_exporters_get_spans_metrics_and_correlated_logs() -> None:
     assert resource["k8s.namespace.name"] == "kaos"
     assert resource["kaos.agent"] == "worker a"
 
-    [(attributes, point)] = _points(reader.get_metrics_data(), "kaos.memory.duration")
+    [(attributes, point)] = exported.metric_points("kaos.memory.duration")
     assert attributes == {"kaos.memory.operation": "append", "kaos.memory.backend": "redis"}
     assert point.count == 1
 
-    [record] = [r for r in logs.get_finished_logs() if r.log_record.body == "stored 2 events"]
+    [record] = [r for r in exported.logs.get_finished_logs() if r.log_record.body == "stored 2 events"]
     assert record.log_record.trace_id == memory_span.context.trace_id
     assert record.log_record.span_id == memory_span.context.span_id
     assert record.log_record.severity_text == "WARNING"
@@ -104,19 +95,13 @@ def test_in_memory_exporters_get_spans_metrics_and_correlated_logs() -> None:
     assert record.instrumentation_scope.name == "pais.test"
 
 
-def test_memory_operation_records_failures() -> None:
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    configure(_settings(), span_exporter=spans, metric_reader=reader, log_exporter=InMemoryLogRecordExporter())
-
+def test_memory_operation_records_failures(in_memory: InMemory) -> None:
     with pytest.raises(ConnectionError), memory_operation("history", backend="redis"):
         raise ConnectionError("redis down")
-    current = current_telemetry()
-    assert current is not None
-    current.force_flush()
 
-    [span] = spans.get_finished_spans()
+    [span] = in_memory.spans_by_name()["memory.history"]
     assert span.status.status_code == trace.StatusCode.ERROR
-    [(attributes, _)] = _points(reader.get_metrics_data(), "kaos.memory.duration")
+    [(attributes, _)] = in_memory.metric_points("kaos.memory.duration")
     assert attributes["error.type"] == "ConnectionError"
 
 

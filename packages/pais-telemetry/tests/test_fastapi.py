@@ -13,17 +13,13 @@ pytest.importorskip("pydantic_ai")
 import httpx
 from fastapi import FastAPI
 from fastapi.responses import StreamingResponse
-from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pais_testing.otel_in_memory import InMemory
 from pais_testing.threaded_server import ThreadedServer
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from pais_core import Settings
-from pais_telemetry import Telemetry, agent_capabilities, configure, is_untraced
+from pais_telemetry import agent_capabilities, is_untraced
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN_ID = "00f067aa0ba902b7"
@@ -67,39 +63,22 @@ def _app() -> FastAPI:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Telemetry, InMemorySpanExporter, InMemoryMetricReader, str]]:
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    telemetry = configure(
-        Settings(agent_name="greeter", otel_enabled=True),
-        setup_logging=False,
-        span_exporter=spans,
-        metric_reader=reader,
-        log_exporter=InMemoryLogRecordExporter(),
-    )
+def served(in_memory: InMemory) -> Iterator[str]:
     with ThreadedServer(_app()) as server:
-        yield telemetry, spans, reader, server.base_url
-
-
-def _by_name(spans: InMemorySpanExporter) -> dict[str, list[ReadableSpan]]:
-    found: dict[str, list[ReadableSpan]] = {}
-    for span in spans.get_finished_spans():
-        found.setdefault(span.name, []).append(span)
-    return found
+        yield server.base_url
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_request_continues_the_callers_trace_down_to_the_agent_run(
-    served: tuple[Telemetry, InMemorySpanExporter, InMemoryMetricReader, str], stream: bool
+    in_memory: InMemory, served: str, stream: bool
 ) -> None:
-    telemetry, spans, _, base_url = served
     traceparent = f"00-{TRACE_ID}-{CALLER_SPAN_ID}-01"
     response = httpx.post(
-        f"{base_url}/v1/chat/completions", json={"stream": stream}, headers={"traceparent": traceparent}
+        f"{served}/v1/chat/completions", json={"stream": stream}, headers={"traceparent": traceparent}
     )
     assert response.status_code == 200
-    telemetry.force_flush()
 
-    by_name = _by_name(spans)
+    by_name = in_memory.spans_by_name()
     [server] = by_name["POST /v1/chat/completions"]
     assert format(server.context.trace_id, "032x") == TRACE_ID
     assert server.parent is not None
@@ -113,28 +92,15 @@ def test_request_continues_the_callers_trace_down_to_the_agent_run(
     assert run.context.trace_id == server.context.trace_id
 
 
-def test_probes_and_agent_card_are_not_traced_or_measured(
-    served: tuple[Telemetry, InMemorySpanExporter, InMemoryMetricReader, str],
-) -> None:
-    telemetry, spans, reader, base_url = served
-    assert httpx.get(f"{base_url}/health").status_code == 200
-    assert httpx.get(f"{base_url}/.well-known/agent-card.json").status_code == 200
-    assert httpx.post(f"{base_url}/v1/chat/completions", json={}).status_code == 200
-    telemetry.force_flush()
+def test_probes_and_agent_card_are_not_traced_or_measured(in_memory: InMemory, served: str) -> None:
+    assert httpx.get(f"{served}/health").status_code == 200
+    assert httpx.get(f"{served}/.well-known/agent-card.json").status_code == 200
+    assert httpx.post(f"{served}/v1/chat/completions", json={}).status_code == 200
 
-    assert sorted(_by_name(spans)) == [
+    assert sorted(in_memory.spans_by_name()) == [
         "POST /v1/chat/completions",
         "chat function:_answer:_stream_answer",
         "invoke_agent greeter",
     ]
-    data = reader.get_metrics_data()
-    assert data is not None
-    routes = [
-        dict(point.attributes or {}).get("http.route")
-        for resource_metrics in data.resource_metrics
-        for scope_metrics in resource_metrics.scope_metrics
-        for metric in scope_metrics.metrics
-        if metric.name == "http.server.request.duration"
-        for point in metric.data.data_points
-    ]
+    routes = [attributes.get("http.route") for attributes, _ in in_memory.metric_points("http.server.request.duration")]
     assert routes == ["/v1/chat/completions"]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
@@ -36,6 +36,7 @@ from .threaded_server import ThreadedServer
 __all__ = ["MetricPoint", "OtlpReceiver", "ReceivedLog", "ReceivedSpan"]
 
 T = TypeVar("T")
+M = TypeVar("M", bound=Message)
 _PROTOBUF = "application/x-protobuf"
 
 
@@ -172,6 +173,17 @@ class OtlpReceiver(ThreadedServer):
             raise TimeoutError(f"{len(found)} of {count} matching {what} arrived within {timeout}s ({received} in all)")
         return found
 
+    async def _decode(self, request: Request, signal: str, message: M) -> M | Response:
+        """The parsed request, or the response to send instead (refusing, or undecodable)."""
+        data = await self._body(request, signal)
+        if self.status != 200:
+            return Response(status_code=self.status)
+        try:
+            message.ParseFromString(data)
+        except DecodeError:
+            return Response(f"undecodable {type(message).__name__}", status_code=400)
+        return message
+
     async def _body(self, request: Request, signal: str) -> bytes:
         data = await request.body()
         encoding = request.headers.get("content-encoding", "")
@@ -189,14 +201,9 @@ class OtlpReceiver(ThreadedServer):
             self._changed.notify_all()
 
     async def _traces(self, request: Request) -> Response:
-        data = await self._body(request, "traces")
-        if self.status != 200:
-            return Response(status_code=self.status)
-        message = ExportTraceServiceRequest()
-        try:
-            message.ParseFromString(data)
-        except DecodeError:
-            return Response("undecodable ExportTraceServiceRequest", status_code=400)
+        message = await self._decode(request, "traces", ExportTraceServiceRequest())
+        if isinstance(message, Response):
+            return message
         spans: list[ReceivedSpan] = []
         for resource_spans in message.resource_spans:
             resource = _attributes(resource_spans.resource.attributes)
@@ -222,14 +229,9 @@ class OtlpReceiver(ThreadedServer):
         return Response(ExportTraceServiceResponse().SerializeToString(), media_type=_PROTOBUF)
 
     async def _metrics(self, request: Request) -> Response:
-        data = await self._body(request, "metrics")
-        if self.status != 200:
-            return Response(status_code=self.status)
-        message = ExportMetricsServiceRequest()
-        try:
-            message.ParseFromString(data)
-        except DecodeError:
-            return Response("undecodable ExportMetricsServiceRequest", status_code=400)
+        message = await self._decode(request, "metrics", ExportMetricsServiceRequest())
+        if isinstance(message, Response):
+            return message
         points: list[MetricPoint] = []
         for resource_metrics in message.resource_metrics:
             resource = _attributes(resource_metrics.resource.attributes)
@@ -253,14 +255,9 @@ class OtlpReceiver(ThreadedServer):
         return Response(ExportMetricsServiceResponse().SerializeToString(), media_type=_PROTOBUF)
 
     async def _logs(self, request: Request) -> Response:
-        data = await self._body(request, "logs")
-        if self.status != 200:
-            return Response(status_code=self.status)
-        message = ExportLogsServiceRequest()
-        try:
-            message.ParseFromString(data)
-        except DecodeError:
-            return Response("undecodable ExportLogsServiceRequest", status_code=400)
+        message = await self._decode(request, "logs", ExportLogsServiceRequest())
+        if isinstance(message, Response):
+            return message
         records: list[ReceivedLog] = []
         for resource_logs in message.resource_logs:
             resource = _attributes(resource_logs.resource.attributes)
