@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -13,6 +12,7 @@ from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import Settings, __version__
+from pais_telemetry import configure, is_untraced
 
 from . import _chat_routes, _discovery_routes, _memory_routes, _probe_routes
 from ._auth import BearerAuth
@@ -31,6 +31,9 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
             agent keeps its own tools and instructions and gets PAIS's model only if it has none.
     """
     settings = settings or Settings.from_env()
+    # Installs the OpenTelemetry providers once per process when OTEL_ENABLED (no network I/O here);
+    # FastAPI's native telemetry then traces each request on them, continuing an incoming traceparent.
+    configure(settings, setup_logging=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
@@ -43,6 +46,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
         description=settings.agent_description,
         version=__version__,
         lifespan=lifespan,
+        telemetry={"exclude": is_untraced, "operation_spans": False},
     )
     install_error_handlers(app)
     app.include_router(_chat_routes.router)
@@ -69,16 +73,20 @@ def serve(
     `SHUTDOWN_GRACE_SECONDS` to finish before the lifespan closes memory and clients.
     """
     settings = settings or Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    telemetry = configure(settings)  # stdout logging with trace ids (LOG_LEVEL, LOG_FORMAT) and OTel providers
     app = create_app(settings, agent)
     config = uvicorn.Config(
         app,
         host=host,
         port=port or settings.agent_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the root handler: same format, trace ids
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
-    _DrainingServer(config, app).run()
+    try:
+        _DrainingServer(config, app).run()
+    finally:
+        telemetry.shutdown()
 
 
 class _DrainingServer(uvicorn.Server):

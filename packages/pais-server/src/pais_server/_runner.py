@@ -29,6 +29,7 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_delegation import delegation_scope
 from pais_memory import Memory
+from pais_telemetry import agent_capabilities, memory_operation
 
 from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
@@ -182,7 +183,8 @@ class AgentRunner:
                 asyncio.timeout(settings.request_timeout_seconds),
                 self.memory.session_lock(inp.session_id, timeout=settings.session_lock_timeout_seconds),
             ):
-                stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
+                with memory_operation("load_history", backend=settings.memory_type):
+                    stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history))
@@ -223,6 +225,8 @@ class AgentRunner:
             kwargs["toolsets"] = self._toolsets
         if inp.cancellation is not None:
             kwargs["cancellation_token"] = inp.cancellation
+        if capabilities := agent_capabilities(self.agent):
+            kwargs["capabilities"] = capabilities  # agent run, model request and tool spans
         return kwargs
 
     async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
@@ -232,7 +236,8 @@ class AgentRunner:
             user_event(turn.inp.prompt, delegated=turn.inp.delegated),
             *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
         ]
-        await self.memory.append(turn.inp.session_id, events, messages)
+        with memory_operation("append", backend=self.settings.memory_type):
+            await self.memory.append(turn.inp.session_id, events, messages)
         return result
 
     async def drain(self) -> None:
