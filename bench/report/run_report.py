@@ -40,6 +40,7 @@ SOAK_TEST = "tests/load/test_soak.py"
 # Shorter-than-default settings for benchmarks whose options are known, so the whole run fits in 10 minutes.
 ARGS: dict[str, list[str]] = {
     "server/bench_chat.py": ["--seconds", "5", "--starts", "3"],
+    "memory/bench_server_memory.py": ["--seconds", "4"],
     "cli/bench_cli_startup.py": ["--repeat", "5"],
     "telemetry/bench_telemetry.py": ["--requests", "200", "--rounds", "2"],
 }
@@ -255,27 +256,32 @@ def server_section(report: Report, data: Json) -> None:
     report.target("idle RSS <= 1.3x minimal", f"{rss_ratio:.2f}x", rss_ratio <= 1.3, "server")
 
 
-def memory_section(report: Report, data: Json) -> None:
-    per_turn = data["per_turn"]
-    report.add(
-        "RedisMemory per chat turn (`bench/memory/bench_memory.py`): round trips on the wire and commands "
-        "Redis executed, for sessions that already hold few and many events; and turns per second against "
-        "the baseline of one pipelined write of the same bytes.",
-        "",
-    )
-    first = per_turn[0]
-    report.table(
-        ["events in session", "round trips / turn", "vs smallest history", "commands / turn"],
+def _round_trip_rows(per_turn: list[Json]) -> list[list[str]]:
+    first = per_turn[0]["round_trips_per_turn"]
+    return [
         [
-            [
-                str(p["history_events"]),
-                _fmt(p["round_trips_per_turn"], 1),
-                f"{_ratio(p['round_trips_per_turn'], first['round_trips_per_turn']):.2f}x",
-                _fmt(p["commands_per_turn"], 1),
-            ]
-            for p in per_turn
-        ],
-    )
+            str(p["history_events"]),
+            _fmt(p["round_trips_per_turn"], 1),
+            f"{_ratio(p['round_trips_per_turn'], first):.2f}x",
+            _fmt(p["commands_per_turn"], 1),
+        ]
+        for p in per_turn
+    ]
+
+
+def memory_section(report: Report, data: Json) -> None:
+    """RedisMemory alone (`per_turn`, `throughput`) and, when measured, through the server (`through_server`)."""
+    header = ["events in session", "round trips / turn", "vs smallest history", "commands / turn"]
+    measured: dict[str, list[Json]] = {}
+    if "per_turn" in data:
+        measured["RedisMemory"] = data["per_turn"]
+        report.add(
+            "RedisMemory per chat turn (`bench/memory/bench_memory.py`): round trips on the wire and commands "
+            "Redis executed, for sessions that already hold few and many events; and turns per second against "
+            "the baseline of one pipelined write of the same bytes.",
+            "",
+        )
+        report.table(header, _round_trip_rows(data["per_turn"]))
     if "throughput" in data:
         report.table(
             ["sessions", "turns", "memory turns/s", "baseline turns/s", "ratio"],
@@ -290,36 +296,48 @@ def memory_section(report: Report, data: Json) -> None:
                 for t in data["throughput"]
             ],
         )
+    server = data.get("through_server")
+    if server:
+        measured["through the server"] = server["per_turn"]
+        report.add(
+            "The same through `python -m pais_server` (`bench/memory/bench_server_memory.py`): round trips per "
+            "chat request counted by a proxy between PAIS and Redis, and chat throughput with Redis memory as a "
+            "ratio to the same server with local memory.",
+            "",
+        )
+        report.table(header, _round_trip_rows(server["per_turn"]))
+        report.table(
+            ["scenario", "clients", "Redis req/s", "local req/s", "ratio"],
+            [
+                [t["scenario"], str(t["connections"]), _fmt(t["redis"]["rps"], 0), _fmt(t["local"]["rps"], 0),
+                 f"{t['ratio']:.0%}"]
+                for t in server.get("throughput", [])
+            ],
+        )  # fmt: skip
     fig, ax = plt.subplots(figsize=(6, 3.4))
-    labels = [str(p["history_events"]) for p in per_turn]
-    ax.bar(
-        [i - 0.2 for i in range(len(per_turn))],
-        [_ratio(p["round_trips_per_turn"], first["round_trips_per_turn"]) for p in per_turn],
-        0.4,
-        label="round trips",
-    )
-    ax.bar(
-        [i + 0.2 for i in range(len(per_turn))],
-        [_ratio(p["commands_per_turn"], first["commands_per_turn"]) for p in per_turn],
-        0.4,
-        label="commands",
-    )
+    width = 0.8 / len(measured)
+    for i, (label, per_turn) in enumerate(measured.items()):
+        first = per_turn[0]["round_trips_per_turn"]
+        ratios = [_ratio(p["round_trips_per_turn"], first) for p in per_turn]
+        ax.bar([j + i * width for j in range(len(per_turn))], ratios, width, label=label)
+    sizes = [p["history_events"] for p in next(iter(measured.values()))]
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1)
-    ax.set_xticks(range(len(per_turn)))
-    ax.set_xticklabels([f"{label} events" for label in labels])
-    ax.set_ylabel(f"per turn / at {labels[0]} events")
+    ax.set_xticks([j + width * (len(measured) - 1) / 2 for j in range(len(sizes))])
+    ax.set_xticklabels([f"{size} events in session" for size in sizes])
+    ax.set_ylabel(f"round trips per turn / at {sizes[0]} events")
     ax.set_title("Redis round trips per turn vs history size")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(report.figure("redis_round_trips.png", "Redis round trips per turn"), dpi=110)
     plt.close(fig)
-    trips = [p["round_trips_per_turn"] for p in per_turn]
-    report.target(
-        "constant Redis round trips per turn",
-        " / ".join(f"{t:g} at {p['history_events']} events" for t, p in zip(trips, per_turn, strict=True)),
-        max(trips) == min(trips),
-        "memory",
-    )
+    for label, per_turn in measured.items():
+        trips = [p["round_trips_per_turn"] for p in per_turn]
+        report.target(
+            f"constant Redis round trips per turn ({label})",
+            " / ".join(f"{p['round_trips_per_turn']:g} at {p['history_events']} events" for p in per_turn),
+            max(trips) == min(trips),
+            "memory",
+        )
 
 
 def _numbers(data: Json, path: str = "") -> Iterator[tuple[str, float]]:
