@@ -29,6 +29,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
@@ -72,9 +73,12 @@ class Report:
         self.add(*("| " + " | ".join(row) + " |" for row in rows))
         self.add("")
 
-    def figure(self, name: str, title: str) -> Path:
+    def save(self, fig: Figure, name: str, title: str) -> None:
+        """Write `fig` as docs/performance/`name` and show it here."""
+        fig.tight_layout()
+        fig.savefig(OUT / name, dpi=110)
+        plt.close(fig)
         self.add(f"![{title}]({name})", "")
-        return OUT / name
 
     def target(self, target: str, measured: str, met: bool | None, source: str) -> None:
         verdict = "not measured" if met is None else "met" if met else "**missed**"
@@ -186,9 +190,7 @@ def server_section(report: Report, data: Json) -> None:
     ax.set_ylabel("throughput / minimal endpoint")
     ax.set_title("Throughput vs concurrency (ratio to minimal)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(report.figure("throughput.png", "throughput vs concurrency"), dpi=110)
-    plt.close(fig)
+    report.save(fig, "throughput.png", "throughput vs concurrency")
 
     level = 16 if 16 in base_loads else max(base_loads)
     quantiles = [q for q in ("p50_ms", "p75_ms", "p90_ms", "p99_ms") if base_loads[level].get(q) is not None]
@@ -204,9 +206,7 @@ def server_section(report: Report, data: Json) -> None:
     ax.set_ylabel("latency / minimal endpoint")
     ax.set_title(f"Latency percentiles at {level} clients (ratio to minimal)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(report.figure("latency.png", "latency percentiles"), dpi=110)
-    plt.close(fig)
+    report.save(fig, "latency.png", "latency percentiles")
 
     report.add("Start to ready (median of process starts) and idle RSS (1 s after ready):", "")
     report.table(
@@ -235,9 +235,7 @@ def server_section(report: Report, data: Json) -> None:
     ax.set_ylabel("ratio to minimal endpoint")
     ax.set_title("Start-up time and idle RSS (ratio to minimal)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(report.figure("startup_rss.png", "start-up time and idle RSS"), dpi=110)
-    plt.close(fig)
+    report.save(fig, "startup_rss.png", "start-up time and idle RSS")
 
     for name, label in (("pais", "PAIS (local memory)"), ("pais+redis", "PAIS (memory in Redis)")):
         if name in servers and 16 in base_loads:
@@ -327,9 +325,7 @@ def memory_section(report: Report, data: Json) -> None:
     ax.set_ylabel(f"round trips per turn / at {sizes[0]} events")
     ax.set_title("Redis round trips per turn vs history size")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(report.figure("redis_round_trips.png", "Redis round trips per turn"), dpi=110)
-    plt.close(fig)
+    report.save(fig, "redis_round_trips.png", "Redis round trips per turn")
     for label, per_turn in measured.items():
         trips = [p["round_trips_per_turn"] for p in per_turn]
         report.target(
@@ -376,9 +372,7 @@ def delegation_section(report: Report, data: Json) -> None:
                 ax.set_ylabel("p50 ms (no in-run baseline reported)")
             ax.set_xlabel("delegation hops")
             ax.set_title("Per-hop delegation cost")
-            fig.tight_layout()
-            fig.savefig(report.figure("delegation.png", "per-hop delegation cost"), dpi=110)
-            plt.close(fig)
+            report.save(fig, "delegation.png", "per-hop delegation cost")
     report.target(
         "per-hop delegation p50 < 5 ms",
         "n/a" if per_hop is None else f"{per_hop:.2f} ms",
@@ -433,9 +427,7 @@ def soak_section(report: Report, data: Json) -> None:
     ax.set_ylabel("RSS / RSS at start")
     ax.set_title("Soak: replica RSS (ratio to start)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(report.figure("soak_rss.png", "soak RSS"), dpi=110)
-    plt.close(fig)
+    report.save(fig, "soak_rss.png", "soak RSS")
     report.target(
         f"soak: zero errors, zero lost or reordered events ({data['clients']} clients, {data['seconds']:g} s)",
         f"{data['errors']} errors, {data['event_problems']} bad sessions, {data['turns']} turns",

@@ -30,6 +30,7 @@ import pytest
 from pais_testing.ports import free_port, wait_for_http
 from pais_testing.process import ManagedProcess
 from pais_testing.redis_server import RedisServer
+from pais_testing.replicas import read_events
 
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "soak.json"
@@ -154,22 +155,6 @@ async def _load(urls: list[str], tally: Tally, *, turns: int, seconds: float) ->
     return time.perf_counter() - started
 
 
-async def _stored_events(client: httpx.AsyncClient, url: str, session_id: str) -> list[dict[str, Any]]:
-    """Every event of a session, following `next_cursor` pages of 50."""
-    events: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        params = {"session_id": session_id, "limit": "50", **({"cursor": cursor} if cursor else {})}
-        response = await client.get(f"{url}/memory/events", params=params)
-        response.raise_for_status()
-        page = response.json()
-        events.extend(page["events"])
-        cursor = page["next_cursor"]
-        if cursor is None:
-            assert len(events) == page["total"], (session_id, len(events), page["total"])
-            return events
-
-
 def _problems(session_id: str, sent: list[str], events: list[dict[str, Any]]) -> list[str]:
     """Lost, duplicated or reordered turns of one session, compared with what the client sent."""
     problems: list[str] = []
@@ -189,7 +174,7 @@ async def _verify(urls: list[str], tally: Tally) -> tuple[int, list[str]]:
     async with httpx.AsyncClient(timeout=60) as client:
         sessions = sorted(tally.sent)
         stored = await asyncio.gather(
-            *(_stored_events(client, urls[i % len(urls)], s) for i, s in enumerate(sessions) if tally.sent[s])
+            *(read_events(client, urls[i % len(urls)], s, page=50) for i, s in enumerate(sessions) if tally.sent[s])
         )
     checked = [s for s in sessions if tally.sent[s]]
     problems = [p for s, events in zip(checked, stored, strict=True) for p in _problems(s, tally.sent[s], events)]
