@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from pais_testing.agent_processes import a2a_user_message as user_message
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
 
@@ -17,19 +18,6 @@ from .conftest import Served, ServeFactory
 
 SLOW_MODEL_SECONDS = 4.0
 """Long enough to cancel in flight; short, because the model server finishes the reply before it stops."""
-
-
-def user_message(text: str, context_id: str | None = None, **extra: Any) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "kind": "message",
-        "role": "user",
-        "messageId": uuid.uuid4().hex,
-        "parts": [{"kind": "text", "text": text}],
-        **extra,
-    }
-    if context_id:
-        message["contextId"] = context_id
-    return message
 
 
 def v1_message(text: str, context_id: str | None = None) -> dict[str, Any]:
@@ -272,7 +260,7 @@ def test_a_failed_run_fails_the_task(pais: Served, scripted_model: ScriptedModel
 
 def test_follow_up_on_a_finished_task_is_refused(pais: Served) -> None:
     task = rpc(pais, "message/send", {"message": user_message("hi")})
-    error = rpc_error(pais, "message/send", {"message": user_message("more", taskId=task["id"])})
+    error = rpc_error(pais, "message/send", {"message": {**user_message("more"), "taskId": task["id"]}})
     assert error["code"] == -32602
     assert "completed" in error["message"]
 
