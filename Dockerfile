@@ -1,12 +1,17 @@
 # syntax=docker/dockerfile:1
-# The pais-server image: `python -m pais_server` serves the agent described by the environment
-# (DESIGN.md section 2) on 0.0.0.0:$AGENT_PORT. `pais build` writes user images `FROM` this one.
+# The PAIS base image: Python 3.11 and a virtualenv with pais-server (redis and mcp extras) and
+# pais-cli. Its default command, `python -m pais_server`, serves the agent described by the
+# environment (DESIGN.md section 2) on 0.0.0.0:$AGENT_PORT; `pais run server.py` serves a user's
+# Pydantic AI agent instead. Images built by `pais build` start FROM this one.
 #
-#   docker build -t pais-server:dev .
+#   docker build --tag pais-server:0.1.0 --tag pais-server:dev .
 #
-# Conventions for images that extend it: the application virtualenv is /opt/pais (on PATH,
-# owned by root, read-only for the runtime user), the working directory is /app, the runtime
-# user is uid/gid 10001, and the server listens on $AGENT_PORT (default 8000).
+# Tags: pais-server:<PAIS version> is what `pais build` extends by default (the version the
+# project pins); pais-server:dev is the local development build that the kind scripts use.
+#
+# Conventions for images that extend it: the application virtualenv is /opt/pais ($VIRTUAL_ENV,
+# on PATH, owned by root, read-only for the runtime user), the working directory is /app, the
+# runtime user is uid/gid 10001, and the server listens on $AGENT_PORT (default 8000).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
@@ -26,13 +31,13 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=uv.lock,target=uv.lock \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     uv sync --frozen --no-dev --no-editable --no-install-workspace \
-        --package pais-server --extra redis --extra mcp
+        --package pais-server --package pais-cli --extra redis --extra mcp
 # Then the workspace packages, installed as regular (non-editable) wheels.
 COPY pyproject.toml uv.lock ./
 COPY packages/ packages/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable \
-        --package pais-server --extra redis --extra mcp
+        --package pais-server --package pais-cli --extra redis --extra mcp
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 pais \

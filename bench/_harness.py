@@ -112,14 +112,24 @@ def _ms(text: str) -> float:
 
 
 def wrk(
-    url: str, *, connections: int, seconds: float, body: str = CHAT_BODY, headers: Mapping[str, str] | None = None
+    url: str,
+    *,
+    connections: int,
+    seconds: float,
+    body: str = CHAT_BODY,
+    headers: Mapping[str, str] | None = None,
+    lua: str = "",
 ) -> Load:
-    """POST `body` to `url` with `connections` concurrent keep-alive clients for `seconds`."""
+    """POST `body` to `url` with `connections` concurrent keep-alive clients for `seconds`.
+
+    `lua` is appended to the wrk script (e.g. a `request()` function that varies each request).
+    """
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     lines = [
         'wrk.method = "POST"',
         f"wrk.body = {json.dumps(body)}",
         *(f'wrk.headers["{k}"] = {json.dumps(v)}' for k, v in all_headers.items()),
+        lua,
     ]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write("\n".join(lines) + "\n")

@@ -3,7 +3,7 @@
 # MODEL_API_URL/MODEL_NAME are set), shows it answering one chat request, then keeps serving.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=scripts/bootstrap.sh
+# shellcheck source=bootstrap.sh disable=SC1091
 source "$repo_root/scripts/bootstrap.sh"
 cd "$repo_root"
 
@@ -11,7 +11,7 @@ export AGENT_NAME="${AGENT_NAME:-pais-agent}"
 export AGENT_PORT="${AGENT_PORT:-8000}"
 url="http://127.0.0.1:${AGENT_PORT}"
 
-uv run --frozen python -m pais_server &
+uv run --frozen pais run --host 0.0.0.0 --port "$AGENT_PORT" &
 server=$!
 trap 'kill "$server" 2>/dev/null; wait "$server" 2>/dev/null' EXIT INT TERM
 
@@ -21,9 +21,7 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 
-echo "==> POST $url/v1/chat/completions"
-curl -fsS "$url/v1/chat/completions" -H 'Content-Type: application/json' \
-  -d '{"messages": [{"role": "user", "content": "Hello, who are you?"}]}'
-echo
+echo "==> pais invoke $url -m 'Hello, who are you?' --stream"
+uv run --frozen pais invoke "$url" -m "Hello, who are you?" --stream
 echo "==> $AGENT_NAME is serving on $url (OpenAI base URL $url/v1); Ctrl+C stops it"
 wait "$server"

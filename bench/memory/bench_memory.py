@@ -13,13 +13,13 @@ Measured in one run:
   the baseline: one pipelined RPUSH + ZADD per turn writing the same bytes, no lock, no read
   (best of 3 runs each). Both sides build and encode the same events and messages per turn.
 
-Prints a table and writes bench/results/memory.json.
+Prints a table and merges the results into bench/results/memory.json (bench_server_memory.py
+measures the same through the server).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,6 +35,7 @@ from pais_memory._codec import encode_turn
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
+from _results import merge_results  # noqa: E402
 from pais_testing.redis_server import RedisServer  # noqa: E402
 
 CONTEXT_TURNS = 6  # MEMORY_CONTEXT_LIMIT default
@@ -43,7 +44,6 @@ COUNTED_TURNS = 20
 SINGLE_SESSION_TURNS = 400
 MANY_SESSIONS, TURNS_PER_SESSION = 100, 5
 REPEATS = 3  # best of, to damp noise from other processes
-RESULTS = ROOT / "bench" / "results" / "memory.json"
 
 
 class CountingConnection(Connection):
@@ -117,7 +117,7 @@ async def main() -> dict[str, Any]:
     with RedisServer() as server:
         pool = ConnectionPool(connection_class=CountingConnection, host="127.0.0.1", port=server.port)
         memory = RedisMemory(Redis(connection_pool=pool), key_prefix="bench", max_session_events=2_000)
-        admin = Redis.from_url(server.url)
+        admin = Redis(host="127.0.0.1", port=server.port)
         try:
             costs = [await per_turn_cost(memory, admin, events) for events in HISTORIES]
 
@@ -166,6 +166,4 @@ def report(results: dict[str, Any]) -> None:
 if __name__ == "__main__":
     outcome = asyncio.run(main())
     report(outcome)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "memory", **outcome}, indent=2) + "\n")
-    print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+    print(f"\nwrote {merge_results(outcome).relative_to(ROOT)}")

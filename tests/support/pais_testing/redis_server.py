@@ -1,6 +1,8 @@
-"""A throwaway `redis-server` on a free loopback port, with no persistence.
+"""A throwaway `redis-server` on a free loopback port.
 
-It can be killed and started again on the same port, to test outages and recovery.
+It can be killed and started again on the same port, to test outages and recovery. Without
+persistence a restart comes back empty; with `durable=True` every write is in the append-only file
+before Redis replies (`appendfsync always`), so a restart after SIGKILL keeps every acknowledged write.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ def redis_server_binary() -> str:
 class RedisServer:
     """`redis-server` bound to 127.0.0.1 in a temporary directory; use as a context manager."""
 
-    def __init__(self, *, port: int | None = None) -> None:
+    def __init__(self, *, port: int | None = None, durable: bool = False) -> None:
         self.port = port or free_port()
+        self.durable = durable
         self._dir = tempfile.TemporaryDirectory(prefix="pais-redis-")
         self._log = Path(self._dir.name) / "redis.log"
         self._proc: subprocess.Popen[bytes] | None = None
@@ -43,7 +46,7 @@ class RedisServer:
         return self._proc is not None and self._proc.poll() is None
 
     def start(self) -> RedisServer:
-        """Start (or start again) on the same port with an empty dataset."""
+        """Start (or start again) on the same port: empty, or with the data written before if `durable`."""
         if self.running:
             return self
         argv = [
@@ -52,7 +55,7 @@ class RedisServer:
             "--bind", "127.0.0.1",
             "--dir", self._dir.name,
             "--save", "",
-            "--appendonly", "no",
+            *(("--appendonly", "yes", "--appendfsync", "always") if self.durable else ("--appendonly", "no")),
             "--daemonize", "no",
             "--logfile", str(self._log),
         ]  # fmt: skip

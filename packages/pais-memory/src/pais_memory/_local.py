@@ -6,7 +6,6 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic_ai.messages import ModelMessage
 
@@ -15,7 +14,7 @@ from pais_core import MemoryEvent, NotFoundError
 from ._base import Memory, Page
 from ._codec import decode_turns, encode_turn
 from ._local_locks import KeyedLocks
-from ._local_tasks import LocalTaskStore, parse_offset
+from ._local_tasks import InProcessTasks, parse_offset
 
 __all__ = ["LocalMemory"]
 
@@ -27,7 +26,7 @@ class _Session:
     next_seq: int = 0
 
 
-class LocalMemory(Memory):
+class LocalMemory(InProcessTasks, Memory):
     """Sessions kept in this process.
 
     Bounded: at most `max_sessions` sessions (the least recently written is dropped) and
@@ -41,7 +40,7 @@ class LocalMemory(Memory):
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._order: list[str] = []
         self._locks = KeyedLocks()
-        self._tasks = LocalTaskStore(max_tasks=max_sessions * 10)
+        self._init_tasks(max_sessions * 10)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         session = self._sessions.get(session_id)
@@ -106,14 +105,3 @@ class LocalMemory(Memory):
 
     def session_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(session_id, timeout=timeout)
-
-    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
-        await self._tasks.put_task(task_id, context_id, task)
-
-    async def get_task(self, task_id: str) -> dict[str, Any] | None:
-        return await self._tasks.get_task(task_id)
-
-    async def list_tasks(
-        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
-    ) -> Page[dict[str, Any]]:
-        return await self._tasks.list_tasks(context_id=context_id, cursor=cursor, limit=limit)

@@ -8,14 +8,20 @@ from pais_core import BadRequestError
 
 from ._base import Page
 
-__all__ = ["LocalTaskStore", "offset_page", "parse_offset"]
+__all__ = ["InProcessTasks", "offset_page", "parse_offset"]
 
 
-class LocalTaskStore:
-    """Task records in insertion order, bounded to `max_tasks` (oldest dropped first)."""
+class InProcessTasks:
+    """Mixin giving a memory A2A task records kept in this process, in insertion order.
 
-    def __init__(self, max_tasks: int) -> None:
-        self._tasks: dict[str, tuple[str, dict[str, Any]]] = {}
+    Bounded to `max_tasks`, oldest dropped first; call `_init_tasks` from `__init__`.
+    """
+
+    _tasks: dict[str, tuple[str, dict[str, Any]]]
+    _max_tasks: int
+
+    def _init_tasks(self, max_tasks: int) -> None:
+        self._tasks = {}
         self._max_tasks = max_tasks
 
     async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:

@@ -202,6 +202,7 @@ class RedisMemory(Memory):
             await self._client.ping()  # pyright: ignore[reportUnknownMemberType]
 
     async def close(self) -> None:
+        await self._locks.close()
         await self._client.aclose()
 
 

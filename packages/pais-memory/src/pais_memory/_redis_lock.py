@@ -38,6 +38,7 @@ class RedisLocks:
         self._where = where
         self._release = client.register_script(RELEASE_LOCK)
         self._extend = client.register_script(EXTEND_LOCK)
+        self._late_releases: set[asyncio.Task[None]] = set()
 
     @asynccontextmanager
     async def hold(self, session_id: str, *, timeout: float) -> AsyncGenerator[None]:
@@ -52,8 +53,33 @@ class RedisLocks:
             await asyncio.gather(renewer, return_exceptions=True)
             try:
                 await self._release(keys=[key], args=[token])
-            except RedisError as exc:  # the lease runs out by itself; the run's result stands
-                logger.warning("could not release session lock %s (%s); it expires with its lease", key, exc)
+            except RedisError as exc:  # the run's result stands; keep trying so a restarted Redis frees it
+                logger.warning("could not release session lock %s (%s); retrying in the background", key, exc)
+                task = asyncio.get_running_loop().create_task(self._release_later(key, token))
+                self._late_releases.add(task)
+                task.add_done_callback(self._late_releases.discard)
+
+    async def close(self) -> None:
+        """Stop retrying releases; unreleased locks expire with their lease."""
+        for task in self._late_releases:
+            task.cancel()
+        await asyncio.gather(*self._late_releases, return_exceptions=True)
+
+    async def _release_later(self, key: str, token: str) -> None:
+        """Retry a failed release until it succeeds or the lease would have run out anyway.
+
+        Safe at any time: the release script deletes the key only while it still holds our token.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lease_ms / 1000
+        delay = 0.1
+        while loop.time() < deadline:
+            await asyncio.sleep(delay)
+            try:
+                await self._release(keys=[key], args=[token])
+                return
+            except RedisError:
+                delay = min(delay * 2, 0.5)
 
     async def _acquire(self, key: str, token: str, timeout: float) -> None:
         loop = asyncio.get_running_loop()

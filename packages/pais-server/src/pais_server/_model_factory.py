@@ -45,7 +45,11 @@ def model_from_settings(settings: Settings) -> ModelHandle:
         return ModelHandle(TestModel())
     if settings.model_api_url is None or settings.model_name is None:
         logger.warning("MODEL_API_URL is not set: answering with Pydantic AI's offline TestModel")
-        return ModelHandle(TestModel())
+        greeting = (
+            f"Hello from {settings.agent_name}! I am answering with Pydantic AI's offline test model; "
+            "set MODEL_API_URL and MODEL_NAME to talk to a real LLM."
+        )
+        return ModelHandle(TestModel(custom_output_text=greeting))
     return _chat_completions_model(settings, settings.model_name)
 
 

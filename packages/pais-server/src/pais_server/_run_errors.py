@@ -22,7 +22,7 @@ from pais_core import (
     UpstreamTimeoutError,
 )
 
-__all__ = ["AgentStepLimitError", "RunCancelledError", "to_pais_error"]
+__all__ = ["AgentStepLimitError", "RunCancelledError", "ServerBusyError", "to_pais_error"]
 
 
 class AgentStepLimitError(PaisError):
@@ -39,6 +39,15 @@ class RunCancelledError(PaisError):
     status_code: ClassVar[int] = 409
     error_type: ClassVar[str] = "invalid_request_error"
     code: ClassVar[str] = "cancelled"
+
+
+class ServerBusyError(PaisError):
+    """This replica already runs `MAX_CONCURRENT_RUNS` agent runs; the client should retry shortly."""
+
+    status_code: ClassVar[int] = 503
+    error_type: ClassVar[str] = "service_unavailable"
+    code: ClassVar[str] = "server_busy"
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "1"}
 
 
 def to_pais_error(exc: BaseException, *, max_steps: int, request_timeout: float) -> PaisError:

@@ -29,8 +29,9 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_delegation import delegation_scope
 from pais_memory import Memory
+from pais_telemetry import agent_capabilities, memory_operation
 
-from ._run_errors import to_pais_error
+from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 
 __all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
@@ -112,6 +113,7 @@ class AgentRunner:
         self._target_for = target_for
         self._limits = UsageLimits(request_limit=settings.agentic_loop_max_steps)
         self._background: set[asyncio.Task[None]] = set()
+        self._active_runs = 0
 
     async def run(self, inp: RunInput) -> RunResult:
         """Run to completion and return the final answer."""
@@ -167,6 +169,11 @@ class AgentRunner:
     @asynccontextmanager
     async def _turn(self, inp: RunInput) -> AsyncGenerator[_Turn]:
         settings = self.settings
+        if settings.max_concurrent_runs and self._active_runs >= settings.max_concurrent_runs:
+            raise ServerBusyError(
+                f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
+            )
+        self._active_runs += 1
         try:
             if inp.depth > settings.delegation_max_depth:
                 raise BadRequestError(
@@ -176,7 +183,8 @@ class AgentRunner:
                 asyncio.timeout(settings.request_timeout_seconds),
                 self.memory.session_lock(inp.session_id, timeout=settings.session_lock_timeout_seconds),
             ):
-                stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
+                with memory_operation("load_history", backend=settings.memory_type):
+                    stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history))
@@ -200,6 +208,8 @@ class AgentRunner:
                 logger.exception("agent run failed")
             await self._record_failure(inp, error)
             raise error from exc
+        finally:
+            self._active_runs -= 1
 
     def _run_kwargs(self, inp: RunInput, history: list[ModelMessage]) -> dict[str, Any]:
         instructions = "\n\n".join(text for text in (self._instructions, inp.system) if text) or None
@@ -215,6 +225,8 @@ class AgentRunner:
             kwargs["toolsets"] = self._toolsets
         if inp.cancellation is not None:
             kwargs["cancellation_token"] = inp.cancellation
+        if capabilities := agent_capabilities(self.agent):
+            kwargs["capabilities"] = capabilities  # agent run, model request and tool spans
         return kwargs
 
     async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
@@ -224,8 +236,14 @@ class AgentRunner:
             user_event(turn.inp.prompt, delegated=turn.inp.delegated),
             *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
         ]
-        await self.memory.append(turn.inp.session_id, events, messages)
+        with memory_operation("append", backend=self.settings.memory_type):
+            await self.memory.append(turn.inp.session_id, events, messages)
         return result
+
+    async def drain(self) -> None:
+        """Wait for failure records still being written in the background."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _record_failure(self, inp: RunInput, error: PaisError) -> None:
         events = [user_event(inp.prompt, delegated=inp.delegated), error_event(error.code, error.message)]

@@ -83,6 +83,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             if delegation is not None:
                 await stack.enter_async_context(delegation)
             yield runtime
+            await runner.drain()
     finally:
         await probe_client.aclose()
         await memory.close()
