@@ -14,7 +14,8 @@ from pydantic_ai.agent import AbstractAgent
 from pais_core import Settings, __version__
 from pais_telemetry import configure, is_untraced
 
-from . import _chat_routes, _discovery_routes, _memory_routes, _probe_routes
+from . import _a2a_routes, _chat_routes, _discovery_routes, _memory_routes, _probe_routes
+from ._a2a_tasks import A2ATasks
 from ._auth import BearerAuth
 from ._http_errors import BodySizeLimit, install_error_handlers
 from ._runtime import Runtime, open_runtime
@@ -37,8 +38,9 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
-        async with open_runtime(settings, agent) as runtime:
+        async with open_runtime(settings, agent) as runtime, A2ATasks(runtime.runner) as a2a_tasks:
             app.state.runtime = runtime
+            app.state.a2a_tasks = a2a_tasks
             yield
 
     app = FastAPI(
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     app.include_router(_chat_routes.router)
     app.include_router(_discovery_routes.router)
     app.include_router(_probe_routes.router)
+    app.include_router(_a2a_routes.router)
     if settings.memory_endpoints_enabled:
         app.include_router(_memory_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -54,7 +54,9 @@ def delegate_skills(delegation: DelegationToolset) -> list[AgentSkill]:
 
 def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) -> AgentCard:
     """The card for this agent served from `base_url`."""
-    interface = AgentInterface(url=f"{base_url}/")
+    # JSON-RPC at `<base>/` in both dialects: 1.0 clients (a2a-sdk 1.x) pick the 1.0 entry, 0.3 clients the other
+    current = AgentInterface(url=f"{base_url}/", protocolVersion="1.0")
+    legacy = AgentInterface(url=f"{base_url}/")
     security: dict[str, Any] = {}
     if settings.agent_api_key:
         security = {
@@ -67,10 +69,10 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
             "description": settings.agent_description,
             "url": f"{base_url}/",
             "version": __version__,
-            "capabilities": AgentCapabilities(streaming=True),
+            "capabilities": AgentCapabilities(streaming=True, pushNotifications=False),
             "skills": list(skills),
-            "additionalInterfaces": [interface],
-            "supportedInterfaces": [interface],
+            "additionalInterfaces": [legacy],
+            "supportedInterfaces": [current, legacy],
             **security,
         }
     )

@@ -10,6 +10,7 @@ from pydantic_ai.exceptions import (
     ModelHTTPError,
     ModelRequestTimeout,
     ModelTimeoutError,
+    RunCancelled,
     UnexpectedModelBehavior,
     UsageLimitExceeded,
 )
@@ -21,7 +22,7 @@ from pais_core import (
     UpstreamTimeoutError,
 )
 
-__all__ = ["AgentStepLimitError", "ServerBusyError", "to_pais_error"]
+__all__ = ["AgentStepLimitError", "RunCancelledError", "ServerBusyError", "to_pais_error"]
 
 
 class AgentStepLimitError(PaisError):
@@ -30,6 +31,14 @@ class AgentStepLimitError(PaisError):
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "server_error"
     code: ClassVar[str] = "max_steps_exceeded"
+
+
+class RunCancelledError(PaisError):
+    """The run was stopped through its cancellation token (an A2A `tasks/cancel`)."""
+
+    status_code: ClassVar[int] = 409
+    error_type: ClassVar[str] = "invalid_request_error"
+    code: ClassVar[str] = "cancelled"
 
 
 class ServerBusyError(PaisError):
@@ -45,6 +54,8 @@ def to_pais_error(exc: BaseException, *, max_steps: int, request_timeout: float)
     """Translate `exc` into the error the client sees."""
     if isinstance(exc, PaisError):
         return exc
+    if isinstance(exc, RunCancelled) and not isinstance(exc, TimeoutError):
+        return RunCancelledError("the run was cancelled on request")
     if isinstance(exc, UsageLimitExceeded):
         return AgentStepLimitError(
             f"the agent did not finish within AGENTIC_LOOP_MAX_STEPS={max_steps} model requests ({exc})"

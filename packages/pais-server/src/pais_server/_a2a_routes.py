@@ -1,0 +1,143 @@
+"""`POST /`: the A2A JSON-RPC 2.0 endpoint, in the 0.3 (`message/send`) and 1.0 (`SendMessage`) dialects.
+
+The method name decides the dialect of the params and of the reply; both share one task store.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, cast
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ValidationError
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from pais_core import (
+    A2A_METHODS,
+    A2AVersion,
+    BadRequestError,
+    JsonRpcError,
+    JsonRpcErrorCode,
+    JsonRpcRequest,
+    JsonRpcResponse,
+    ListTasksParams,
+    MessageSendParams,
+    PaisError,
+    StreamEvent,
+    TaskIdParams,
+    TaskQueryParams,
+    from_v1,
+    to_v1,
+    to_v1_stream_response,
+)
+from pais_delegation import depth_from_headers
+
+from ._a2a_tasks import A2AError, A2ATasks
+
+__all__ = ["A2ATasksDep", "router"]
+
+logger = logging.getLogger("pais_server.a2a")
+
+router = APIRouter()
+
+_Id = str | int | None
+
+
+def _tasks(request: Request) -> A2ATasks:
+    tasks: A2ATasks = request.app.state.a2a_tasks
+    return tasks
+
+
+A2ATasksDep = Annotated[A2ATasks, Depends(_tasks)]
+
+
+def _reply(request_id: _Id, result: Any) -> Response:
+    return JSONResponse(JsonRpcResponse(id=request_id, result=result).to_wire())
+
+
+def _error(request_id: _Id, code: JsonRpcErrorCode, message: str) -> Response:
+    """A JSON-RPC error; HTTP 200 like every JSON-RPC answer, so clients read the code."""
+    error = JsonRpcError(code=int(code), message=message)
+    return JSONResponse(JsonRpcResponse(id=request_id, error=error).to_wire())
+
+
+def _wire(model: BaseModel, version: A2AVersion) -> Any:
+    return to_v1(model) if version == "1.0" else model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _event_wire(event: StreamEvent, version: A2AVersion) -> Any:
+    """A send result or stream event: 1.0 wraps it (`{"task": ...}`), 0.3 tags it with `kind`."""
+    return to_v1_stream_response(event) if version == "1.0" else _wire(event, version)
+
+
+def _request_id(data: Any) -> _Id:
+    found = cast(dict[str, Any], data).get("id") if isinstance(data, dict) else None
+    return found if isinstance(found, str | int) and not isinstance(found, bool) else None
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where or 'params'}: {error['msg']}"
+
+
+@router.post("/", include_in_schema=False)
+async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
+    """A2A task lifecycle: send, stream, get, cancel and list."""
+    try:
+        data = json.loads(await request.body())
+    except ValueError:
+        return _error(None, JsonRpcErrorCode.PARSE_ERROR, "the request body is not valid JSON")
+    request_id = _request_id(data)
+    try:
+        rpc = JsonRpcRequest.model_validate(data)
+    except ValidationError as exc:
+        return _error(
+            request_id, JsonRpcErrorCode.INVALID_REQUEST, f"not a JSON-RPC 2.0 request: {_first_problem(exc)}"
+        )
+    found = A2A_METHODS.get(rpc.method)
+    if found is None:
+        return _error(rpc.id, JsonRpcErrorCode.METHOD_NOT_FOUND, f"method {rpc.method!r} not found")
+    operation, version = found
+    params = rpc.params or {}
+    try:
+        if operation in ("send", "stream"):
+            send = from_v1(MessageSendParams, params)
+            run = await tasks.submit(send, depth=depth_from_headers(request.headers), stream=operation == "stream")
+            if operation == "stream":
+                return StreamingResponse(
+                    _sse(rpc.id, run.stream(), version),
+                    media_type="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+                )
+            blocking = send.configuration is None or send.configuration.blocking is not False
+            return _reply(rpc.id, _event_wire(await run.result() if blocking else run.snapshot(), version))
+        if operation == "get":
+            query = from_v1(TaskQueryParams, params)
+            return _reply(rpc.id, _wire(await tasks.get(query.id, history_length=query.history_length), version))
+        if operation == "cancel":
+            return _reply(rpc.id, _wire(await tasks.cancel(from_v1(TaskIdParams, params).id), version))
+        if operation == "list":
+            listing = from_v1(ListTasksParams, params)
+            include_artifacts = version == "0.3" or params.get("includeArtifacts") is True
+            return _reply(rpc.id, _wire(await tasks.list(listing, include_artifacts=include_artifacts), version))
+        return _error(rpc.id, JsonRpcErrorCode.UNSUPPORTED_OPERATION, f"{rpc.method} is not supported by this agent")
+    except ValidationError as exc:
+        return _error(
+            rpc.id, JsonRpcErrorCode.INVALID_PARAMS, f"invalid params for {rpc.method}: {_first_problem(exc)}"
+        )
+    except A2AError as exc:
+        return _error(rpc.id, exc.code, exc.message)
+    except BadRequestError as exc:
+        return _error(rpc.id, JsonRpcErrorCode.INVALID_PARAMS, exc.message)
+    except PaisError as exc:
+        logger.warning("A2A %s failed: %s", rpc.method, exc.message)
+        return _error(rpc.id, JsonRpcErrorCode.INTERNAL_ERROR, exc.message)
+
+
+async def _sse(request_id: _Id, events: AsyncIterator[StreamEvent], version: A2AVersion) -> AsyncIterator[str]:
+    async for event in events:
+        body = JsonRpcResponse(id=request_id, result=_event_wire(event, version)).to_wire()
+        yield f"data: {json.dumps(body, separators=(',', ':'))}\n\n"

@@ -1,0 +1,383 @@
+"""A2A tasks: created from messages, run by the `AgentRunner`, stored in memory, cancellable from any replica."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, cast
+
+from opentelemetry import trace
+from pydantic_ai import CancellationToken
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
+from pydantic_ai.messages import TextPart as ModelTextPart
+
+from pais_core import (
+    TERMINAL_TASK_STATES,
+    Artifact,
+    JsonRpcErrorCode,
+    ListTasksParams,
+    ListTasksResult,
+    Message,
+    MessageSendParams,
+    PaisError,
+    StreamEvent,
+    Task,
+    TaskArtifactUpdateEvent,
+    TaskState,
+    TaskStatus,
+    TaskStatusUpdateEvent,
+    TextPart,
+    new_a2a_id,
+)
+from pais_delegation import CONTEXT_METADATA_KEY
+from pais_memory import Memory
+
+from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+
+__all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
+
+logger = logging.getLogger("pais_server.a2a")
+tracer = trace.get_tracer("pais_server")
+
+PROGRESS_METADATA_KEY = "pais_progress"
+"""Metadata key of a streamed `working` status update that carries tool or delegation progress."""
+
+_CONTEXT_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
+_SHUTDOWN_GRACE = 5.0
+
+
+class A2AError(Exception):
+    """A request the A2A layer refuses, with its JSON-RPC error code."""
+
+    def __init__(self, code: JsonRpcErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _agent_message(task: Task, text: str) -> Message:
+    return Message(role="agent", parts=[TextPart(text=text)], contextId=task.context_id, taskId=task.id)
+
+
+def _conversation(message: Message) -> tuple[str, list[ModelMessage]]:
+    """The prompt (text parts) and the forwarded conversation (parts tagged `CONTEXT_METADATA_KEY`)."""
+    prompt: list[str] = []
+    history: list[ModelMessage] = []
+    for part in message.parts:
+        if not isinstance(part, TextPart):
+            continue
+        forwarded = (part.metadata or {}).get(CONTEXT_METADATA_KEY)
+        if not isinstance(forwarded, list):
+            prompt.append(part.text)
+            continue
+        for item in cast(list[Any], forwarded):
+            if not isinstance(item, dict):
+                continue
+            entry = cast(dict[str, Any], item)
+            content = entry.get("content")
+            if not isinstance(content, str) or not content:
+                continue
+            if entry.get("role") == "assistant":
+                history.append(ModelResponse(parts=[ModelTextPart(content=content)]))
+            else:
+                history.append(ModelRequest(parts=[UserPromptPart(content=content)]))
+    return "\n".join(prompt), history
+
+
+@dataclass(eq=False)
+class TaskRun:
+    """One task being run on this replica; its events are queued when the caller streams."""
+
+    task: Task
+    token: CancellationToken
+    events: asyncio.Queue[StreamEvent | None] | None
+    future: asyncio.Future[Task] = field(init=False)
+    artifact_id: str = field(default_factory=new_a2a_id)
+    """The id of the task's answer artifact, streamed in chunks and stored whole."""
+    _pending: str | None = None
+    _chunks: int = 0
+
+    def snapshot(self) -> Task:
+        """The task as it is now (a copy)."""
+        return self.task.model_copy(deep=True)
+
+    async def result(self) -> Task:
+        """Wait for the task to settle; the run goes on if the waiter is cancelled."""
+        return await asyncio.shield(self.future)
+
+    async def stream(self) -> AsyncIterator[StreamEvent]:
+        """The task's events: the submitted task, status and artifact updates, then a final status update."""
+        assert self.events is not None, "the task was not started for streaming"
+        while (event := await self.events.get()) is not None:
+            yield event
+
+    def emit(self, event: StreamEvent | None) -> None:
+        """Queue `event` for the streaming caller (None ends the stream)."""
+        if self.events is not None:
+            self.events.put_nowait(event)
+
+    @property
+    def streamed_text(self) -> bool:
+        """Whether answer text was streamed (or is held back to be)."""
+        return self._chunks > 0 or self._pending is not None
+
+    def emit_text(self, text: str, *, last: bool) -> None:
+        """Stream answer text as chunks of one artifact, holding one chunk back to mark the last one."""
+        if self.events is None:
+            return
+        if self._pending is not None:
+            self._emit_chunk(self._pending, last=last and not text)
+        self._pending = text or None
+        if last and self._pending is not None:
+            self._emit_chunk(self._pending, last=True)
+            self._pending = None
+
+    def _emit_chunk(self, text: str, *, last: bool) -> None:
+        artifact = Artifact(artifactId=self.artifact_id, name="answer", parts=[TextPart(text=text)])
+        self.emit(
+            TaskArtifactUpdateEvent(
+                taskId=self.task.id,
+                contextId=self.task.context_id,
+                artifact=artifact,
+                append=self._chunks > 0,
+                lastChunk=last,
+            )
+        )
+        self._chunks += 1
+
+
+class A2ATasks:
+    """Creates, runs, stores and cancels A2A tasks for one server.
+
+    Task records live in the memory backend, so any replica answers `get`, `list` and `cancel`.
+    The replica running a task polls its record every `poll_seconds` while it runs and stops the
+    run (Pydantic AI `CancellationToken`) as soon as another replica marked it `canceled`.
+    """
+
+    def __init__(self, runner: AgentRunner, *, poll_seconds: float = 0.25) -> None:
+        self.runner = runner
+        self.memory: Memory = runner.memory
+        self.poll_seconds = poll_seconds
+        self._runs: dict[str, TaskRun] = {}
+        self._closing = False
+
+    async def __aenter__(self) -> A2ATasks:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop the tasks still running here (they end `failed`), waiting briefly for their records."""
+        self._closing = True
+        runs = list(self._runs.values())
+        for run in runs:
+            run.token.cancel()
+        if runs:
+            await asyncio.wait([run.future for run in runs], timeout=_SHUTDOWN_GRACE)
+
+    async def submit(self, params: MessageSendParams, *, depth: int = 0, stream: bool = False) -> TaskRun:
+        """Create a task for `params.message`, store it `submitted` and start running it in the background.
+
+        Raises:
+            A2AError: the message cannot start a task.
+        """
+        message = params.message
+        if message.task_id is not None:
+            await self._refuse_follow_up(message.task_id)
+        context_id = message.context_id or f"session-{new_a2a_id()}"
+        if not _CONTEXT_ID.match(context_id):
+            raise A2AError(
+                JsonRpcErrorCode.INVALID_PARAMS, "contextId must be 1-256 printable ASCII characters without spaces"
+            )
+        prompt, history = _conversation(message)
+        if not prompt.strip():
+            raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
+        task_id = new_a2a_id()
+        received = message.model_copy(update={"task_id": task_id, "context_id": context_id})
+        task = Task(
+            id=task_id,
+            contextId=context_id,
+            status=TaskStatus(state="submitted", timestamp=_now()),
+            history=[received],
+            metadata=params.metadata,
+        )
+        await self._store(task)
+        token = CancellationToken()
+        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
+        run.emit(run.snapshot())
+        inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
+        run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
+        self._runs[task_id] = run
+        run.future.add_done_callback(lambda _: self._runs.pop(task_id, None))
+        return run
+
+    async def get(self, task_id: str, *, history_length: int | None = None) -> Task:
+        """The stored task.
+
+        Raises:
+            A2AError: no such task.
+        """
+        return _trim(await self._load(task_id), history_length)
+
+    async def cancel(self, task_id: str) -> Task:
+        """Mark the task `canceled`; the replica running it stops the run.
+
+        Raises:
+            A2AError: no such task, or it already ended.
+        """
+        task = await self._load(task_id)
+        if task.status.state in TERMINAL_TASK_STATES:
+            raise A2AError(
+                JsonRpcErrorCode.TASK_NOT_CANCELABLE,
+                f"task {task_id} is already {task.status.state} and cannot be canceled",
+            )
+        task.status = TaskStatus(
+            state="canceled", message=_agent_message(task, "canceled by request"), timestamp=_now()
+        )
+        await self._store(task)
+        run = self._runs.get(task_id)
+        if run is not None:
+            run.token.cancel()
+        return task
+
+    async def list(self, params: ListTasksParams, *, include_artifacts: bool = True) -> ListTasksResult:
+        """One page of stored tasks, oldest first, optionally of one context and one state (filtered per page)."""
+        page_size = params.page_size or 50
+        page = await self.memory.list_tasks(context_id=params.context_id, cursor=params.page_token, limit=page_size)
+        tasks = [Task.model_validate(record) for record in page.items]
+        if params.status is not None:
+            tasks = [task for task in tasks if task.status.state == params.status]
+        if not include_artifacts:
+            tasks = [task.model_copy(update={"artifacts": None}) for task in tasks]
+        return ListTasksResult(
+            tasks=[_trim(task, params.history_length) for task in tasks],
+            nextPageToken=page.next_cursor or "",
+            pageSize=page_size,
+            totalSize=page.total,
+        )
+
+    async def _refuse_follow_up(self, task_id: str) -> None:
+        task = await self._load(task_id)
+        detail = "has ended" if task.status.state in TERMINAL_TASK_STATES else "is still running"
+        raise A2AError(
+            JsonRpcErrorCode.INVALID_PARAMS,
+            f"task {task_id} {detail} ({task.status.state}); send the message without taskId to start a new task",
+        )
+
+    async def _load(self, task_id: str) -> Task:
+        record = await self.memory.get_task(task_id)
+        if record is None:
+            raise A2AError(JsonRpcErrorCode.TASK_NOT_FOUND, f"task {task_id} not found")
+        return Task.model_validate(record)
+
+    async def _store(self, task: Task) -> None:
+        await self.memory.put_task(
+            task.id, task.context_id, task.model_dump(mode="json", by_alias=True, exclude_none=True)
+        )
+
+    async def _stored_state(self, task_id: str) -> TaskState | None:
+        record = await self.memory.get_task(task_id)
+        return None if record is None else Task.model_validate(record).status.state
+
+    async def _execute(self, run: TaskRun, inp: RunInput) -> Task:
+        task = run.task
+        attributes = {"a2a.task_id": task.id, "a2a.context_id": task.context_id}
+        with tracer.start_as_current_span("a2a.task", attributes=attributes) as span:
+            watcher = asyncio.get_running_loop().create_task(self._watch(run))
+            try:
+                if await self._stored_state(task.id) == "canceled":
+                    run.token.cancel()  # canceled (on any replica) before it started
+                else:
+                    self._transition(run, "working")
+                    await self._store(task)
+                state, text = await self._run(run, inp)
+            finally:
+                watcher.cancel()
+            if state != "canceled" and await self._stored_state(task.id) == "canceled":
+                state = "canceled"  # a cancel landed on another replica as the run ended
+            if state == "completed":
+                task.artifacts = [Artifact(artifactId=run.artifact_id, name="answer", parts=[TextPart(text=text)])]
+                task.history = [*(task.history or []), _agent_message(task, text)]
+                self._transition(run, state)
+            else:
+                self._transition(run, state, _agent_message(task, text))
+            span.set_attribute("a2a.task_state", state)
+            await self._store(task)
+            run.emit(None)
+            return run.snapshot()
+
+    async def _run(self, run: TaskRun, inp: RunInput) -> tuple[TaskState, str]:
+        """Run the agent; the final state and the answer (or the reason it has none)."""
+        try:
+            if run.events is None:
+                result = await self.runner.run(inp)
+            else:
+                result = await self._stream(run, inp)
+        except PaisError as exc:
+            if not run.token.cancelled:
+                return "failed", exc.message
+            if self._closing:
+                return "failed", "the server shut down before the task finished"
+            return "canceled", "canceled by request"
+        return "completed", result.output
+
+    async def _stream(self, run: TaskRun, inp: RunInput) -> RunResult:
+        result: RunResult | None = None
+        async for event in self.runner.stream(inp):  # consumed to the end, so the runner closes in this task
+            if isinstance(event, TextDelta):
+                run.emit_text(event.text, last=False)
+            elif isinstance(event, ToolProgress):
+                run.emit(
+                    TaskStatusUpdateEvent(
+                        taskId=run.task.id,
+                        contextId=run.task.context_id,
+                        status=TaskStatus(state="working", timestamp=_now()),
+                        metadata={PROGRESS_METADATA_KEY: event.progress.model_dump(exclude_none=True)},
+                    )
+                )
+            else:
+                run.emit_text("" if run.streamed_text else event.output, last=True)
+                result = event
+        if result is None:
+            raise PaisError("the run ended without a result")
+        return result
+
+    def _transition(self, run: TaskRun, state: TaskState, message: Message | None = None) -> None:
+        run.task.status = TaskStatus(state=state, message=message, timestamp=_now())
+        final = state in TERMINAL_TASK_STATES
+        run.emit(
+            TaskStatusUpdateEvent(
+                taskId=run.task.id, contextId=run.task.context_id, status=run.task.status.model_copy(), final=final
+            )
+        )
+
+    async def _watch(self, run: TaskRun) -> None:
+        """Cancel the run once its stored record says `canceled` (a cancel made on any replica)."""
+        while not run.token.cancelled:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                state = await self._stored_state(run.task.id)
+            except PaisError as exc:
+                logger.warning("cannot check task %s for cancellation: %s", run.task.id, exc.message)
+                continue
+            if state == "canceled":
+                run.token.cancel()
+
+
+def _trim(task: Task, history_length: int | None) -> Task:
+    if history_length is None or task.history is None:
+        return task
+    history: Sequence[Message] = task.history[-history_length:] if history_length > 0 else []
+    return task.model_copy(update={"history": list(history)})

@@ -1,0 +1,92 @@
+"""Two replicas of one agent (processes) sharing Redis memory: any replica answers get and cancel for a task."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pais_testing.agent_processes import AgentProcess, AgentProcesses, a2a_user_message
+from pais_testing.redis_server import RedisServer
+from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer
+
+pytestmark = pytest.mark.redis
+
+SLOW_SECONDS = 6.0
+
+
+def model(call: ModelCall) -> Reply:
+    if "slow" in call.last_user_text:
+        return Reply(text="finished after all", delay=SLOW_SECONDS)
+    return Reply(text=f"done: {call.last_user_text}")
+
+
+@pytest.fixture(scope="module")
+def replicas() -> Iterator[tuple[AgentProcess, AgentProcess, ScriptedModelServer]]:
+    with RedisServer() as redis, ScriptedModelServer(model) as scripted, AgentProcesses() as processes:
+        env = {
+            "MODEL_API_URL": scripted.url,
+            "MODEL_NAME": "scripted",
+            "MEMORY_TYPE": "redis",
+            "MEMORY_REDIS_URL": redis.url,
+            "LOG_LEVEL": "WARNING",
+        }
+        yield processes.start("replicated", env), processes.start("replicated", env), scripted
+
+
+def result(answer: dict[str, Any]) -> dict[str, Any]:
+    assert "error" not in answer, answer
+    return answer["result"]
+
+
+def test_a_task_sent_to_one_replica_is_read_through_the_other(
+    replicas: tuple[AgentProcess, AgentProcess, ScriptedModelServer],
+) -> None:
+    first, second, _ = replicas
+    task = result(first.rpc("message/send", {"message": a2a_user_message("sum it up", "ctx-replicated")}))
+    assert task["status"]["state"] == "completed"
+
+    fetched = result(second.rpc("tasks/get", {"id": task["id"]}))
+    assert fetched == task
+    v1 = result(second.rpc("GetTask", {"id": task["id"]}))
+    assert v1["status"]["state"] == "TASK_STATE_COMPLETED"
+    assert [t["id"] for t in result(second.rpc("ListTasks", {"contextId": "ctx-replicated"}))["tasks"]] == [task["id"]]
+    assert [e["event_type"] for e in second.events("ctx-replicated")] == ["user_message", "agent_response"]
+    assert second.rpc("tasks/cancel", {"id": task["id"]})["error"]["code"] == -32002
+
+
+def test_cancel_through_the_other_replica_stops_the_run(
+    replicas: tuple[AgentProcess, AgentProcess, ScriptedModelServer],
+) -> None:
+    first, second, scripted = replicas
+    calls_before = len(scripted.calls)
+    params = {"message": a2a_user_message("slow work", "ctx-cancel"), "configuration": {"blocking": False}}
+    task = result(first.rpc("message/send", params))
+    deadline = time.monotonic() + 10
+    while len(scripted.calls) == calls_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(scripted.calls) == calls_before + 1, "the run never reached the model"
+    assert result(second.rpc("tasks/get", {"id": task["id"]}))["status"]["state"] == "working"
+
+    canceled_at = time.monotonic()
+    canceled = result(second.rpc("tasks/cancel", {"id": task["id"]}))
+    assert canceled["status"]["state"] == "canceled"
+
+    # the replica running the task notices within its poll interval and stops the run: the
+    # cancellation is in memory long before the model's answer would have been
+    events: list[dict[str, Any]] = []
+    while time.monotonic() - canceled_at < SLOW_SECONDS / 2:
+        response = second.http.get("/memory/events", params={"session_id": "ctx-cancel"})
+        if response.status_code == 200 and (events := response.json()["events"]):
+            break
+        time.sleep(0.05)
+    assert [e["event_type"] for e in events] == ["user_message", "error"]
+    assert events[1]["metadata"]["code"] == "cancelled"
+
+    time.sleep(max(0.0, canceled_at + SLOW_SECONDS + 0.5 - time.monotonic()))  # past the model's answer
+    for replica in (first, second):
+        assert result(replica.rpc("tasks/get", {"id": task["id"]}))["status"]["state"] == "canceled"
+        assert [e["event_type"] for e in replica.events("ctx-cancel")] == ["user_message", "error"]
+    assert len(scripted.calls) == calls_before + 1
+    assert first.rpc("tasks/cancel", {"id": task["id"]})["error"]["code"] == -32002
