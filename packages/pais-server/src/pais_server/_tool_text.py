@@ -12,6 +12,7 @@ tried to call a tool but cannot be read comes back with an `error` to send to th
 from __future__ import annotations
 
 import ast
+import itertools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -36,10 +37,12 @@ __all__ = [
 TOOL_CALLS = "tool_calls"
 ANSWER = "answer"
 
-_MAX_TEXT = 64_000
+_MAX_TEXT = 256_000
 """Only this many leading characters of a reply are searched for JSON (bounds the work on adversarial text)."""
 _MAX_CANDIDATES = 128
 """At most this many `{`/`[` positions are tried as the start of a JSON value."""
+_MAX_REPAIRS = 8
+"""At most this many spans that fail to decode are tried again with repairs (each costs a scan)."""
 
 _NAME_KEYS = ("name", "tool", "tool_name", "function")
 _ARGS_KEYS = ("arguments", "args", "parameters", "input", "params")
@@ -225,10 +228,10 @@ def parse_reply(text: str, tools: Sequence[ToolDefinition] = ()) -> ParsedReply:
     answer: str | None = None
     calls: list[ParsedCall] = []
     first_call_at: int | None = None
-    last_error: str | None = None
+    first_failure: tuple[int, str] | None = None
     for start, value, error in _json_values(scanned):
         if error is not None:
-            last_error = last_error or error
+            first_failure = first_failure or (start, error)
             continue
         found = _calls_in(value, names)
         if found:
@@ -240,6 +243,9 @@ def parse_reply(text: str, tools: Sequence[ToolDefinition] = ()) -> ParsedReply:
         first_call_at, calls = syntax
     if calls:
         assert first_call_at is not None
+        # A call found inside broken JSON (say, a missing last brace) starts where that JSON starts.
+        if first_failure is not None and first_failure[0] < first_call_at:
+            first_call_at = first_failure[0]
         return ParsedReply(text=_chatter(scanned[:first_call_at]), calls=_distinct(calls))
     if answer is not None:
         return ParsedReply(text=answer)
@@ -247,7 +253,7 @@ def parse_reply(text: str, tools: Sequence[ToolDefinition] = ()) -> ParsedReply:
         return ParsedReply(text=AnswerStream().feed(scanned))
     stripped = text.strip()
     if _looks_like_call(scanned, names):
-        return ParsedReply(text=stripped, error=_retry_message(last_error, tools))
+        return ParsedReply(text=stripped, error=_retry_message(first_failure[1] if first_failure else None, tools))
     return ParsedReply(text=stripped)
 
 
@@ -270,8 +276,7 @@ def _json_values(text: str) -> Iterator[tuple[int, Any, str | None]]:
     A decoded value's span is skipped, so values nested in it are not reported again.
     """
     decoder = json.JSONDecoder()
-    position = 0
-    tried = 0
+    position = tried = repairs = 0
     while tried < _MAX_CANDIDATES:
         match = _JSON_START.search(text, position)
         if match is None:
@@ -280,8 +285,9 @@ def _json_values(text: str) -> Iterator[tuple[int, Any, str | None]]:
         tried += 1
         try:
             value, end = decoder.raw_decode(text, start)
-        except ValueError as exc:
-            repaired = _repair(text, start)
+        except (ValueError, RecursionError) as exc:
+            repairs += 1
+            repaired = _repair(text, start) if repairs <= _MAX_REPAIRS else None
             if repaired is None:
                 yield start, None, str(exc)
                 position = start + 1
@@ -299,7 +305,7 @@ def _repair(text: str, start: int) -> tuple[Any, int] | None:
     span = text[start:end]
     try:
         return json.loads(_TRAILING_COMMA.sub(r"\1", span)), end
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return ast.literal_eval(span), end
@@ -386,7 +392,7 @@ def _call_syntax(text: str, tools: Sequence[ToolDefinition]) -> tuple[int, list[
     pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in by_name) + r")\s*\(")
     calls: list[ParsedCall] = []
     first: int | None = None
-    for match in pattern.finditer(text):
+    for match in itertools.islice(pattern.finditer(text), _MAX_REPAIRS):
         end = _closing_bracket(text, match.end() - 1)
         if end is None:
             continue
