@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import time
 
-import httpx
-
 __all__ = ["free_port", "wait_for_http", "wait_for_port"]
 
 
@@ -31,6 +29,8 @@ def wait_for_port(port: int, *, timeout: float = 30.0, host: str = "127.0.0.1") 
 
 def wait_for_http(url: str, *, timeout: float = 30.0, status: int = 200) -> None:
     """Block until GET `url` returns `status`."""
+    import httpx  # here, so that tests needing only ports run without httpx installed
+
     deadline = time.monotonic() + timeout
     last: object = None
     while time.monotonic() < deadline:

@@ -48,6 +48,8 @@ class ModelCall:
     body: dict[str, Any]
     headers: dict[str, str]
     messages: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    finished_at: float | None = None
+    """`time.monotonic()` when the last byte of the reply was produced."""
 
     def text_of(self, role: str) -> list[str]:
         """The text contents of every message with `role`."""
@@ -138,7 +140,9 @@ class ScriptedModelServer(ThreadedServer):
         ]
         finish = "tool_calls" if tool_calls else "stop"
         if body.get("stream"):
-            return StreamingResponse(self._stream(reply, tool_calls, finish, usage), media_type="text/event-stream")
+            stream = self._stream(call, reply, tool_calls, finish, usage)
+            return StreamingResponse(stream, media_type="text/event-stream")
+        call.finished_at = time.monotonic()
         message: dict[str, Any] = {"role": "assistant", "content": reply.text or None}
         if tool_calls:
             message["tool_calls"] = tool_calls
@@ -154,7 +158,7 @@ class ScriptedModelServer(ThreadedServer):
         )
 
     async def _stream(
-        self, reply: Reply, tool_calls: list[dict[str, Any]], finish: str, usage: dict[str, int]
+        self, call: ModelCall, reply: Reply, tool_calls: list[dict[str, Any]], finish: str, usage: dict[str, int]
     ) -> AsyncIterator[str]:
         base = {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -179,8 +183,9 @@ class ScriptedModelServer(ThreadedServer):
             piece = word if i == len(words) - 1 else word + " "
             if piece:
                 yield chunk({"content": piece})
-        for index, call in enumerate(tool_calls):
-            yield chunk({"tool_calls": [{"index": index, **call}]})
+        for index, tool in enumerate(tool_calls):
+            yield chunk({"tool_calls": [{"index": index, **tool}]})
+        call.finished_at = time.monotonic()
         yield chunk({}, finish)
         yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n"
         yield "data: [DONE]\n\n"

@@ -1,12 +1,58 @@
-"""A2A agent card wire model (served at `/.well-known/agent-card.json`)."""
+"""A2A wire models: the agent card, messages, tasks, stream events and JSON-RPC 2.0 envelopes."""
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Sequence
+from enum import IntEnum
+from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-__all__ = ["AgentCapabilities", "AgentCard", "AgentInterface", "AgentSkill"]
+__all__ = [
+    "A2A_METHODS",
+    "SEND_MESSAGE_RESULT",
+    "STREAM_EVENT",
+    "TERMINAL_TASK_STATES",
+    "A2AOperation",
+    "A2AVersion",
+    "AgentCapabilities",
+    "AgentCard",
+    "AgentInterface",
+    "AgentSkill",
+    "Artifact",
+    "DataPart",
+    "FileContent",
+    "FilePart",
+    "JsonRpcError",
+    "JsonRpcErrorCode",
+    "JsonRpcRequest",
+    "JsonRpcResponse",
+    "ListTasksParams",
+    "ListTasksResult",
+    "Message",
+    "MessageSendConfiguration",
+    "MessageSendParams",
+    "Part",
+    "Role",
+    "SendMessageResult",
+    "StreamEvent",
+    "Task",
+    "TaskArtifactUpdateEvent",
+    "TaskIdParams",
+    "TaskQueryParams",
+    "TaskState",
+    "TaskStatus",
+    "TaskStatusUpdateEvent",
+    "TextPart",
+    "a2a_method",
+    "from_v1",
+    "from_v1_stream_response",
+    "new_a2a_id",
+    "parts_text",
+    "to_v1",
+    "to_v1_stream_response",
+]
 
 A2A_PROTOCOL_VERSION = "0.3.0"
 
@@ -61,3 +107,407 @@ class AgentCard(_Wire):
     def to_wire(self) -> dict[str, Any]:
         """The card as JSON-ready camelCase data, without unset optional fields."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# --- Messages, tasks and events --------------------------------------------------------------
+#
+# The models below use the A2A 0.3 JSON shapes (camelCase, `kind` discriminators, lower-case
+# task states). A2A 1.0 (the shapes behind `SendMessage`, `GetTask`, ...) drops the `kind`
+# fields and spells enums as `ROLE_USER` / `TASK_STATE_COMPLETED`; `to_v1` and the `from_v1_*`
+# functions convert between the two so one set of models serves both protocol versions.
+
+TaskState = Literal[
+    "submitted",
+    "working",
+    "input-required",
+    "completed",
+    "canceled",
+    "failed",
+    "rejected",
+    "auth-required",
+    "unknown",
+]
+TERMINAL_TASK_STATES: frozenset[TaskState] = frozenset({"completed", "canceled", "failed", "rejected"})
+"""States a task never leaves."""
+
+Role = Literal["user", "agent"]
+
+
+def new_a2a_id() -> str:
+    """Return a fresh id for a message, task or artifact (UUIDv4)."""
+    return str(uuid.uuid4())
+
+
+class TextPart(_Wire):
+    kind: Literal["text"] = "text"
+    text: str
+    metadata: dict[str, Any] | None = None
+
+
+class FileContent(_Wire):
+    """A file given inline (`bytes`, base64) or by `uri`."""
+
+    bytes_: str | None = Field(default=None, alias="bytes")
+    uri: str | None = None
+    mime_type: str | None = Field(default=None, alias="mimeType")
+    name: str | None = None
+
+
+class FilePart(_Wire):
+    kind: Literal["file"] = "file"
+    file: FileContent
+    metadata: dict[str, Any] | None = None
+
+
+class DataPart(_Wire):
+    kind: Literal["data"] = "data"
+    data: Any
+    metadata: dict[str, Any] | None = None
+
+
+Part = Annotated[TextPart | FilePart | DataPart, Field(discriminator="kind")]
+
+
+def parts_text(parts: Sequence[TextPart | FilePart | DataPart]) -> str:
+    """The text parts of `parts`, joined by newlines."""
+    return "\n".join(part.text for part in parts if isinstance(part, TextPart))
+
+
+class Message(_Wire):
+    """One message between a client (`user`) and an agent (`agent`)."""
+
+    kind: Literal["message"] = "message"
+    message_id: str = Field(default_factory=new_a2a_id, alias="messageId")
+    role: Role
+    parts: list[Part]
+    context_id: str | None = Field(default=None, alias="contextId")
+    task_id: str | None = Field(default=None, alias="taskId")
+    reference_task_ids: list[str] | None = Field(default=None, alias="referenceTaskIds")
+    extensions: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def text(self) -> str:
+        """The message's text parts joined by newlines."""
+        return parts_text(self.parts)
+
+
+class TaskStatus(_Wire):
+    state: TaskState
+    message: Message | None = None
+    timestamp: str | None = None
+
+
+class Artifact(_Wire):
+    artifact_id: str = Field(default_factory=new_a2a_id, alias="artifactId")
+    name: str | None = None
+    description: str | None = None
+    parts: list[Part]
+    extensions: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class Task(_Wire):
+    """A unit of work; `context_id` groups the tasks of one conversation (PAIS: the session)."""
+
+    kind: Literal["task"] = "task"
+    id: str = Field(default_factory=new_a2a_id)
+    context_id: str = Field(alias="contextId")
+    status: TaskStatus
+    artifacts: list[Artifact] | None = None
+    history: list[Message] | None = None
+    metadata: dict[str, Any] | None = None
+
+    def text(self) -> str:
+        """The task's answer: its artifacts' text, else the status message's, else the last agent message's."""
+        if self.artifacts and (text := "\n".join(parts_text(a.parts) for a in self.artifacts)):
+            return text
+        if self.status.message is not None and (text := self.status.message.text()):
+            return text
+        agent_messages = [m for m in self.history or [] if m.role == "agent"]
+        return agent_messages[-1].text() if agent_messages else ""
+
+
+class TaskStatusUpdateEvent(_Wire):
+    kind: Literal["status-update"] = "status-update"
+    task_id: str = Field(alias="taskId")
+    context_id: str = Field(alias="contextId")
+    status: TaskStatus
+    final: bool = False
+    metadata: dict[str, Any] | None = None
+
+
+class TaskArtifactUpdateEvent(_Wire):
+    kind: Literal["artifact-update"] = "artifact-update"
+    task_id: str = Field(alias="taskId")
+    context_id: str = Field(alias="contextId")
+    artifact: Artifact
+    append: bool | None = None
+    last_chunk: bool | None = Field(default=None, alias="lastChunk")
+    metadata: dict[str, Any] | None = None
+
+
+SendMessageResult = Annotated[Task | Message, Field(discriminator="kind")]
+"""What `message/send` returns."""
+StreamEvent = Annotated[Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent, Field(discriminator="kind")]
+"""One event of a `message/stream` response."""
+
+SEND_MESSAGE_RESULT: TypeAdapter[Task | Message] = TypeAdapter(SendMessageResult)
+STREAM_EVENT: TypeAdapter[Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent] = TypeAdapter(StreamEvent)
+
+
+class MessageSendConfiguration(_Wire):
+    accepted_output_modes: list[str] | None = Field(default=None, alias="acceptedOutputModes")
+    blocking: bool | None = None
+    history_length: int | None = Field(default=None, alias="historyLength")
+
+
+class MessageSendParams(_Wire):
+    """Params of `message/send` and `message/stream`."""
+
+    message: Message
+    configuration: MessageSendConfiguration | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class TaskQueryParams(_Wire):
+    """Params of `tasks/get`."""
+
+    id: str
+    history_length: int | None = Field(default=None, alias="historyLength")
+    metadata: dict[str, Any] | None = None
+
+
+class TaskIdParams(_Wire):
+    """Params of `tasks/cancel` and `tasks/resubscribe`."""
+
+    id: str
+    metadata: dict[str, Any] | None = None
+
+
+class ListTasksParams(_Wire):
+    """Params of `tasks/list` (`ListTasks`)."""
+
+    context_id: str | None = Field(default=None, alias="contextId")
+    status: TaskState | None = None
+    page_size: int | None = Field(default=None, alias="pageSize", ge=1)
+    page_token: str | None = Field(default=None, alias="pageToken")
+    history_length: int | None = Field(default=None, alias="historyLength")
+
+
+class ListTasksResult(_Wire):
+    tasks: list[Task] = Field(default_factory=list[Task])
+    next_page_token: str = Field(default="", alias="nextPageToken")
+    page_size: int | None = Field(default=None, alias="pageSize")
+    total_size: int | None = Field(default=None, alias="totalSize")
+
+
+# --- JSON-RPC 2.0 ------------------------------------------------------------------------------
+
+A2AVersion = Literal["0.3", "1.0"]
+A2AOperation = Literal["send", "stream", "get", "cancel", "list", "resubscribe"]
+
+_METHOD_NAMES: dict[A2AVersion, dict[A2AOperation, str]] = {
+    "0.3": {
+        "send": "message/send",
+        "stream": "message/stream",
+        "get": "tasks/get",
+        "cancel": "tasks/cancel",
+        "list": "tasks/list",
+        "resubscribe": "tasks/resubscribe",
+    },
+    "1.0": {
+        "send": "SendMessage",
+        "stream": "SendStreamingMessage",
+        "get": "GetTask",
+        "cancel": "CancelTask",
+        "list": "ListTasks",
+        "resubscribe": "SubscribeToTask",
+    },
+}
+A2A_METHODS: dict[str, tuple[A2AOperation, A2AVersion]] = {
+    name: (operation, version) for version, names in _METHOD_NAMES.items() for operation, name in names.items()
+}
+"""Every accepted JSON-RPC method name mapped to its operation and the protocol version of its shapes."""
+
+
+def a2a_method(operation: A2AOperation, version: A2AVersion) -> str:
+    """The JSON-RPC method name of `operation` in protocol `version`."""
+    return _METHOD_NAMES[version][operation]
+
+
+class JsonRpcErrorCode(IntEnum):
+    PARSE_ERROR = -32700
+    INVALID_REQUEST = -32600
+    METHOD_NOT_FOUND = -32601
+    INVALID_PARAMS = -32602
+    INTERNAL_ERROR = -32603
+    TASK_NOT_FOUND = -32001
+    TASK_NOT_CANCELABLE = -32002
+    PUSH_NOTIFICATION_NOT_SUPPORTED = -32003
+    UNSUPPORTED_OPERATION = -32004
+    CONTENT_TYPE_NOT_SUPPORTED = -32005
+    INVALID_AGENT_RESPONSE = -32006
+
+
+class JsonRpcRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jsonrpc: Literal["2.0"]
+    method: str
+    params: dict[str, Any] | None = None
+    id: str | int | None = None
+
+
+class JsonRpcError(BaseModel):
+    code: int
+    message: str
+    data: Any = None
+
+
+class JsonRpcResponse(BaseModel):
+    """A JSON-RPC 2.0 response; exactly one of `result` and `error` is meaningful."""
+
+    jsonrpc: Literal["2.0"] = "2.0"
+    id: str | int | None = None
+    result: Any = None
+    error: JsonRpcError | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The response as JSON-ready data, with `result` or `error` (never both)."""
+        data: dict[str, Any] = {"jsonrpc": self.jsonrpc, "id": self.id}
+        if self.error is not None:
+            data["error"] = self.error.model_dump(mode="json", exclude_none=True)
+        else:
+            data["result"] = self.result
+        return data
+
+
+# --- A2A 1.0 shapes ----------------------------------------------------------------------------
+
+_V1_ROLE = {"user": "ROLE_USER", "agent": "ROLE_AGENT"}
+_V03_ROLE = {v1: v03 for v03, v1 in _V1_ROLE.items()}
+_OPAQUE_KEYS = frozenset({"metadata", "data"})
+_STREAM_KEYS: dict[str, str] = {
+    "task": "task",
+    "message": "message",
+    "status-update": "statusUpdate",
+    "artifact-update": "artifactUpdate",
+}
+
+
+def _v1_state(state: str) -> str:
+    return "TASK_STATE_" + state.upper().replace("-", "_")
+
+
+def _v03_state(state: str) -> str:
+    if state.startswith("TASK_STATE_"):
+        state = state.removeprefix("TASK_STATE_").lower().replace("_", "-")
+    return "unknown" if state == "unspecified" else state
+
+
+def _part_to_v1(part: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {k: v for k, v in part.items() if k in ("metadata",)}
+    kind = part.get("kind")
+    if kind == "text":
+        out["text"] = part["text"]
+    elif kind == "data":
+        out["data"] = part["data"]
+    elif kind == "file":
+        file: dict[str, Any] = part["file"]
+        if "bytes" in file:
+            out["raw"] = file["bytes"]
+        else:
+            out["url"] = file.get("uri", "")
+        if "mimeType" in file:
+            out["mediaType"] = file["mimeType"]
+        if "name" in file:
+            out["filename"] = file["name"]
+    return out
+
+
+def _part_from_v1(part: dict[str, Any]) -> dict[str, Any]:
+    if "kind" in part:
+        return part
+    out: dict[str, Any] = {k: v for k, v in part.items() if k in ("metadata",)}
+    if "text" in part:
+        out.update(kind="text", text=part["text"])
+    elif "data" in part:
+        out.update(kind="data", data=part["data"])
+    else:
+        file = {"bytes": part["raw"]} if "raw" in part else {"uri": part.get("url", "")}
+        if "mediaType" in part:
+            file["mimeType"] = part["mediaType"]
+        if "filename" in part:
+            file["name"] = part["filename"]
+        out.update(kind="file", file=file)
+    return out
+
+
+def _convert(value: Any, *, to_v1: bool) -> Any:
+    """Walk JSON data, converting roles, task states, parts and send configuration between versions."""
+    if isinstance(value, list):
+        return [_convert(item, to_v1=to_v1) for item in cast(list[Any], value)]
+    if not isinstance(value, dict):
+        return value
+    data = cast(dict[str, Any], value)
+    out: dict[str, Any] = {}
+    for key, item in data.items():
+        if key in _OPAQUE_KEYS:
+            out[key] = item
+        elif to_v1 and key in ("kind", "final"):
+            continue
+        elif key == "role" and isinstance(item, str):
+            out[key] = _V1_ROLE.get(item, item) if to_v1 else _V03_ROLE.get(item, item)
+        elif key in ("state", "status") and isinstance(item, str):
+            out[key] = _v1_state(item) if to_v1 else _v03_state(item)
+        elif key == "parts" and isinstance(item, list):
+            convert_part = _part_to_v1 if to_v1 else _part_from_v1
+            out[key] = [_convert(convert_part(cast(dict[str, Any], p)), to_v1=to_v1) for p in cast(list[Any], item)]
+        elif key == "blocking" and to_v1:
+            out["returnImmediately"] = not item
+        elif key == "returnImmediately" and not to_v1:
+            out["blocking"] = not item
+        else:
+            out[key] = _convert(item, to_v1=to_v1)
+    return out
+
+
+def to_v1(model: BaseModel) -> dict[str, Any]:
+    """A model's A2A 1.0 JSON (no `kind` fields, `ROLE_*` / `TASK_STATE_*` enums, 1.0 parts)."""
+    return _convert(model.model_dump(mode="json", by_alias=True, exclude_none=True), to_v1=True)
+
+
+def to_v1_stream_response(event: Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent) -> dict[str, Any]:
+    """`event` wrapped the way 1.0 `SendMessage` results and stream events are (`{"task": ...}`, ...)."""
+    return {_STREAM_KEYS[event.kind]: to_v1(event)}
+
+
+_ModelT = TypeVar("_ModelT", bound=BaseModel)
+
+
+def from_v1(model: type[_ModelT], data: Any) -> _ModelT:
+    """Validate A2A 1.0 JSON (or 0.3 JSON, which passes through) as `model`.
+
+    Raises:
+        pydantic.ValidationError: the data does not fit `model`.
+    """
+    return model.model_validate(_convert(data, to_v1=False))
+
+
+def from_v1_stream_response(data: Any) -> Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent:
+    """Unwrap a 1.0 `SendMessage` result or stream event (`{"task": ...}`, `{"statusUpdate": ...}`, ...).
+
+    Raises:
+        ValueError: the data is not one of the four wrappers, or its content is invalid.
+    """
+    if isinstance(data, dict) and len(cast(dict[str, Any], data)) == 1:
+        ((key, inner),) = cast(dict[str, Any], data).items()
+        kinds = {wire: kind for kind, wire in _STREAM_KEYS.items()}
+        if key in kinds and isinstance(inner, dict):
+            converted = cast(dict[str, Any], _convert(inner, to_v1=False))
+            converted["kind"] = kinds[key]
+            if key == "statusUpdate":
+                state = converted.get("status", {}).get("state")
+                converted["final"] = state in TERMINAL_TASK_STATES or state == "input-required"
+            return STREAM_EVENT.validate_python(converted)
+    raise ValueError("expected an object with one of task, message, statusUpdate or artifactUpdate")

@@ -92,7 +92,7 @@ class Settings(_Frozen):
 
     memory_type: MemoryType = "local"
     memory_redis_url: str | None = Field(default=None, repr=False)
-    memory_redis_key_prefix: str = "pais"
+    memory_redis_key_prefix: str | None = None
     memory_session_ttl_seconds: int = 7 * 24 * 3600
     memory_context_limit: int = Field(default=6, ge=0)
     memory_max_sessions: int = Field(default=1000, ge=1)
@@ -129,6 +129,11 @@ class Settings(_Frozen):
         return self.agent_instructions or DEFAULT_INSTRUCTIONS
 
     @property
+    def redis_key_prefix(self) -> str:
+        """`MEMORY_REDIS_KEY_PREFIX`, else `pais:<AGENT_NAME>` so agents sharing a Redis never share sessions."""
+        return self.memory_redis_key_prefix or f"pais:{self.agent_name}"
+
+    @property
     def service_name(self) -> str:
         return self.otel_service_name or self.agent_name
 
@@ -144,13 +149,20 @@ class Settings(_Frozen):
         if not _AGENT_NAME.match(name):
             raise ConfigError("AGENT_NAME", f"expected letters, digits, '.', '_' or '-' (max 63), got {name!r}")
         memory_enabled = env.boolean("MEMORY_ENABLED", True)
-        memory_type = env.choice("MEMORY_TYPE", "local", ("local", "redis", "null"))
+        memory_type: MemoryType = env.choice("MEMORY_TYPE", "local", ("local", "redis", "null"))
         if not memory_enabled:
             memory_type = "null"
         redis_url = env.url("MEMORY_REDIS_URL", schemes=("redis", "rediss", "unix"))
         if memory_type == "redis" and redis_url is None:
             raise ConfigError("MEMORY_REDIS_URL", "is required when MEMORY_TYPE=redis")
         otel_disabled = env.boolean("OTEL_SDK_DISABLED", False)
+        model_api_url = env.url("MODEL_API_URL")
+        model_name = env.text("MODEL_NAME")
+        mock_replies = _mock_replies(env)
+        if model_api_url is not None and model_name is None:
+            raise ConfigError("MODEL_NAME", "is required when MODEL_API_URL is set")
+        if model_api_url is None and model_name not in (None, "test") and mock_replies is None:
+            raise ConfigError("MODEL_API_URL", f"is required for MODEL_NAME={model_name!r} (or use MODEL_NAME=test)")
         return cls(
             agent_name=name,
             agent_description=env.text("AGENT_DESCRIPTION", "AI Agent") or "AI Agent",
@@ -158,11 +170,11 @@ class Settings(_Frozen):
             agent_port=env.integer("AGENT_PORT", 8000, minimum=1, maximum=65535),
             agent_url=env.url("AGENT_URL"),
             agent_api_key=env.text("AGENT_API_KEY"),
-            model_api_url=env.url("MODEL_API_URL"),
-            model_name=env.text("MODEL_NAME"),
+            model_api_url=model_api_url,
+            model_name=model_name,
             model_api_key=env.text("MODEL_API_KEY"),
             model_timeout_seconds=env.seconds("MODEL_TIMEOUT_SECONDS", 120.0),
-            debug_mock_responses=_mock_replies(env),
+            debug_mock_responses=mock_replies,
             sub_agents=_sub_agents(env),
             delegation_timeout_seconds=env.seconds("DELEGATION_TIMEOUT_SECONDS", 60.0),
             delegation_max_depth=env.integer("DELEGATION_MAX_DEPTH", 3, minimum=1, maximum=32),
@@ -172,7 +184,7 @@ class Settings(_Frozen):
             tool_call_mode=env.choice("TOOL_CALL_MODE", "auto", ("auto", "native", "string")),
             memory_type=memory_type,
             memory_redis_url=redis_url,
-            memory_redis_key_prefix=env.text("MEMORY_REDIS_KEY_PREFIX", "pais") or "pais",
+            memory_redis_key_prefix=env.text("MEMORY_REDIS_KEY_PREFIX"),
             memory_session_ttl_seconds=env.integer("MEMORY_SESSION_TTL_SECONDS", 7 * 24 * 3600, minimum=0),
             memory_context_limit=env.integer("MEMORY_CONTEXT_LIMIT", 6, minimum=0),
             memory_max_sessions=env.integer("MEMORY_MAX_SESSIONS", 1000, minimum=1),

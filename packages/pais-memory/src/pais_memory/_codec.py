@@ -14,9 +14,9 @@ def encode_turn(messages: Sequence[ModelMessage]) -> bytes:
     return ModelMessagesTypeAdapter.dump_json(list(messages))
 
 
-def decode_turns(turns: Iterable[bytes | str]) -> list[ModelMessage]:
-    """Decode stored turns into one flat, oldest-first message list."""
-    history: list[ModelMessage] = []
-    for turn in turns:
-        history.extend(ModelMessagesTypeAdapter.validate_json(turn))
-    return history
+def decode_turns(turns: Iterable[bytes]) -> list[ModelMessage]:
+    """Decode stored turns into one flat, oldest-first message list (one JSON parse for all)."""
+    inner = [turn[1:-1] for turn in turns if len(turn) > 2]  # each turn is a JSON array
+    if not inner:
+        return []
+    return ModelMessagesTypeAdapter.validate_json(b"[" + b",".join(inner) + b"]")

@@ -6,7 +6,6 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
 
 from pydantic_ai.messages import ModelMessage
 
@@ -15,7 +14,7 @@ from pais_core import MemoryEvent, NotFoundError
 from ._base import Memory, Page
 from ._codec import decode_turns, encode_turn
 from ._local_locks import KeyedLocks
-from ._local_tasks import LocalTaskStore, parse_offset
+from ._local_tasks import InProcessTasks, parse_offset
 
 __all__ = ["LocalMemory"]
 
@@ -23,15 +22,16 @@ __all__ = ["LocalMemory"]
 @dataclass
 class _Session:
     events: deque[tuple[int, MemoryEvent]]
-    turns: deque[bytes]
+    turns: deque[tuple[int, bytes]]  # (sequence number of the turn's first event, encoded messages)
     next_seq: int = 0
 
 
-class LocalMemory(Memory):
+class LocalMemory(InProcessTasks, Memory):
     """Sessions kept in this process.
 
-    Bounded: at most `max_sessions` sessions (the least recently used is dropped) and
-    `max_session_events` events and turns per session (the oldest are dropped).
+    Bounded: at most `max_sessions` sessions (the least recently written is dropped) and
+    `max_session_events` events per session (the oldest are dropped). A stored turn is replayed
+    only while every event stored with it is kept, so history never splits a turn.
     """
 
     def __init__(self, *, max_sessions: int = 1000, max_session_events: int = 500) -> None:
@@ -40,14 +40,14 @@ class LocalMemory(Memory):
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._order: list[str] = []
         self._locks = KeyedLocks()
-        self._tasks = LocalTaskStore(max_tasks=max_sessions * 10)
+        self._init_tasks(max_sessions * 10)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         session = self._sessions.get(session_id)
         if session is None or turns <= 0:
             return []
         recent = list(session.turns)[-turns:]
-        return decode_turns(recent)
+        return decode_turns(turn for _, turn in recent)
 
     async def append(
         self, session_id: str, events: Sequence[MemoryEvent], messages: Sequence[ModelMessage] = ()
@@ -61,11 +61,15 @@ class LocalMemory(Memory):
             self._evict()
         else:
             self._sessions.move_to_end(session_id)
+        first = session.next_seq
         for event in events:
             session.events.append((session.next_seq, event))
             session.next_seq += 1
         if turn is not None:
-            session.turns.append(turn)
+            session.turns.append((first, turn))
+        oldest = session.events[0][0] if session.events else session.next_seq
+        while session.turns and session.turns[0][0] < oldest:
+            session.turns.popleft()
 
     def _evict(self) -> None:
         while len(self._sessions) > self._max_sessions:
@@ -101,14 +105,3 @@ class LocalMemory(Memory):
 
     def session_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(session_id, timeout=timeout)
-
-    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
-        await self._tasks.put_task(task_id, context_id, task)
-
-    async def get_task(self, task_id: str) -> dict[str, Any] | None:
-        return await self._tasks.get_task(task_id)
-
-    async def list_tasks(
-        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
-    ) -> Page[dict[str, Any]]:
-        return await self._tasks.list_tasks(context_id=context_id, cursor=cursor, limit=limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
 from pais_core import SessionBusyError
@@ -19,7 +19,7 @@ class KeyedLocks:
         self._users: dict[str, int] = {}
 
     @asynccontextmanager
-    async def hold(self, key: str, *, timeout: float) -> AsyncIterator[None]:
+    async def hold(self, key: str, *, timeout: float) -> AsyncGenerator[None]:
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:

@@ -8,14 +8,20 @@ from pais_core import BadRequestError
 
 from ._base import Page
 
-__all__ = ["LocalTaskStore", "offset_page", "parse_offset"]
+__all__ = ["InProcessTasks", "offset_page", "parse_offset"]
 
 
-class LocalTaskStore:
-    """Task records in insertion order, bounded to `max_tasks` (oldest dropped first)."""
+class InProcessTasks:
+    """Mixin giving a memory A2A task records kept in this process, in insertion order.
 
-    def __init__(self, max_tasks: int) -> None:
-        self._tasks: dict[str, tuple[str, dict[str, Any]]] = {}
+    Bounded to `max_tasks`, oldest dropped first; call `_init_tasks` from `__init__`.
+    """
+
+    _tasks: dict[str, tuple[str, dict[str, Any]]]
+    _max_tasks: int
+
+    def _init_tasks(self, max_tasks: int) -> None:
+        self._tasks = {}
         self._max_tasks = max_tasks
 
     async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
@@ -43,7 +49,7 @@ def offset_page(items: list[Any], cursor: str | None, limit: int) -> Page[Any]:
 
 
 def parse_offset(cursor: str | None) -> int:
-    """Decode an offset cursor; raise `BadRequestError` on garbage."""
+    """Decode a non-negative integer cursor (an offset, sequence number or score); reject garbage."""
     if cursor is None or cursor == "":
         return 0
     if not cursor.isdigit():

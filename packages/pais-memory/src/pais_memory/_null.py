@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 from pydantic_ai.messages import ModelMessage
 
 from pais_core import MemoryEvent, NotFoundError
 
 from ._base import Memory, Page
-from ._local_tasks import LocalTaskStore
+from ._local_tasks import InProcessTasks
 
 __all__ = ["NullMemory"]
 
 
-class NullMemory(Memory):
+class NullMemory(InProcessTasks, Memory):
     """Remembers no conversation; A2A task records are still kept in-process."""
 
     def __init__(self, *, max_tasks: int = 10_000) -> None:
-        self._tasks = LocalTaskStore(max_tasks=max_tasks)
+        self._init_tasks(max_tasks)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         return []
@@ -42,18 +41,7 @@ class NullMemory(Memory):
     def session_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
         return _no_lock()
 
-    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
-        await self._tasks.put_task(task_id, context_id, task)
-
-    async def get_task(self, task_id: str) -> dict[str, Any] | None:
-        return await self._tasks.get_task(task_id)
-
-    async def list_tasks(
-        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
-    ) -> Page[dict[str, Any]]:
-        return await self._tasks.list_tasks(context_id=context_id, cursor=cursor, limit=limit)
-
 
 @asynccontextmanager
-async def _no_lock() -> AsyncIterator[None]:
+async def _no_lock() -> AsyncGenerator[None]:
     yield

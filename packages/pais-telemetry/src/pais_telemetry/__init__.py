@@ -1,1 +1,39 @@
-"""placeholder"""
+"""PAIS telemetry: one-call OpenTelemetry setup (traces, metrics, logs) for Pydantic AI agent servers.
+
+`configure(settings)` installs the SDK providers once and correlates logs; FastAPI's native
+telemetry then traces HTTP requests (`FastAPI(telemetry={"exclude": is_untraced, ...})`);
+`agent_capabilities(agent)` gives Pydantic AI's agent, model and tool spans.
+Libraries that only emit spans or metrics use `opentelemetry-api` directly and need none of this.
+"""
+
+from ._config import Telemetry, configure, current_telemetry
+from ._instruments import memory_operation, pais_tracer
+from ._logging import TEXT_LOG_FORMAT, JsonLogFormatter, TraceContextFilter, configure_logging
+from ._names import (
+    INSTRUMENTATION_SCOPE,
+    KAOS_MEMORY_DURATION,
+    MEMORY_BACKEND,
+    MEMORY_OPERATION,
+    UNTRACED_PATHS,
+    is_untraced,
+)
+from ._pydantic_ai import agent_capabilities
+
+__all__ = [
+    "INSTRUMENTATION_SCOPE",
+    "KAOS_MEMORY_DURATION",
+    "MEMORY_BACKEND",
+    "MEMORY_OPERATION",
+    "TEXT_LOG_FORMAT",
+    "UNTRACED_PATHS",
+    "JsonLogFormatter",
+    "Telemetry",
+    "TraceContextFilter",
+    "agent_capabilities",
+    "configure",
+    "configure_logging",
+    "current_telemetry",
+    "is_untraced",
+    "memory_operation",
+    "pais_tracer",
+]

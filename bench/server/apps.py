@@ -1,0 +1,93 @@
+"""The three servers the chat benchmark compares, all answering with the same instant in-process model.
+
+- `pais_app`: PAIS with local memory (what users deploy).
+- `minimal_app`: a hand-written FastAPI endpoint that calls `agent.run` and returns the completion:
+  the floor of what anyone could write.
+- `fixed_app`: a bare FastAPI endpoint returning a fixed completion body: the HTTP limit.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+ANSWER = "The answer is 42."
+
+
+def _instant(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    return ModelResponse(parts=[TextPart(ANSWER)])
+
+
+def _agent() -> Agent[None, str]:
+    return Agent(FunctionModel(_instant), instructions="You are a helpful assistant.")
+
+
+def pais_app() -> Any:
+    from pais_core import Settings
+    from pais_server import create_app
+
+    return create_app(Settings(agent_name="bench", memory_type="local"), _agent())
+
+
+class _Message(BaseModel):
+    role: str
+    content: str
+
+
+class _Request(BaseModel):
+    model: str | None = None
+    messages: list[_Message]
+
+
+def _completion(content: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "bench",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+def minimal_app() -> Any:
+    agent = _agent()
+    app = FastAPI()
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: _Request) -> dict[str, Any]:
+        result = await agent.run(request.messages[-1].content)
+        usage = result.usage
+        return _completion(result.output, usage.input_tokens, usage.output_tokens)
+
+    return app
+
+
+def fixed_app() -> Any:
+    app = FastAPI()
+    body = _completion(ANSWER, 10, 5)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: _Request) -> dict[str, Any]:
+        return body
+
+    return app

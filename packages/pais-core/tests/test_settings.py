@@ -1,0 +1,141 @@
+"""The environment contract: defaults, parsing, and one clear message per invalid variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from pais_core import ConfigError, McpServerSpec, MockToolCalls, Settings, SubAgentSpec
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {"AGENT_NAME": "agent-1", **extra}
+
+
+def test_defaults() -> None:
+    settings = Settings.from_env(_env())
+    assert settings.agent_name == "agent-1"
+    assert settings.agent_description == "AI Agent"
+    assert settings.instructions == "You are a helpful assistant."
+    assert settings.agent_instructions is None
+    assert (settings.agent_port, settings.agentic_loop_max_steps, settings.tool_call_mode) == (8000, 5, "auto")
+    assert (settings.memory_type, settings.memory_context_limit) == ("local", 6)
+    assert (settings.memory_max_sessions, settings.memory_max_session_events) == (1000, 500)
+    assert settings.sub_agents == ()
+    assert settings.mcp_servers == ()
+    assert settings.log_level == "INFO"
+    assert settings.otel_enabled is False
+    assert settings.service_name == "agent-1"
+
+
+def test_model_url_gets_v1_only_when_missing() -> None:
+    assert Settings.from_env(_env(MODEL_API_URL="http://ollama:11434", MODEL_NAME="m")).model_base_url == (
+        "http://ollama:11434/v1"
+    )
+    assert Settings.from_env(_env(MODEL_API_URL="http://llm:4000/v1/", MODEL_NAME="m")).model_base_url == (
+        "http://llm:4000/v1"
+    )
+
+
+def test_sub_agents_and_peer_agents_merge() -> None:
+    settings = Settings.from_env(
+        _env(
+            AGENT_SUB_AGENTS="worker-a:http://worker-a:8000, worker-b:http://worker-b:8000/",
+            PEER_AGENTS="worker-c,worker-a",
+            PEER_AGENT_WORKER_C_CARD_URL="http://worker-c:8000/.well-known/agent-card.json",
+            PEER_AGENT_WORKER_A_CARD_URL="http://elsewhere:1/.well-known/agent.json",
+            SUB_AGENT_WORKER_B_API_KEY="secret",
+        )
+    )
+    assert settings.sub_agents == (
+        SubAgentSpec(name="worker-a", url="http://worker-a:8000"),
+        SubAgentSpec(name="worker-b", url="http://worker-b:8000", api_key="secret"),
+        SubAgentSpec(
+            name="worker-c", url="http://worker-c:8000", card_url="http://worker-c:8000/.well-known/agent-card.json"
+        ),
+    )
+
+
+def test_mcp_servers_accept_operator_and_upper_case_names() -> None:
+    settings = Settings.from_env(
+        _env(
+            MCP_SERVERS="python-runner,k8s",
+            **{"MCP_SERVER_python-runner_URL": "http://python-runner-svc:8000"},
+            MCP_SERVER_K8S_URL="http://k8s:9000/mcp",
+            MCP_SERVER_K8S_HEADERS='{"Authorization": "Bearer t"}',
+        )
+    )
+    assert settings.mcp_servers == (
+        McpServerSpec(name="python-runner", url="http://python-runner-svc:8000"),
+        McpServerSpec(name="k8s", url="http://k8s:9000/mcp", headers={"Authorization": "Bearer t"}),
+    )
+
+
+def test_memory_disabled_means_null() -> None:
+    assert Settings.from_env(_env(MEMORY_ENABLED="false", MEMORY_TYPE="local")).memory_type == "null"
+    assert Settings.from_env(_env(MEMORY_TYPE="null")).memory_type == "null"
+    assert Settings.from_env(_env(MEMORY_TYPE="REDIS", MEMORY_REDIS_URL="redis://r:6379/0")).memory_type == "redis"
+
+
+def test_mock_responses_parse() -> None:
+    settings = Settings.from_env(
+        _env(DEBUG_MOCK_RESPONSES='["hi", {"tool_calls": [{"name": "delegate_to_a", "arguments": {"task": "x"}}]}]')
+    )
+    assert settings.debug_mock_responses is not None
+    first, second = settings.debug_mock_responses
+    assert first == "hi"
+    assert isinstance(second, MockToolCalls)
+    assert second.tool_calls[0].arguments == {"task": "x"}
+
+
+def test_otel_sdk_disabled_wins() -> None:
+    assert Settings.from_env(_env(OTEL_ENABLED="true")).otel_enabled is True
+    assert Settings.from_env(_env(OTEL_ENABLED="true", OTEL_SDK_DISABLED="true")).otel_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "fragment"),
+    [
+        ({}, "AGENT_NAME", "is required"),
+        ({"AGENT_NAME": "has space"}, "AGENT_NAME", "expected letters"),
+        ({"TOOL_CALL_MODE": "foo"}, "TOOL_CALL_MODE", "expected one of auto, native, string, got 'foo'"),
+        ({"MEMORY_TYPE": "redis"}, "MEMORY_REDIS_URL", "required when MEMORY_TYPE=redis"),
+        ({"MEMORY_TYPE": "sql"}, "MEMORY_TYPE", "expected one of local, redis, null"),
+        ({"MEMORY_TYPE": "redis", "MEMORY_REDIS_URL": "http://x"}, "MEMORY_REDIS_URL", "redis://"),
+        ({"AGENT_SUB_AGENTS": "worker-a"}, "AGENT_SUB_AGENTS", "expected name:url entries, got 'worker-a'"),
+        ({"AGENT_SUB_AGENTS": "a:ftp://x"}, "AGENT_SUB_AGENTS", "http://"),
+        ({"AGENT_SUB_AGENTS": "a:http://x,a:http://y"}, "AGENT_SUB_AGENTS", "listed twice"),
+        ({"PEER_AGENTS": "w"}, "PEER_AGENT_W_CARD_URL", "is required"),
+        ({"AGENT_PORT": "abc"}, "AGENT_PORT", "expected an integer, got 'abc'"),
+        ({"AGENT_PORT": "70000"}, "AGENT_PORT", "between 1 and 65535"),
+        ({"AGENTIC_LOOP_MAX_STEPS": "0"}, "AGENTIC_LOOP_MAX_STEPS", "between 1 and 1000"),
+        ({"MEMORY_ENABLED": "maybe"}, "MEMORY_ENABLED", "expected true or false"),
+        ({"MEMORY_CONTEXT_LIMIT": "-1"}, "MEMORY_CONTEXT_LIMIT", ">= 0"),
+        ({"MODEL_API_URL": "not a url", "MODEL_NAME": "m"}, "MODEL_API_URL", "absolute"),
+        ({"MODEL_API_URL": "http://m:1"}, "MODEL_NAME", "required when MODEL_API_URL"),
+        ({"MODEL_NAME": "llama3"}, "MODEL_API_URL", "is required for MODEL_NAME"),
+        ({"DEBUG_MOCK_RESPONSES": "[oops"}, "DEBUG_MOCK_RESPONSES", "not valid JSON"),
+        ({"DEBUG_MOCK_RESPONSES": '[{"tool_calls": []}]'}, "DEBUG_MOCK_RESPONSES", "expected a JSON list"),
+        ({"DEBUG_MOCK_RESPONSES": "[]"}, "DEBUG_MOCK_RESPONSES", "at least one"),
+        ({"MCP_SERVERS": "tools"}, "MCP_SERVER_TOOLS_URL", "is required"),
+        (
+            {"MCP_SERVERS": "t", "MCP_SERVER_T_URL": "http://t", "MCP_SERVER_T_HEADERS": "[1]"},
+            "MCP_SERVER_T_HEADERS",
+            "JSON object",
+        ),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "expected DEBUG"),
+        ({"OTEL_EXPORTER_OTLP_PROTOCOL": "smoke"}, "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc, http/protobuf"),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "a=1,oops"}, "OTEL_RESOURCE_ATTRIBUTES", "key=value"),
+        ({"REQUEST_TIMEOUT_SECONDS": "0"}, "REQUEST_TIMEOUT_SECONDS", "positive"),
+    ],
+)
+def test_invalid_values_name_the_variable(env: dict[str, str], variable: str, fragment: str) -> None:
+    full = env if "AGENT_NAME" in env or not env else _env(**env)
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(full)
+    assert caught.value.variable == variable
+    assert str(caught.value).startswith(f"invalid configuration: {variable}: ")
+    assert fragment in str(caught.value)
+
+
+def test_blank_values_count_as_unset() -> None:
+    assert Settings.from_env(_env(AGENT_PORT="  ", MEMORY_TYPE="")).agent_port == 8000

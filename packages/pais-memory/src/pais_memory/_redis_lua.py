@@ -1,0 +1,161 @@
+"""Lua scripts that make each `RedisMemory` write one atomic server-side step.
+
+Layout (P = key prefix):
+
+- `P:s:<session>:seq` next event sequence number, `P:s:<session>:events` sorted set of event JSON
+  scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`.
+- `P:t:<task>:rec` task record JSON, `P:ctx:<context>` sorted set of that context's task ids.
+- A *registry* per kind (`P:idx:sessions:*`, `P:idx:tasks:*`): `order` (members scored by a
+  creation counter, for stable paginated listing), `activity` (scored by last write time in
+  server milliseconds, for TTL pruning and least-recently-used eviction) and `counter`.
+
+Each script receives the registry as `KEYS[r]..KEYS[r+2]` (order, activity, counter) plus the
+owned-key prefix and a space-separated list of owned-key suffixes, so dropping a member deletes
+every key it owns. Scripts touch keys they build from the prefix (evicted members), so they need a
+standalone Redis (or a Sentinel-managed primary), not Redis Cluster.
+"""
+
+from __future__ import annotations
+
+__all__ = ["APPEND", "EXTEND_LOCK", "LIST", "PUT_TASK", "RELEASE_LOCK"]
+
+_REGISTRY = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function registry(first_key, prefix, suffixes)
+  return {order = KEYS[first_key], activity = KEYS[first_key + 1], counter = KEYS[first_key + 2],
+          prefix = prefix, suffixes = suffixes}
+end
+
+local function drop(reg, member)
+  redis.call('ZREM', reg.order, member)
+  redis.call('ZREM', reg.activity, member)
+  for suffix in string.gmatch(reg.suffixes, '[^ ]+') do
+    redis.call('DEL', reg.prefix .. member .. suffix)
+  end
+end
+
+local function prune(reg, now, ttl_ms)
+  if ttl_ms <= 0 then return end
+  local stale = redis.call('ZRANGEBYSCORE', reg.activity, '-inf', now - ttl_ms, 'LIMIT', 0, 100)
+  for _, member in ipairs(stale) do drop(reg, member) end
+end
+
+local function touch(reg, member, ttl_ms, max_members)
+  local now = now_ms()
+  if not redis.call('ZSCORE', reg.order, member) then
+    redis.call('ZADD', reg.order, redis.call('INCR', reg.counter), member)
+  end
+  redis.call('ZADD', reg.activity, now, member)
+  prune(reg, now, ttl_ms)
+  local over = redis.call('ZCARD', reg.activity) - max_members
+  if over > 0 then
+    for _, victim in ipairs(redis.call('ZRANGE', reg.activity, 0, over - 1)) do
+      if victim ~= member then drop(reg, victim) end
+    end
+  end
+  if ttl_ms > 0 then
+    redis.call('PEXPIRE', reg.order, ttl_ms)
+    redis.call('PEXPIRE', reg.activity, ttl_ms)
+    redis.call('PEXPIRE', reg.counter, ttl_ms)
+  end
+end
+"""
+
+APPEND = (
+    _REGISTRY
+    + """
+-- KEYS: seq, events, turns, registry(order, activity, counter)
+-- ARGV: session, ttl_ms, max_events, max_sessions, prefix, suffixes, turn ('' = none), events...
+local seq_key, events_key, turns_key = KEYS[1], KEYS[2], KEYS[3]
+local ttl_ms = tonumber(ARGV[2])
+local n = #ARGV - 7
+-- A client retry after a lost reply must not store the turn twice.
+if n > 0 and redis.call('ZSCORE', events_key, ARGV[8]) then return 0 end
+local first = redis.call('INCRBY', seq_key, n) - n
+for i = 1, n do redis.call('ZADD', events_key, first + i - 1, ARGV[7 + i]) end
+local excess = redis.call('ZCARD', events_key) - tonumber(ARGV[3])
+if excess > 0 then redis.call('ZREMRANGEBYRANK', events_key, 0, excess - 1) end
+if ARGV[7] ~= '' then redis.call('RPUSH', turns_key, first .. ':' .. ARGV[7]) end
+-- A turn is replayed only while every event stored with it is kept.
+local oldest = first + n
+local head = redis.call('ZRANGE', events_key, 0, 0, 'WITHSCORES')
+if head[2] then oldest = tonumber(head[2]) end
+while true do
+  local turn = redis.call('LINDEX', turns_key, 0)
+  if not turn or tonumber(string.match(turn, '^%d+')) >= oldest then break end
+  redis.call('LPOP', turns_key)
+end
+touch(registry(4, ARGV[5], ARGV[6]), ARGV[1], ttl_ms, tonumber(ARGV[4]))
+if ttl_ms > 0 then
+  redis.call('PEXPIRE', seq_key, ttl_ms)
+  redis.call('PEXPIRE', events_key, ttl_ms)
+  redis.call('PEXPIRE', turns_key, ttl_ms)
+end
+return 1
+"""
+)
+
+PUT_TASK = (
+    _REGISTRY
+    + """
+-- KEYS: record, context set, registry(order, activity, counter)
+-- ARGV: task id, ttl_ms, max_tasks, prefix, suffixes, record JSON
+local ttl_ms = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[6])
+touch(registry(3, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))
+redis.call('ZADD', KEYS[2], 'NX', redis.call('ZSCORE', KEYS[3], ARGV[1]), ARGV[1])
+if ttl_ms > 0 then
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+  redis.call('PEXPIRE', KEYS[2], ttl_ms)
+end
+return 1
+"""
+)
+
+LIST = (
+    _REGISTRY
+    + """
+-- KEYS: listed set (the registry order or a subset scored alike), registry(order, activity, counter)
+-- ARGV: after score, limit, ttl_ms, prefix, suffixes, probe suffix
+-- Returns {total, member1, score1, value1, ...} with up to limit + 1 live members after the score;
+-- members whose probe key has gone are forgotten on the way.
+local reg = registry(2, ARGV[4], ARGV[5])
+prune(reg, now_ms(), tonumber(ARGV[3]))
+local after, want, probe = ARGV[1], tonumber(ARGV[2]) + 1, ARGV[6]
+local out = {}
+while #out < 3 * want do
+  local batch = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. after, '+inf', 'WITHSCORES', 'LIMIT', 0, want)
+  if #batch == 0 then break end
+  for i = 1, #batch, 2 do
+    local member, score = batch[i], batch[i + 1]
+    after = score
+    local value = redis.call('GET', reg.prefix .. member .. probe)
+    if value then
+      out[#out + 1] = member
+      out[#out + 1] = score
+      out[#out + 1] = value
+      if #out >= 3 * want then break end
+    else
+      redis.call('ZREM', KEYS[1], member)
+      drop(reg, member)
+    end
+  end
+end
+table.insert(out, 1, redis.call('ZCARD', KEYS[1]))
+return out
+"""
+)
+
+RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+EXTEND_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+"""

@@ -1,0 +1,282 @@
+"""The `Memory` contract, run against every backend (LocalMemory and RedisMemory)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+
+from pais_core import BadRequestError, MemoryEvent, NotFoundError, SessionBusyError
+from pais_memory import Memory
+
+MakeMemory = Callable[..., Memory]
+
+
+def chat_turn(label: str, *, tool: bool = False) -> tuple[list[MemoryEvent], list[ModelMessage]]:
+    """The events and native messages one agent run stores; with `tool`, a call and its return."""
+    events = [MemoryEvent(event_type="user_message", content=f"{label}?")]
+    messages: list[ModelMessage] = [ModelRequest(parts=[UserPromptPart(content=f"{label}?")])]
+    if tool:
+        call_id = f"call-{label}"
+        events += [
+            MemoryEvent(event_type="tool_call", content={"tool": "lookup", "args": {"q": label}}),
+            MemoryEvent(event_type="tool_result", content={"tool": "lookup", "result": label.upper()}),
+        ]
+        messages += [
+            ModelResponse(parts=[ToolCallPart(tool_name="lookup", args={"q": label}, tool_call_id=call_id)]),
+            ModelRequest(parts=[ToolReturnPart(tool_name="lookup", content=label.upper(), tool_call_id=call_id)]),
+        ]
+    events.append(MemoryEvent(event_type="agent_response", content=f"{label}!"))
+    messages.append(ModelResponse(parts=[TextPart(content=f"{label}!")]))
+    return events, messages
+
+
+async def store_turn(memory: Memory, session_id: str, label: str, *, tool: bool = False) -> list[ModelMessage]:
+    events, messages = chat_turn(label, tool=tool)
+    await memory.append(session_id, events, messages)
+    return messages
+
+
+async def all_events(memory: Memory, session_id: str, *, page: int = 100) -> list[MemoryEvent]:
+    events: list[MemoryEvent] = []
+    cursor: str | None = None
+    while True:
+        result = await memory.get_events(session_id, cursor=cursor, limit=page)
+        events += result.items
+        if result.next_cursor is None:
+            return events
+        cursor = result.next_cursor
+
+
+async def all_sessions(memory: Memory, *, page: int) -> list[str]:
+    sessions: list[str] = []
+    cursor: str | None = None
+    while True:
+        result = await memory.list_sessions(cursor=cursor, limit=page)
+        sessions += result.items
+        if result.next_cursor is None:
+            return sessions
+        cursor = result.next_cursor
+
+
+def user_texts(history: list[ModelMessage]) -> list[str]:
+    return [str(part.content) for message in history for part in message.parts if isinstance(part, UserPromptPart)]
+
+
+async def test_history_replays_the_last_turns_in_order(memory: Memory) -> None:
+    for label in ("one", "two", "three"):
+        await store_turn(memory, "s", label)
+
+    assert user_texts(await memory.load_history("s", turns=2)) == ["two?", "three?"]
+    assert user_texts(await memory.load_history("s", turns=10)) == ["one?", "two?", "three?"]
+    assert await memory.load_history("s", turns=0) == []
+    assert await memory.load_history("unknown", turns=5) == []
+
+
+async def test_native_tool_call_and_return_round_trip(memory: Memory) -> None:
+    plain = await store_turn(memory, "s", "first")
+    with_tool = await store_turn(memory, "s", "second", tool=True)
+
+    assert await memory.load_history("s", turns=2) == plain + with_tool
+
+
+async def test_append_creates_the_session(memory: Memory) -> None:
+    assert not await memory.has_session("s")
+    with pytest.raises(NotFoundError):
+        await memory.get_events("s")
+
+    await memory.append("s", [MemoryEvent(event_type="user_message", content="hi")])
+
+    assert await memory.has_session("s")
+    assert [event.content for event in (await memory.get_events("s")).items] == ["hi"]
+    assert await memory.load_history("s", turns=3) == []  # events without messages add no turn
+
+
+async def test_events_come_back_in_order_with_every_field(memory: Memory) -> None:
+    events = [
+        MemoryEvent(event_type="user_message", content="hi", metadata={"trace_id": "t" * 32}),
+        MemoryEvent(event_type="delegation_request", content={"target": "worker", "task": "sum"}),
+        MemoryEvent(event_type="error", content="boom"),
+    ]
+    await memory.append("s", events)
+
+    page = await memory.get_events("s")
+    assert page.items == events
+    assert page.total == 3
+    assert page.next_cursor is None
+
+
+async def test_events_paginate_with_cursors(memory: Memory) -> None:
+    stored = [MemoryEvent(event_type="user_message", content=i) for i in range(10)]
+    for i in range(0, 10, 2):
+        await memory.append("s", stored[i : i + 2])
+
+    first = await memory.get_events("s", limit=4)
+    assert [e.content for e in first.items] == [0, 1, 2, 3]
+    assert first.total == 10
+    assert first.next_cursor is not None
+    assert await all_events(memory, "s", page=3) == stored
+    with pytest.raises(BadRequestError):
+        await memory.get_events("s", cursor="not-a-cursor")
+
+
+async def test_event_cursor_survives_trimming(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_session_events=5)
+    await memory.append("s", [MemoryEvent(event_type="user_message", content=i) for i in range(5)])
+    first = await memory.get_events("s", limit=2)
+    assert [e.content for e in first.items] == [0, 1]
+
+    await memory.append("s", [MemoryEvent(event_type="user_message", content=i) for i in range(5, 8)])
+
+    rest = await memory.get_events("s", cursor=first.next_cursor, limit=100)
+    assert [e.content for e in rest.items] == [3, 4, 5, 6, 7]  # 2 was trimmed; nothing is repeated
+    assert rest.total == 5
+
+
+async def test_sessions_paginate_oldest_first(memory: Memory) -> None:
+    names = [f"session-{i}" for i in range(7)]
+    for name in names:
+        await memory.append(name, [MemoryEvent(event_type="user_message", content=name)])
+    await memory.append(names[0], [MemoryEvent(event_type="user_message", content="again")])
+
+    first = await memory.list_sessions(limit=3)
+    assert first.items == names[:3]
+    assert first.total == 7
+    assert await all_sessions(memory, page=3) == names
+    assert await all_sessions(memory, page=100) == names
+    with pytest.raises(BadRequestError):
+        await memory.list_sessions(cursor="?")
+
+
+async def test_trimming_drops_whole_turns_never_a_tool_pair(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_session_events=6)  # a tool turn stores 4 events
+    await store_turn(memory, "s", "a", tool=True)
+    await store_turn(memory, "s", "b", tool=True)
+    last = await store_turn(memory, "s", "c", tool=True)
+
+    events = await all_events(memory, "s")
+    assert len(events) == 6
+    assert [e.content for e in events][-1] == "c!"
+    # Turn "b" lost two of its events, so only turn "c" may be replayed, call and return together.
+    history = await memory.load_history("s", turns=10)
+    assert history == last
+    calls = {p.tool_call_id for m in history for p in m.parts if isinstance(p, ToolCallPart)}
+    returns = {p.tool_call_id for m in history for p in m.parts if isinstance(p, ToolReturnPart)}
+    assert calls == returns == {"call-c"}
+
+
+async def test_the_least_recently_written_session_is_evicted(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_sessions=3)
+    for name in ("a", "b", "c"):
+        await store_turn(memory, name, name)
+    await store_turn(memory, "a", "a2")  # "b" is now the least recently written
+
+    await store_turn(memory, "d", "d")
+
+    assert not await memory.has_session("b")
+    assert await memory.load_history("b", turns=5) == []
+    assert (await memory.list_sessions()).items == ["a", "c", "d"]
+    assert user_texts(await memory.load_history("a", turns=5)) == ["a?", "a2?"]
+
+
+async def test_concurrent_appends_lose_nothing_and_keep_each_writers_order(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_session_events=10_000)
+    writers, turns = 20, 15
+
+    async def writer(w: int) -> None:
+        for t in range(turns):
+            events, messages = chat_turn(f"{w}-{t}")
+            await memory.append("s", events, messages)
+
+    await asyncio.gather(*(writer(w) for w in range(writers)))
+
+    events = await all_events(memory, "s", page=64)
+    assert len(events) == writers * turns * 2
+    assert len({e.event_id for e in events}) == len(events)
+    # A turn's two events are adjacent (atomic append) and each writer's turns keep their order.
+    pairs = [(events[i].content, events[i + 1].content) for i in range(0, len(events), 2)]
+    assert all(q.removesuffix("?") == a.removesuffix("!") for q, a in pairs)
+    for w in range(writers):
+        mine = [q for q, _ in pairs if q.startswith(f"{w}-")]
+        assert mine == [f"{w}-{t}?" for t in range(turns)]
+    history = await memory.load_history("s", turns=writers * turns)
+    assert user_texts(history) == [q for q, _ in pairs]
+
+
+async def test_session_lock_serialises_runs(memory: Memory) -> None:
+    inside: list[str] = []
+    overlaps = 0
+
+    async def run(name: str) -> None:
+        nonlocal overlaps
+        async with memory.session_lock("s", timeout=10):
+            overlaps += bool(inside)
+            inside.append(name)
+            await asyncio.sleep(0.02)
+            inside.remove(name)
+
+    await asyncio.gather(*(run(f"run-{i}") for i in range(8)))
+    assert overlaps == 0
+
+
+async def test_session_lock_gives_up_after_the_bounded_wait(memory: Memory) -> None:
+    async with memory.session_lock("s", timeout=1):
+        started = time.monotonic()
+        with pytest.raises(SessionBusyError):
+            async with memory.session_lock("s", timeout=0.3):
+                pytest.fail("entered a held session")
+        waited = time.monotonic() - started
+        assert 0.3 <= waited < 2.0
+        async with memory.session_lock("other", timeout=0.3):  # other sessions are unaffected
+            pass
+    async with memory.session_lock("s", timeout=0.3):  # free again once released
+        pass
+
+
+async def test_a_waiter_gets_the_session_when_it_is_released(memory: Memory) -> None:
+    order: list[str] = []
+
+    async def first() -> None:
+        async with memory.session_lock("s", timeout=1):
+            order.append("first")
+            await asyncio.sleep(0.2)
+
+    async def second() -> None:
+        await asyncio.sleep(0.05)
+        async with memory.session_lock("s", timeout=2):
+            order.append("second")
+
+    await asyncio.gather(first(), second())
+    assert order == ["first", "second"]
+
+
+async def test_task_records(memory: Memory) -> None:
+    assert await memory.get_task("missing") is None
+    for i in range(5):
+        await memory.put_task(f"task-{i}", f"ctx-{i % 2}", {"id": f"task-{i}", "state": "submitted"})
+    await memory.put_task("task-1", "ctx-1", {"id": "task-1", "state": "completed"})
+
+    assert await memory.get_task("task-1") == {"id": "task-1", "state": "completed"}
+    everything = await memory.list_tasks()
+    assert [t["id"] for t in everything.items] == [f"task-{i}" for i in range(5)]  # replacing keeps the place
+    assert everything.total == 5
+    first = await memory.list_tasks(limit=2)
+    second = await memory.list_tasks(cursor=first.next_cursor, limit=2)
+    third = await memory.list_tasks(cursor=second.next_cursor, limit=2)
+    assert [t["id"] for t in first.items + second.items + third.items] == [f"task-{i}" for i in range(5)]
+    assert third.next_cursor is None
+    odd = await memory.list_tasks(context_id="ctx-1")
+    assert [t["id"] for t in odd.items] == ["task-1", "task-3"]
+    assert odd.items[0]["state"] == "completed"
+    assert (await memory.list_tasks(context_id="nobody")).items == []

@@ -1,0 +1,103 @@
+"""The application factory and the `serve()` helper."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic_ai.agent import AbstractAgent
+
+from pais_core import Settings, __version__
+from pais_telemetry import configure, is_untraced
+
+from . import _chat_routes, _discovery_routes, _memory_routes, _probe_routes
+from ._auth import BearerAuth
+from ._http_errors import BodySizeLimit, install_error_handlers
+from ._runtime import Runtime, open_runtime
+
+__all__ = ["create_app", "serve"]
+
+
+def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] | None = None) -> FastAPI:
+    """Build the PAIS ASGI app.
+
+    Args:
+        settings: the configuration; read from the environment when omitted.
+        agent: a Pydantic AI agent to serve; built from the settings when omitted. A custom
+            agent keeps its own tools and instructions and gets PAIS's model only if it has none.
+    """
+    settings = settings or Settings.from_env()
+    # Installs the OpenTelemetry providers once per process when OTEL_ENABLED (no network I/O here);
+    # FastAPI's native telemetry then traces each request on them, continuing an incoming traceparent.
+    configure(settings, setup_logging=False)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
+        async with open_runtime(settings, agent) as runtime:
+            app.state.runtime = runtime
+            yield
+
+    app = FastAPI(
+        title=f"PAIS agent {settings.agent_name}",
+        description=settings.agent_description,
+        version=__version__,
+        lifespan=lifespan,
+        telemetry={"exclude": is_untraced, "operation_spans": False},
+    )
+    install_error_handlers(app)
+    app.include_router(_chat_routes.router)
+    app.include_router(_discovery_routes.router)
+    app.include_router(_probe_routes.router)
+    if settings.memory_endpoints_enabled:
+        app.include_router(_memory_routes.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.agent_api_key:
+        app.add_middleware(BearerAuth, api_key=settings.agent_api_key)
+    return app
+
+
+def serve(
+    agent: AbstractAgent[Any, Any] | None = None,
+    *,
+    settings: Settings | None = None,
+    host: str = "0.0.0.0",
+    port: int | None = None,
+) -> None:
+    """Serve `agent` (or the environment's agent) with uvicorn until SIGTERM/SIGINT.
+
+    On a stop signal `/ready` turns 503 at once; in-flight requests and streams get
+    `SHUTDOWN_GRACE_SECONDS` to finish before the lifespan closes memory and clients.
+    """
+    settings = settings or Settings.from_env()
+    telemetry = configure(settings)  # stdout logging with trace ids (LOG_LEVEL, LOG_FORMAT) and OTel providers
+    app = create_app(settings, agent)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port or settings.agent_port,
+        log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's records go through the root handler: same format, trace ids
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+    )
+    try:
+        _DrainingServer(config, app).run()
+    finally:
+        telemetry.shutdown()
+
+
+class _DrainingServer(uvicorn.Server):
+    """Turns `/ready` to 503 the moment a stop signal arrives, then lets uvicorn drain connections."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self._app = app
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        runtime: Runtime | None = getattr(self._app.state, "runtime", None)
+        if runtime is not None:
+            runtime.readiness.draining = True
+        super().handle_exit(sig, frame)

@@ -1,0 +1,35 @@
+"""Optional bearer-key authentication (`AGENT_API_KEY`); probes and the agent card stay open."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from pais_core import AuthenticationError
+
+from ._http_errors import error_response
+
+__all__ = ["OPEN_PATHS", "BearerAuth"]
+
+OPEN_PATHS = frozenset({"/health", "/ready", "/.well-known/agent-card.json", "/.well-known/agent.json"})
+
+
+class BearerAuth:
+    """Pure ASGI middleware: every path but `OPEN_PATHS` needs `Authorization: Bearer <key>`."""
+
+    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {api_key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+            await self.app(scope, receive, send)
+            return
+        supplied = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+        if hmac.compare_digest(supplied, self._expected):
+            await self.app(scope, receive, send)
+            return
+        problem = "invalid API key" if supplied else "missing API key: send Authorization: Bearer <AGENT_API_KEY>"
+        response = error_response(AuthenticationError(problem), {"WWW-Authenticate": "Bearer"})
+        await response(scope, receive, send)

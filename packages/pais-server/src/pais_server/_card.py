@@ -1,0 +1,76 @@
+"""The A2A agent card PAIS serves for its agent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
+from starlette.requests import Request
+
+from pais_core import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Settings, __version__
+from pais_delegation import DelegationToolset
+
+__all__ = ["SkillSource", "agent_tool_skills", "build_card", "delegate_skills", "public_base_url"]
+
+SkillSource = Callable[[], Iterable[AgentSkill]]
+
+
+def public_base_url(request: Request, settings: Settings) -> str:
+    """`AGENT_URL`, else the URL the client used, honouring `X-Forwarded-*` headers from a proxy."""
+    if settings.agent_url:
+        return settings.agent_url.rstrip("/")
+    headers = request.headers
+    proto = headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
+    host = headers.get("x-forwarded-host", headers.get("host", request.url.netloc)).split(",")[0].strip()
+    prefix = headers.get("x-forwarded-prefix", request.scope.get("root_path", "")).rstrip("/")
+    return f"{proto}://{host}{prefix}"
+
+
+def agent_tool_skills(
+    agent: AbstractAgent[Any, Any], extra_toolsets: Iterable[AbstractToolset[Any]] = ()
+) -> list[AgentSkill]:
+    """One skill per function tool registered on the agent (or passed alongside it)."""
+    skills: list[AgentSkill] = []
+    for toolset in [*agent.toolsets, *extra_toolsets]:
+        if isinstance(toolset, FunctionToolset):
+            for name, tool in toolset.tools.items():
+                skills.append(AgentSkill(id=name, name=name, description=tool.description or name, tags=["tool"]))
+    return skills
+
+
+def delegate_skills(delegation: DelegationToolset) -> list[AgentSkill]:
+    """One skill per sub-agent this agent can delegate to, described by the sub-agent's card."""
+    skills: list[AgentSkill] = []
+    for tool_name, remote in delegation.agents.items():
+        card = remote.cached_card
+        description = card.description if card is not None and card.description else f"Delegates to {remote.name}"
+        skills.append(
+            AgentSkill(id=tool_name, name=tool_name, description=description, tags=["delegation", remote.name])
+        )
+    return skills
+
+
+def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) -> AgentCard:
+    """The card for this agent served from `base_url`."""
+    interface = AgentInterface(url=f"{base_url}/")
+    security: dict[str, Any] = {}
+    if settings.agent_api_key:
+        security = {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "security": [{"bearer": []}],
+        }
+    return AgentCard.model_validate(
+        {
+            "name": settings.agent_name,
+            "description": settings.agent_description,
+            "url": f"{base_url}/",
+            "version": __version__,
+            "capabilities": AgentCapabilities(streaming=True),
+            "skills": list(skills),
+            "additionalInterfaces": [interface],
+            "supportedInterfaces": [interface],
+            **security,
+        }
+    )

@@ -1,0 +1,90 @@
+"""`POST /v1/chat/completions`: OpenAI Chat Completions, streaming or not."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from pydantic_ai.settings import ModelSettings
+from starlette.responses import Response
+
+from pais_core import (
+    BadRequestError,
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    Choice,
+    ResponseMessage,
+)
+from pais_delegation import depth_from_headers
+
+from ._conversation import split_conversation
+from ._deps import RuntimeDep
+from ._runner import RunInput
+from ._sse import stream_completion
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_SESSION_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
+
+
+def _session_id(header: str | None, body: str | None) -> str:
+    session_id = header or body
+    if session_id is None:
+        return f"session-{uuid.uuid4().hex}"
+    if not _SESSION_ID.match(session_id):
+        raise BadRequestError("session id must be 1-256 printable ASCII characters without spaces")
+    return session_id
+
+
+def _model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
+    settings = ModelSettings()
+    if body.temperature is not None:
+        settings["temperature"] = body.temperature
+    if body.top_p is not None:
+        settings["top_p"] = body.top_p
+    if body.seed is not None:
+        settings["seed"] = body.seed
+    max_tokens = body.max_completion_tokens or body.max_tokens
+    if max_tokens is not None:
+        settings["max_tokens"] = max_tokens
+    return settings or None
+
+
+@router.post("/v1/chat/completions", response_model=ChatCompletionResponse)
+async def chat_completions(
+    body: ChatCompletionRequest,
+    request: Request,
+    runtime: RuntimeDep,
+    x_session_id: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Run the agent on the conversation and answer like OpenAI's Chat Completions API."""
+    if len(body.messages) > runtime.settings.max_request_messages:
+        raise BadRequestError(
+            f"too many messages: {len(body.messages)} > MAX_REQUEST_MESSAGES={runtime.settings.max_request_messages}"
+        )
+    session_id = _session_id(x_session_id, body.session_id)
+    conversation = split_conversation(body.messages)
+    inp = RunInput(
+        session_id=session_id,
+        prompt=conversation.prompt,
+        request_history=conversation.history,
+        system=conversation.system,
+        model_settings=_model_settings(body),
+        depth=depth_from_headers(request.headers),
+    )
+    model = body.model or runtime.settings.agent_name
+    if body.stream:
+        include_usage = body.stream_options is not None and body.stream_options.include_usage
+        return await stream_completion(runtime.runner, inp, model=model, include_usage=include_usage)
+    result = await runtime.runner.run(inp)
+    response = ChatCompletionResponse(
+        model=model,
+        choices=[Choice(message=ResponseMessage(content=result.output))],
+        usage=result.usage,
+        session_id=session_id,
+    )
+    return Response(response.model_dump_json(), media_type="application/json", headers={"X-Session-ID": session_id})

@@ -1,0 +1,258 @@
+"""Runs one agent turn for a session: history in, events out, memory written atomically."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai import CancellationToken
+from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.messages import (
+    FunctionToolCallEvent,
+    FunctionToolResultEvent,
+    ModelMessage,
+    PartDeltaEvent,
+    PartStartEvent,
+    TextPart,
+    TextPartDelta,
+)
+from pydantic_ai.models import Model
+from pydantic_ai.run import AgentRunResultEvent
+from pydantic_ai.settings import ModelSettings
+from pydantic_ai.toolsets import AbstractToolset
+from pydantic_ai.usage import RunUsage, UsageLimits
+
+from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
+from pais_delegation import delegation_scope
+from pais_memory import Memory
+from pais_telemetry import agent_capabilities, memory_operation
+
+from ._run_errors import ServerBusyError, to_pais_error
+from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
+
+__all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
+
+logger = logging.getLogger("pais_server.runner")
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """One user turn: the prompt plus what the request itself says about the conversation."""
+
+    session_id: str
+    prompt: str
+    request_history: list[ModelMessage] = field(default_factory=list[ModelMessage])
+    system: str | None = None
+    model_settings: ModelSettings | None = None
+    depth: int = 0
+    """Delegation depth of this run: 0 for a user's request, n for a request from an agent at depth n-1."""
+    cancellation: CancellationToken | None = None
+
+    @property
+    def delegated(self) -> bool:
+        return self.depth > 0
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolProgress:
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class RunResult:
+    output: str
+    usage: Usage
+
+
+RunEvent = TextDelta | ToolProgress | RunResult
+
+
+def _usage(usage: RunUsage) -> Usage:
+    prompt, completion = usage.input_tokens, usage.output_tokens
+    return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+@dataclass
+class _Turn:
+    """Per-run state between loading history and recording the result."""
+
+    inp: RunInput
+    kwargs: dict[str, Any]
+    step: int = 0
+
+
+class AgentRunner:
+    """Runs `agent` against `memory` with PAIS's limits; shared by chat and A2A."""
+
+    def __init__(
+        self,
+        *,
+        agent: AbstractAgent[Any, Any],
+        memory: Memory,
+        settings: Settings,
+        model: Model | None = None,
+        toolsets: Sequence[AbstractToolset[Any]] = (),
+        instructions: str | None = None,
+        target_for: TargetResolver = delegation_target,
+    ) -> None:
+        self.agent = agent
+        self.memory = memory
+        self.settings = settings
+        self._model = model
+        self._toolsets = list(toolsets)
+        self._instructions = instructions
+        self._target_for = target_for
+        self._limits = UsageLimits(request_limit=settings.agentic_loop_max_steps)
+        self._background: set[asyncio.Task[None]] = set()
+        self._active_runs = 0
+
+    async def run(self, inp: RunInput) -> RunResult:
+        """Run to completion and return the final answer."""
+        async with self._turn(inp) as turn:
+            result = await self.agent.run(inp.prompt, **turn.kwargs)
+            return await self._finish(turn, result.new_messages(), result.output, result.usage)
+
+    async def stream(self, inp: RunInput) -> AsyncGenerator[RunEvent]:
+        """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`."""
+        async with self._turn(inp) as turn, self.agent.run_stream_events(inp.prompt, **turn.kwargs) as run:
+            async for event in run:
+                if isinstance(event, AgentRunResultEvent):
+                    result = event.result  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+                    yield await self._finish(turn, result.new_messages(), result.output, result.usage)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                    return
+                mapped = self._map_event(turn, event)
+                if mapped is not None:
+                    yield mapped
+
+    def _map_event(self, turn: _Turn, event: object) -> RunEvent | None:
+        if isinstance(event, PartStartEvent):
+            if event.index == 0:
+                turn.step += 1
+            if isinstance(event.part, TextPart) and event.part.content:
+                return TextDelta(event.part.content)
+        elif isinstance(event, PartDeltaEvent):
+            if isinstance(event.delta, TextPartDelta) and event.delta.content_delta:
+                return TextDelta(event.delta.content_delta)
+        elif isinstance(event, FunctionToolCallEvent):
+            return self._progress(turn, event.part.tool_name, result=False, success=None)
+        elif isinstance(event, FunctionToolResultEvent):
+            part = event.part
+            return self._progress(turn, part.tool_name or "", result=True, success=part.outcome == "success")
+        return None
+
+    def _progress(self, turn: _Turn, tool: str, *, result: bool, success: bool | None) -> ToolProgress:
+        target = self._target_for(tool)
+        if target is None:
+            kind = "tool_result" if result else "tool_call"
+        else:
+            kind = "delegation_result" if result else "delegation"
+        return ToolProgress(
+            Progress(
+                type=kind,
+                step=max(turn.step, 1),
+                max_steps=self.settings.agentic_loop_max_steps,
+                tool=tool,
+                target=target,
+                success=success,
+            )
+        )
+
+    @asynccontextmanager
+    async def _turn(self, inp: RunInput) -> AsyncGenerator[_Turn]:
+        settings = self.settings
+        if settings.max_concurrent_runs and self._active_runs >= settings.max_concurrent_runs:
+            raise ServerBusyError(
+                f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
+            )
+        self._active_runs += 1
+        try:
+            if inp.depth > settings.delegation_max_depth:
+                raise BadRequestError(
+                    f"delegation depth {inp.depth} exceeds DELEGATION_MAX_DEPTH={settings.delegation_max_depth}"
+                )
+            async with (
+                asyncio.timeout(settings.request_timeout_seconds),
+                self.memory.session_lock(inp.session_id, timeout=settings.session_lock_timeout_seconds),
+            ):
+                with memory_operation("load_history", backend=settings.memory_type):
+                    stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
+                # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
+                history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
+                turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history))
+                with delegation_scope(
+                    session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
+                ):
+                    yield turn
+        except SessionBusyError:
+            raise  # the run never started; the session belongs to another request
+        except PaisError as exc:
+            await self._record_failure(inp, exc)
+            raise
+        except asyncio.CancelledError:
+            self._record_in_background(inp, PaisError("the request was cancelled before the run finished"))
+            raise
+        except Exception as exc:
+            error = to_pais_error(
+                exc, max_steps=settings.agentic_loop_max_steps, request_timeout=settings.request_timeout_seconds
+            )
+            if type(error) is PaisError:
+                logger.exception("agent run failed")
+            await self._record_failure(inp, error)
+            raise error from exc
+        finally:
+            self._active_runs -= 1
+
+    def _run_kwargs(self, inp: RunInput, history: list[ModelMessage]) -> dict[str, Any]:
+        instructions = "\n\n".join(text for text in (self._instructions, inp.system) if text) or None
+        kwargs: dict[str, Any] = {
+            "message_history": history or None,
+            "usage_limits": self._limits,
+            "instructions": instructions,
+            "model_settings": inp.model_settings,
+        }
+        if self._model is not None:
+            kwargs["model"] = self._model
+        if self._toolsets:
+            kwargs["toolsets"] = self._toolsets
+        if inp.cancellation is not None:
+            kwargs["cancellation_token"] = inp.cancellation
+        if capabilities := agent_capabilities(self.agent):
+            kwargs["capabilities"] = capabilities  # agent run, model request and tool spans
+        return kwargs
+
+    async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
+        text = output if isinstance(output, str) else str(output)
+        result = RunResult(output=text, usage=_usage(usage))
+        events = [
+            user_event(turn.inp.prompt, delegated=turn.inp.delegated),
+            *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
+        ]
+        with memory_operation("append", backend=self.settings.memory_type):
+            await self.memory.append(turn.inp.session_id, events, messages)
+        return result
+
+    async def drain(self) -> None:
+        """Wait for failure records still being written in the background."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _record_failure(self, inp: RunInput, error: PaisError) -> None:
+        events = [user_event(inp.prompt, delegated=inp.delegated), error_event(error.code, error.message)]
+        try:
+            await self.memory.append(inp.session_id, events)
+        except PaisError:
+            logger.warning("could not record the failed turn of session %s in memory", inp.session_id)
+
+    def _record_in_background(self, inp: RunInput, error: PaisError) -> None:
+        task = asyncio.get_running_loop().create_task(self._record_failure(inp, error))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

@@ -1,0 +1,108 @@
+"""Everything a running server holds: built in the lifespan, closed at shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic_ai import Agent
+from pydantic_ai.agent import AbstractAgent
+
+from pais_core import AgentSkill, Settings
+from pais_delegation import DelegationToolset
+from pais_memory import Memory, memory_from_settings
+
+from ._card import SkillSource, agent_tool_skills, delegate_skills
+from ._model_factory import ModelHandle, model_from_settings
+from ._readiness import Readiness, model_api_probe
+from ._runner import AgentRunner
+from ._turn_events import TargetResolver, delegation_target
+
+__all__ = ["Runtime", "open_runtime"]
+
+logger = logging.getLogger("pais_server")
+
+
+@dataclass
+class Runtime:
+    """The agent, its memory and its clients for one app instance."""
+
+    settings: Settings
+    agent: AbstractAgent[Any, Any]
+    memory: Memory
+    runner: AgentRunner
+    readiness: Readiness
+    skill_sources: list[SkillSource] = field(default_factory=list[SkillSource])
+
+    def skills(self) -> list[AgentSkill]:
+        return [skill for source in self.skill_sources for skill in source()]
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None) -> AsyncGenerator[Runtime]:
+    """Build the runtime for `agent` (or the environment's agent) and close it afterwards."""
+    handle: ModelHandle | None = None
+    custom = agent is not None
+    if agent is None or agent.model is None:
+        handle = model_from_settings(settings)
+    if agent is None:
+        assert handle is not None
+        agent = Agent(handle.model, instructions=settings.instructions, name=settings.agent_name)
+    memory = memory_from_settings(settings)
+    delegation = DelegationToolset.from_settings(settings) if settings.sub_agents else None
+    probe_client = httpx.AsyncClient(timeout=2.0)
+    readiness = Readiness()
+    readiness.add("memory", lambda: _memory_probe(memory))
+    if handle is not None and handle.base_url is not None:
+        readiness.add("model_api", model_api_probe(probe_client, handle.base_url))
+    runner = AgentRunner(
+        agent=agent,
+        memory=memory,
+        settings=settings,
+        model=handle.model if custom and handle is not None else None,
+        instructions=settings.agent_instructions if custom else None,
+        toolsets=[delegation] if delegation is not None else [],
+        target_for=_target_resolver(delegation),
+    )
+    runtime = Runtime(settings=settings, agent=agent, memory=memory, runner=runner, readiness=readiness)
+    runtime.skill_sources.append(lambda: agent_tool_skills(runner.agent))
+    if delegation is not None:
+        runtime.skill_sources.append(lambda: delegate_skills(delegation))
+    logger.info(
+        "agent %s ready to serve (memory=%s, model=%s)",
+        settings.agent_name,
+        settings.memory_type,
+        handle.model.model_name if handle is not None else "agent's own",
+    )
+    try:
+        async with AsyncExitStack() as stack:
+            if delegation is not None:
+                await stack.enter_async_context(delegation)
+            yield runtime
+            await runner.drain()
+    finally:
+        await probe_client.aclose()
+        await memory.close()
+        if handle is not None:
+            await handle.aclose()
+
+
+async def _memory_probe(memory: Memory) -> str | None:
+    await memory.ping()
+    return None
+
+
+def _target_resolver(delegation: DelegationToolset | None) -> TargetResolver:
+    """Sub-agent names (as configured, e.g. `worker-a`) for this server's delegation tools."""
+    if delegation is None:
+        return delegation_target
+
+    def target(tool_name: str) -> str | None:
+        agent = delegation.agent_for_tool(tool_name)
+        return agent.name if agent is not None else None
+
+    return target

