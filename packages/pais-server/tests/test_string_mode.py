@@ -180,18 +180,36 @@ async def test_an_unreadable_tool_call_is_asked_again_within_the_request(
     assert result.usage.requests == 2
 
 
-async def test_repeating_an_answered_call_is_turned_into_an_answer(
+def _answer_when_only_answers_are_allowed(call: ModelCall) -> Reply:
+    schema = call.body["response_format"]["json_schema"]["schema"]
+    return Reply(text='{"answer": "21 degrees."}' if schema.get("required") == ["answer"] else CALL_PARIS)
+
+
+async def test_repeating_an_answered_call_is_asked_again_with_answers_only(
     model_server: ScriptedModelServer, make_model: ModelFactory
 ) -> None:
-    model_server.handler = _by_last_user_text({"Do not call it again": '{"answer": "21 degrees."}'}, CALL_PARIS)
+    model_server.handler = _answer_when_only_answers_are_allowed
     calls: list[str] = []
 
     result = await _weather_agent(await make_model(model_server.url), calls).run("Weather in Paris?")
 
     assert result.output == "21 degrees."
     assert calls == ["Paris"]
-    nudged = model_server.calls[-1]
-    assert nudged.body["response_format"]["json_schema"]["schema"]["required"] == ["answer"]
+    assert len(model_server.calls) == 3
+    repeated, answer_only = model_server.calls[1:]
+    assert answer_only.messages == repeated.messages, "the repeated call is dropped, not added to the history"
+
+
+async def test_repeating_an_answered_call_without_constrained_output_is_told_to_answer(
+    model_server: ScriptedModelServer, make_model: ModelFactory
+) -> None:
+    model_server.handler = _by_last_user_text({"Do not call it again": "21 degrees."}, CALL_PARIS)
+    calls: list[str] = []
+
+    result = await _weather_agent(await make_model(model_server.url, constrained="off"), calls).run("Weather?")
+
+    assert result.output == "21 degrees."
+    assert calls == ["Paris"]
 
 
 async def test_streaming_streams_answers_and_runs_tool_calls(

@@ -226,28 +226,31 @@ class StringModeModel(WrapperModel):
     ) -> tuple[ModelResponse, ParsedReply]:
         """Ask again, inside this request, when a reply cannot be used as it is.
 
-        An unreadable tool call gets the parser's message; a reply that only repeats calls already
-        answered in this turn (small models loop on them) is told to answer, under an answer-only
-        schema where output is constrained. After `parse_retries` attempts the last reply stands.
+        An unreadable tool call gets the parser's message. A reply that only repeats calls already
+        answered in this turn (small models loop on them) is dropped: under constrained output the
+        request is sent again with an answer-only schema, otherwise the model is told to answer.
+        After `parse_retries` attempts the last reply stands.
         """
         first, usage = response, response.usage
         messages = plan.messages
         for _ in range(self.parse_retries):
             follow = plan
             if parsed.error is not None:
-                nudge = parsed.error
+                nudge: str | None = parsed.error
             elif parsed.calls and all(_call_key(c.name, c.arguments) in plan.answered for c in parsed.calls):
-                nudge = _REPEATED_CALL
+                # Under constrained output, asking the same request again with answers only is enough.
+                nudge = None if plan.response_format is not None else _REPEATED_CALL
                 if plan.response_format is not None:
                     follow = replace(plan, response_format={"schema": reply_schema([])})
             else:
                 break
-            logger.info("string mode: asking the model again: %s", nudge)
-            messages = [
-                *messages,
-                ModelResponse(parts=[TextPart(_text_of(response) or "(empty reply)")]),
-                ModelRequest(parts=[UserPromptPart(nudge)]),
-            ]
+            logger.info("string mode: asking the model again (%s)", nudge or "answer only")
+            if nudge is not None:
+                messages = [
+                    *messages,
+                    ModelResponse(parts=[TextPart(_text_of(response) or "(empty reply)")]),
+                    ModelRequest(parts=[UserPromptPart(nudge)]),
+                ]
             response = await self._send(replace(follow, messages=messages))
             usage = usage + response.usage
             parsed = parse_reply(_text_of(response), plan.tools)
