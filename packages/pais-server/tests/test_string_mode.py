@@ -8,15 +8,11 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
+from pais_testing.refusing_model import RefusingModelServer
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer
-from pais_testing.threaded_server import ThreadedServer
 from pydantic_ai import Agent
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from pais_server._string_mode import ConstrainedOutput, StringModeModel
 
@@ -252,40 +248,17 @@ async def test_without_tools_the_request_is_passed_through(
     assert "tools" not in call.body
 
 
-class _FormatPicky(ThreadedServer):
-    """An OpenAI-compatible model API that refuses some `response_format` types, like llama-cpp-python."""
-
-    def __init__(self, refused: set[str], replies: list[str]) -> None:
-        self.refused = refused
-        self.replies = replies
-        self.bodies: list[dict[str, Any]] = []
-        super().__init__(Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])]))
-        self.url = f"{self.base_url}/v1"
-
-    async def _complete(self, request: Request) -> JSONResponse:
-        body = await request.json()
-        self.bodies.append(body)
+def _refusing_formats(*kinds: str) -> Callable[[dict[str, Any]], str | None]:
+    def refuse(body: dict[str, Any]) -> str | None:
         kind = (body.get("response_format") or {}).get("type")
-        if kind in self.refused:
-            message = f"response_format type {kind!r} is not supported"
-            return JSONResponse({"error": {"message": message, "type": "invalid_request_error"}}, status_code=400)
-        answered = sum(1 for m in body["messages"] if m["role"] == "assistant")
-        message = {"role": "assistant", "content": self.replies[min(answered, len(self.replies) - 1)]}
-        return JSONResponse(
-            {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "picky",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        )
+        return f"response_format type {kind!r} is not supported" if kind in kinds else None
+
+    return refuse
 
 
 async def test_auto_constrained_output_falls_back_to_the_form_the_api_accepts(make_model: ModelFactory) -> None:
-    with _FormatPicky({"json_schema"}, [CALL_PARIS, '{"answer": "21."}']) as api:
-        assert isinstance(api, _FormatPicky)
+    with RefusingModelServer(_refusing_formats("json_schema"), [CALL_PARIS, '{"answer": "21."}']) as api:
+        assert isinstance(api, RefusingModelServer)
         model = await make_model(api.url)
         calls: list[str] = []
 
@@ -298,8 +271,8 @@ async def test_auto_constrained_output_falls_back_to_the_form_the_api_accepts(ma
 
 
 async def test_auto_constrained_output_ends_without_a_response_format(make_model: ModelFactory) -> None:
-    with _FormatPicky({"json_schema", "json_object"}, [CALL_PARIS, "21 degrees."]) as api:
-        assert isinstance(api, _FormatPicky)
+    with RefusingModelServer(_refusing_formats("json_schema", "json_object"), [CALL_PARIS, "21 degrees."]) as api:
+        assert isinstance(api, RefusingModelServer)
         model = await make_model(api.url)
 
         assert (await _weather_agent(model, []).run("Weather in Paris?")).output == "21 degrees."
@@ -308,8 +281,8 @@ async def test_auto_constrained_output_ends_without_a_response_format(make_model
 
 
 async def test_a_forced_form_that_the_api_refuses_is_an_error(make_model: ModelFactory) -> None:
-    with _FormatPicky({"json_schema"}, ["x"]) as api:
-        assert isinstance(api, _FormatPicky)
+    with RefusingModelServer(_refusing_formats("json_schema"), ["x"]) as api:
+        assert isinstance(api, RefusingModelServer)
         agent = _weather_agent(await make_model(api.url, constrained="json_schema"), [])
         with pytest.raises(Exception, match="not supported"):
             await agent.run("Weather?")

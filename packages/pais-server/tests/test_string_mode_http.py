@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer
 from pydantic_ai import Agent
 
-from .conftest import ServeFactory
+from .conftest import Served, ServeFactory
 
 
 def _calculator() -> Agent[None, str]:
@@ -31,12 +32,16 @@ def _text_model(call: ModelCall) -> Reply:
     return Reply(text=f'{{"answer": "The sum is {result.group(1)}, as the tool said."}}')
 
 
-def test_string_mode_runs_tools_through_the_chat_api(
-    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
-) -> None:
+@pytest.fixture
+def string_mode_pais(serve_pais: ServeFactory, scripted_model: ScriptedModelServer) -> Served:
     scripted_model.handler = _text_model
-    served = serve_pais(_calculator(), model_api_url=scripted_model.url, model_name="scripted", tool_call_mode="string")
+    return serve_pais(_calculator(), model_api_url=scripted_model.url, model_name="scripted", tool_call_mode="string")
 
+
+def test_string_mode_runs_tools_through_the_chat_api(
+    string_mode_pais: Served, scripted_model: ScriptedModelServer
+) -> None:
+    served = string_mode_pais
     completion = served.openai.chat.completions.create(model="x", messages=[{"role": "user", "content": "2+40?"}])
 
     assert completion.choices[0].message.content == "The sum is 42, as the tool said."
@@ -44,11 +49,8 @@ def test_string_mode_runs_tools_through_the_chat_api(
     assert all(m.get("content") is not None for call in scripted_model.calls for m in call.messages)
 
 
-def test_string_mode_streams_only_the_answer(serve_pais: ServeFactory, scripted_model: ScriptedModelServer) -> None:
-    scripted_model.handler = _text_model
-    served = serve_pais(_calculator(), model_api_url=scripted_model.url, model_name="scripted", tool_call_mode="string")
-
-    stream = served.openai.chat.completions.create(
+def test_string_mode_streams_only_the_answer(string_mode_pais: Served) -> None:
+    stream = string_mode_pais.openai.chat.completions.create(
         model="x", messages=[{"role": "user", "content": "2+40?"}], stream=True
     )
     deltas = [chunk.choices[0].delta.content for chunk in stream if chunk.choices and chunk.choices[0].delta.content]

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 from pais_testing.ports import free_port
+from pais_testing.refusing_model import RefusingModelServer
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
-from pais_testing.threaded_server import ThreadedServer
 from pydantic_ai.models import Model
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.models.test import TestModel
 from pydantic_ai.providers.openai import OpenAIProvider
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from pais_core import Settings
 from pais_server._string_mode import StringModeModel
@@ -76,34 +72,9 @@ async def test_auto_is_string_when_the_model_answers_in_text(chat_model: ChatFac
         assert decision.details() == {"mode": "string", "reason": decision.reason, "source": "probe"}
 
 
-class _NoTools(ThreadedServer):
-    """A chat completions API that answers 400 to any request offering `tools`."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        super().__init__(Starlette(routes=[Route("/v1/chat/completions", self._complete, methods=["POST"])]))
-        self.url = f"{self.base_url}/v1"
-
-    async def _complete(self, request: Request) -> JSONResponse:
-        body = await request.json()
-        self.bodies.append(body)
-        if "tools" in body:
-            return JSONResponse({"error": {"message": "tools are not supported", "type": "invalid_request"}}, 400)
-        message = {"role": "assistant", "content": "ok"}
-        return JSONResponse(
-            {
-                "id": "chatcmpl-1",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "no-tools",
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
-            }
-        )
-
-
 async def test_auto_is_string_when_the_api_rejects_tools(chat_model: ChatFactory) -> None:
-    with _NoTools() as api:
-        assert isinstance(api, _NoTools)
+    with RefusingModelServer(lambda body: "tools are not supported" if "tools" in body else None) as api:
+        assert isinstance(api, RefusingModelServer)
 
         decision = await resolve_tool_mode(_settings(), await chat_model(api.url, "rejects"))
 

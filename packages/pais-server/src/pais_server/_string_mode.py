@@ -75,7 +75,8 @@ class _Plan:
     params: ModelRequestParameters
     tools: list[ToolDefinition]
     json_answers: bool
-    response_format: dict[str, Any] | None
+    schema: dict[str, Any] | None
+    """JSON schema the reply must follow under constrained output; None without."""
     answered: frozenset[tuple[str, str]]
 
 
@@ -164,18 +165,17 @@ class StringModeModel(WrapperModel):
             params=inner_params,
             tools=tools,
             json_answers=constrain,
-            response_format={"schema": reply_schema(tools)} if constrain else None,
+            schema=reply_schema(tools) if constrain else None,
             answered=_answered_calls(messages),
         )
 
     def _settings_for(self, plan: _Plan, form: _Format) -> ModelSettings | None:
-        if plan.response_format is None or form == "off":
+        if plan.schema is None or form == "off":
             return plan.settings
-        schema = plan.response_format["schema"]
         if form == "json_schema":
-            response_format = {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+            response_format = {"type": "json_schema", "json_schema": {"name": "reply", "schema": plan.schema}}
         else:
-            response_format = {"type": "json_object", "schema": schema}
+            response_format = {"type": "json_object", "schema": plan.schema}
         extra_body: dict[str, Any] = {
             **_extra_body(self.wrapped.settings),
             **_extra_body(plan.settings),
@@ -204,7 +204,7 @@ class StringModeModel(WrapperModel):
             try:
                 return await self.wrapped.request(plan.messages, self._settings_for(plan, form), plan.params)
             except ModelHTTPError as error:
-                if plan.response_format is None or not self._rejected(form, error):
+                if plan.schema is None or not self._rejected(form, error):
                     raise
 
     async def _open_stream(
@@ -218,7 +218,7 @@ class StringModeModel(WrapperModel):
             try:
                 return await stack.enter_async_context(stream)
             except ModelHTTPError as error:
-                if plan.response_format is None or not self._rejected(form, error):
+                if plan.schema is None or not self._rejected(form, error):
                     raise
 
     async def _settle(
@@ -239,9 +239,9 @@ class StringModeModel(WrapperModel):
                 nudge: str | None = parsed.error
             elif parsed.calls and all(_call_key(c.name, c.arguments) in plan.answered for c in parsed.calls):
                 # Under constrained output, asking the same request again with answers only is enough.
-                nudge = None if plan.response_format is not None else _REPEATED_CALL
-                if plan.response_format is not None:
-                    follow = replace(plan, response_format={"schema": reply_schema([])})
+                nudge = None if plan.schema is not None else _REPEATED_CALL
+                if plan.schema is not None:
+                    follow = replace(plan, schema=reply_schema([]))
             else:
                 break
             logger.info("string mode: asking the model again (%s)", nudge or "answer only")
