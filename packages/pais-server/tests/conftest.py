@@ -48,6 +48,8 @@ def serve_pais() -> Iterator[ServeFactory]:
 
         def start(agent: AbstractAgent[Any, Any] | None = None, **settings: Any) -> Served:
             settings.setdefault("agent_name", "test-agent")
+            # Scripted models call tools natively but are not scripted to answer the auto-mode probe.
+            settings.setdefault("tool_call_mode", "native")
             server = stack.enter_context(ThreadedServer(create_app(Settings(**settings), agent)))
             served = Served(server)
             stack.callback(served.http.close)

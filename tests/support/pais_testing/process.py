@@ -78,4 +78,6 @@ def pais_server_process(env: Mapping[str, str], *, port: int) -> ManagedProcess:
     """`python -m pais_server` with the given environment on `port` (not yet started)."""
     full = {**os.environ, **env, "AGENT_PORT": str(port)}
     full.setdefault("AGENT_NAME", "test-agent")
+    # Scripted models call tools natively but are not scripted to answer the auto-mode probe.
+    full.setdefault("TOOL_CALL_MODE", "native")
     return ManagedProcess([sys.executable, "-m", "pais_server"], env=full)

@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncGenerator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from pydantic_ai import Agent
@@ -20,7 +20,11 @@ from ._card import SkillSource, agent_tool_skills, delegate_skills
 from ._model_factory import ModelHandle, model_from_settings
 from ._readiness import Readiness, model_api_probe
 from ._runner import AgentRunner
+from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 from ._turn_events import TargetResolver, delegation_target
+
+if TYPE_CHECKING:
+    from ._mcp import McpManager
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -37,6 +41,10 @@ class Runtime:
     runner: AgentRunner
     readiness: Readiness
     skill_sources: list[SkillSource] = field(default_factory=list[SkillSource])
+    tool_mode: ToolModeDecision | None = None
+    """How tools reach the environment's model (None for a custom agent with its own model)."""
+    mcp: McpManager | None = None
+    """The MCP servers of MCP_SERVERS, with `status()` per server (None without any)."""
 
     def skills(self) -> list[AgentSkill]:
         return [skill for source in self.skill_sources for skill in source()]
@@ -47,13 +55,17 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
     """Build the runtime for `agent` (or the environment's agent) and close it afterwards."""
     handle: ModelHandle | None = None
     custom = agent is not None
+    tool_mode: ToolModeDecision | None = None
     if agent is None or agent.model is None:
         handle = model_from_settings(settings)
+        tool_mode = await resolve_tool_mode(settings, handle.model, timeout=min(settings.model_timeout_seconds, 10.0))
+        handle.model = apply_tool_mode(handle.model, tool_mode)
     if agent is None:
         assert handle is not None
         agent = Agent(handle.model, instructions=settings.instructions, name=settings.agent_name)
     memory = memory_from_settings(settings)
     delegation = DelegationToolset.from_settings(settings) if settings.sub_agents else None
+    mcp = _mcp_manager(settings)
     probe_client = httpx.AsyncClient(timeout=2.0)
     readiness = Readiness()
     readiness.add("memory", lambda: _memory_probe(memory))
@@ -65,13 +77,23 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         settings=settings,
         model=handle.model if custom and handle is not None else None,
         instructions=settings.agent_instructions if custom else None,
-        toolsets=[delegation] if delegation is not None else [],
+        toolsets=[*([delegation] if delegation is not None else []), *(mcp.toolsets if mcp is not None else [])],
         target_for=_target_resolver(delegation),
     )
-    runtime = Runtime(settings=settings, agent=agent, memory=memory, runner=runner, readiness=readiness)
+    runtime = Runtime(
+        settings=settings,
+        agent=agent,
+        memory=memory,
+        runner=runner,
+        readiness=readiness,
+        tool_mode=tool_mode,
+        mcp=mcp,
+    )
     runtime.skill_sources.append(lambda: agent_tool_skills(runner.agent))
     if delegation is not None:
         runtime.skill_sources.append(lambda: delegate_skills(delegation))
+    if mcp is not None:
+        runtime.skill_sources.append(mcp.skills)
     logger.info(
         "agent %s ready to serve (memory=%s, model=%s)",
         settings.agent_name,
@@ -82,6 +104,9 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         async with AsyncExitStack() as stack:
             if delegation is not None:
                 await stack.enter_async_context(delegation)
+            if mcp is not None:
+                stack.push_async_callback(mcp.close)
+                await mcp.start()
             yield runtime
             await runner.drain()
     finally:
@@ -89,6 +114,15 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         await memory.close()
         if handle is not None:
             await handle.aclose()
+
+
+def _mcp_manager(settings: Settings) -> McpManager | None:
+    """The MCP servers of the environment; the `mcp` extra is only imported when there are some."""
+    if not settings.mcp_servers:
+        return None
+    from ._mcp import McpManager
+
+    return McpManager(settings)
 
 
 async def _memory_probe(memory: Memory) -> str | None:
