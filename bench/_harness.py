@@ -67,14 +67,16 @@ def start_server(
 ) -> Started:
     """Start `argv` and wait until `ready_path` answers 200; time from spawn to ready."""
     started = time.perf_counter()
+    log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks on a full pipe
     proc = subprocess.Popen(
-        pinned(argv, 0), env={**os.environ, **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        pinned(argv, 0), env={**os.environ, **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
     )
     url = f"http://127.0.0.1:{port}"
     deadline = started + 60
     while time.perf_counter() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{argv} exited: {proc.stderr.read().decode() if proc.stderr else ''}")
+            log.seek(0)
+            raise RuntimeError(f"{argv} exited: {log.read().decode(errors='replace')[-3000:]}")
         try:
             if httpx.get(url + ready_path, timeout=0.5).status_code == 200:
                 return Started(proc, url, time.perf_counter() - started)

@@ -26,10 +26,11 @@ def new_session() -> str:
 
 
 def worker_events_with(client: E2EClient, worker: str, text: str) -> list[dict[str, Any]]:
-    """The events of the worker session whose user message contains `text`."""
+    """The events of the worker session whose delegated task (or user message) contains `text`."""
+    received = ("task_delegation_received", "user_message")
     for session in client.sessions(worker):
         events = client.events(worker, session)
-        if any(e["event_type"] == "user_message" and text in str(e["content"]) for e in events):
+        if any(e["event_type"] in received and text in str(e["content"]) for e in events):
             return events
     raise AssertionError(f"no session of {worker} received {text!r}")
 
@@ -190,8 +191,8 @@ def test_one_trace_spans_the_orchestrator_and_the_worker(
     services: set[str] = set()
     names: set[str] = set()
     while time.monotonic() < deadline:
-        spans = [s for s in trace_receiver.spans() if s.trace_id == result.trace_id]
-        services = {s.service_name for s in spans}
+        spans = [s for s in trace_receiver.spans if s.trace_id == result.trace_id]
+        services = {s.resource.get("service.name") for s in spans}
         names = {s.name for s in spans}
         if {"orchestrator", "worker-a"} <= services and any(n.startswith("delegate.") for n in names):
             break

@@ -45,6 +45,7 @@ class DelegateArgs(TypedDict):
 
 _ARGS: TypeAdapter[DelegateArgs] = TypeAdapter(DelegateArgs)
 _ARGS_VALIDATOR = SchemaValidator(_ARGS.core_schema)
+_ARGS_SCHEMA = _ARGS.json_schema()
 
 
 def delegate_tool_name(agent_name: str) -> str:
@@ -186,7 +187,7 @@ class DelegationToolset(AbstractToolset[Any]):
             tool_def=ToolDefinition(
                 name=name,
                 description=f"{description} (sub-agent {agent.name!r})",
-                parameters_json_schema=_ARGS.json_schema(),
+                parameters_json_schema=_ARGS_SCHEMA,
             ),
             max_retries=1,
             args_validator=_ARGS_VALIDATOR,

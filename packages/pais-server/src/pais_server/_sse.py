@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -28,7 +29,10 @@ class _Chunks:
         self.session_id = session_id
 
     def _line(self, chunk: ChatCompletionChunk) -> str:
-        return f"data: {chunk.model_dump_json(exclude_none=True)}\n\n"
+        data = chunk.model_dump(exclude_none=True)
+        for rendered, choice in zip(data["choices"], chunk.choices, strict=True):
+            rendered["finish_reason"] = choice.finish_reason  # OpenAI always sends it, null until the end
+        return f"data: {json.dumps(data, separators=(',', ':'))}\n\n"
 
     def chunk(
         self,
