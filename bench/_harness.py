@@ -67,7 +67,7 @@ def start_server(
 ) -> Started:
     """Start `argv` and wait until `ready_path` answers 200; time from spawn to ready."""
     started = time.perf_counter()
-    log = tempfile.TemporaryFile()  # a file, not a pipe: a chatty server never blocks on a full pipe
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the server; a pipe could fill and block it
     proc = subprocess.Popen(
         pinned(argv, 0), env={**os.environ, **(env or {})}, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log
     )
