@@ -73,3 +73,10 @@ def test_sessions_are_paginated(serve_pais: ServeFactory) -> None:
         if cursor is None:
             break
     assert seen == [f"s{i}" for i in range(5)]
+
+
+def test_ready_details_show_the_tool_call_mode(serve_pais: ServeFactory, scripted_model) -> None:  # type: ignore[no-untyped-def]
+    served = serve_pais(model_api_url=scripted_model.url, model_name="scripted", tool_call_mode="string")
+    ready = served.http.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["details"]["tool_mode"]["mode"] == "string"

@@ -39,6 +39,13 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         "agent": runtime.settings.agent_name,
         "checks": {name: {"ok": c.ok, **({"detail": c.detail} if c.detail else {})} for name, c in checks.items()},
     }
+    details: dict[str, Any] = {}
+    if runtime.tool_mode is not None:
+        details["tool_mode"] = runtime.tool_mode.details()
+    if runtime.mcp is not None:  # a degraded MCP server is reported, not fatal: the agent still serves
+        details["mcp_servers"] = [status.model_dump() for status in runtime.mcp.status()]
+    if details:
+        body["details"] = details
     if failed:
         body["failed"] = failed
         body["error"] = {
