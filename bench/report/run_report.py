@@ -354,6 +354,9 @@ def delegation_section(report: Report, data: Json) -> None:
     """Per-hop delegation cost; reads `per_hop_p50_ms` and, when present, `hops: [{hops, p50_ms, ...}]`."""
     report.add("Delegation cost per hop (`bench/delegation`), PAIS agents chained over loopback A2A/HTTP.", "")
     per_hop = data.get("per_hop_p50_ms")
+    sequential = data.get("sequential")
+    if per_hop is None and isinstance(sequential, dict):
+        per_hop = sequential.get("hop_p50_ms")  # bench/delegation's own key
     if per_hop is None:
         per_hop = next((v for p, v in _numbers(data) if "hop" in p.lower() and "p50" in p.lower()), None)
     hops = data.get("hops")
