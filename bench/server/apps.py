@@ -23,7 +23,7 @@ from pydantic_ai.models.function import AgentInfo, FunctionModel
 ANSWER = "The answer is 42."
 
 
-def _instant(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+async def _instant(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     return ModelResponse(parts=[TextPart(ANSWER)])
 
 
@@ -101,3 +101,10 @@ def fixed_app() -> Any:
         return body
 
     return app
+
+
+def pais_null_app() -> Any:
+    from pais_core import Settings
+    from pais_server import create_app
+
+    return create_app(Settings(agent_name="bench", memory_type="null"), _agent())

@@ -3,7 +3,7 @@
 Prints requests/s and p50/p99 latency at 1, 16 and 64 concurrent clients, start-to-ready time
 and idle RSS, each as a ratio to the minimal endpoint measured in the same run.
 
-    uv run python bench/server/bench_chat.py [--seconds 5] [--starts 3]
+    uv run python bench/server/bench_chat.py [--seconds 2] [--rounds 5] [--starts 3]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import ROOT, Load, free_port, median, save, start_server, uvicorn_argv, wrk
+from _harness import ROOT, Load, Started, free_port, median, save, start_server, uvicorn_argv, wrk
 
 sys.path.insert(0, str(ROOT / "tests" / "support"))
 from pais_testing.redis_server import RedisServer
@@ -40,44 +40,79 @@ class ServerResult:
     loads: list[Load]
 
 
-def measure(name: str, factory: str, *, seconds: float, starts: int, env: Mapping[str, str]) -> ServerResult:
-    ready_times: list[float] = []
-    rss: list[float] = []
+def _median_load(loads: list[Load]) -> Load:
+    return Load(
+        loads[0].connections,
+        median([x.rps for x in loads]),
+        median([x.p50_ms for x in loads]),
+        median([x.p99_ms for x in loads]),
+        sum(x.errors for x in loads),
+        p75_ms=median([x.p75_ms for x in loads]),
+        p90_ms=median([x.p90_ms for x in loads]),
+    )
+
+
+def measure_starts(starts: int, env: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+    """Median start-to-ready seconds and idle RSS per server, starting the servers in turn."""
+    ready: dict[str, list[float]] = {name: [] for name in SERVERS}
+    rss: dict[str, list[float]] = {name: [] for name in SERVERS}
     for _ in range(starts):
-        port = free_port()
-        server = start_server(uvicorn_argv(factory, port, HERE), port=port, env=env)
-        ready_times.append(server.ready_seconds)
-        time.sleep(1.0)
-        rss.append(server.rss_mib())
-        server.stop()
-    port = free_port()
-    server = start_server(uvicorn_argv(factory, port, HERE), port=port, env=env)
+        for name, factory in SERVERS.items():
+            port = free_port()
+            server = start_server(uvicorn_argv(factory, port, HERE), port=port, env=env)
+            ready[name].append(server.ready_seconds)
+            time.sleep(1.0)
+            rss[name].append(server.rss_mib())
+            server.stop()
+    return {name: (median(ready[name]), median(rss[name])) for name in SERVERS}
+
+
+def measure_loads(rounds: int, seconds: float, env: Mapping[str, str]) -> dict[str, list[Load]]:
+    """Load every server at each concurrency level, `rounds` times in turn; the median round counts.
+
+    Interleaving short rounds, instead of loading one server after the other, keeps the ratios honest
+    on a machine whose speed drifts (a shared VM): every server sees the same mix of fast and slow moments.
+    """
+    servers: dict[str, Started] = {}
     try:
-        url = f"{server.url}/v1/chat/completions"
-        wrk(url, connections=16, seconds=2)  # warm-up
-        loads = [wrk(url, connections=c, seconds=seconds) for c in LEVELS]
+        for name, factory in SERVERS.items():
+            port = free_port()
+            servers[name] = start_server(uvicorn_argv(factory, port, HERE), port=port, env=env)
+        urls = {name: f"{server.url}/v1/chat/completions" for name, server in servers.items()}
+        for url in urls.values():
+            wrk(url, connections=16, seconds=2)  # warm-up
+        loads: dict[str, list[Load]] = {name: [] for name in SERVERS}
+        for clients in LEVELS:
+            rounds_by_server: dict[str, list[Load]] = {name: [] for name in SERVERS}
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    rounds_by_server[name].append(wrk(url, connections=clients, seconds=seconds))
+            for name, measured in rounds_by_server.items():
+                loads[name].append(_median_load(measured))
+        return loads
     finally:
-        server.stop()
-    return ServerResult(name, median(ready_times), median(rss), loads)
+        for server in servers.values():
+            server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=5.0, help="load duration per concurrency level")
+    parser.add_argument("--seconds", type=int, default=2, help="load duration of one round (whole seconds)")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per server and concurrency level")
     parser.add_argument("--starts", type=int, default=3, help="process starts measured per server")
     args = parser.parse_args()
 
     with RedisServer() as redis:
         env = {"BENCH_REDIS_URL": redis.url}
-        results = [
-            measure(name, factory, seconds=args.seconds, starts=args.starts, env=env)
-            for name, factory in SERVERS.items()
-        ]
+        starts = measure_starts(args.starts, env)
+        loads = measure_loads(args.rounds, args.seconds, env)
+    results = [ServerResult(name, *starts[name], loads[name]) for name in SERVERS]
     base = next(r for r in results if r.name == "minimal")
     pais = next(r for r in results if r.name == "pais")
     pais_redis = next(r for r in results if r.name == "pais+redis")
     print(
-        f"\nnon-streaming chat, instant in-process model, {args.seconds:g}s per level, server and wrk on separate cores"
+        f"\nnon-streaming chat, instant in-process model, median of {args.rounds} interleaved {args.seconds} s rounds "
+        "per level, servers and wrk on separate cores"
     )
     print(f"{'server':<10} {'clients':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs minimal':>10}")
     for result in results:

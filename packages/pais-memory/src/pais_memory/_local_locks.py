@@ -24,7 +24,8 @@ class KeyedLocks:
         self._users[key] = self._users.get(key, 0) + 1
         try:
             try:
-                await asyncio.wait_for(lock.acquire(), timeout)
+                async with asyncio.timeout(timeout):  # unlike `wait_for`, no extra task per acquire
+                    await lock.acquire()
             except TimeoutError:
                 raise SessionBusyError(
                     f"session {key!r} is busy with another request; retry when it has finished"

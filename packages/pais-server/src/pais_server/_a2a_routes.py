@@ -45,7 +45,7 @@ router = APIRouter()
 _Id = str | int | None
 
 
-def _tasks(request: Request) -> A2ATasks:
+async def _tasks(request: Request) -> A2ATasks:  # async: no thread-pool hop
     tasks: A2ATasks = request.app.state.a2a_tasks
     return tasks
 

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.openapi.models import Example
 from pydantic_ai.settings import ModelSettings
 from starlette.responses import Response
@@ -21,7 +21,7 @@ from pais_core import (
 from pais_delegation import depth_from_headers
 
 from ._conversation import split_conversation
-from ._deps import RuntimeDep
+from ._deps import runtime_of
 from ._http_errors import error_responses
 from ._runner import RunInput
 from ._sse import stream_completion
@@ -43,6 +43,14 @@ _EXAMPLES: dict[str, Example] = {
             "session_id": "session-1",
         },
     },
+}
+
+_SESSION_HEADER = {
+    "name": "X-Session-ID",
+    "in": "header",
+    "required": False,
+    "description": "The memory session of this turn (the body's `session_id` is the alternative); a new one if absent",
+    "schema": {"type": "string"},
 }
 
 
@@ -76,19 +84,20 @@ def _model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
         200: {"content": {"text/event-stream": {}}, "description": "The completion, or its chunks when streaming"},
         **error_responses(400, 401, 409, 413, 500, 502, 503, 504),
     },
+    # read from `request.headers` in the handler (no per-request dependency solving); documented here
+    openapi_extra={"parameters": [_SESSION_HEADER]},
 )
 async def chat_completions(
     body: Annotated[ChatCompletionRequest, Body(openapi_examples=_EXAMPLES)],
     request: Request,
-    runtime: RuntimeDep,
-    x_session_id: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Run the agent on the conversation and answer like OpenAI's Chat Completions API."""
+    runtime = runtime_of(request)
     if len(body.messages) > runtime.settings.max_request_messages:
         raise BadRequestError(
             f"too many messages: {len(body.messages)} > MAX_REQUEST_MESSAGES={runtime.settings.max_request_messages}"
         )
-    session_id = _session_id(x_session_id, body.session_id)
+    session_id = _session_id(request.headers.get("x-session-id"), body.session_id)
     conversation = split_conversation(body.messages)
     inp = RunInput(
         session_id=session_id,

@@ -8,12 +8,17 @@ from fastapi import Depends, Request
 
 from ._runtime import Runtime
 
-__all__ = ["RuntimeDep"]
+__all__ = ["RuntimeDep", "runtime_of"]
 
 
-def _runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
+    """The runtime of the app serving `request` (for hot routes that skip dependency solving)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def _runtime(request: Request) -> Runtime:  # async: a plain function would run in the thread pool
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]

@@ -218,6 +218,8 @@ class AgentRunner:
             "usage_limits": self._limits,
             "instructions": instructions,
             "model_settings": inp.model_settings,
+            # an unnamed agent would otherwise search the calling frames for its name on every run
+            "infer_name": False,
         }
         if self._model is not None:
             kwargs["model"] = self._model

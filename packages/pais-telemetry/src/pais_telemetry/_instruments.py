@@ -9,11 +9,12 @@ from functools import lru_cache
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, MeterProvider
-from opentelemetry.trace import Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Tracer, TracerProvider
 
 from pais_core import __version__
 
 from ._names import INSTRUMENTATION_SCOPE, KAOS_MEMORY_DURATION, MEMORY_BACKEND, MEMORY_OPERATION
+from ._providers import metrics_installed, tracing_installed
 
 __all__ = ["memory_operation", "pais_tracer"]
 
@@ -50,6 +51,9 @@ def memory_operation(operation: str, *, backend: str) -> Generator[Span]:
         operation: what the call does (`append`, `history`, `list_sessions`, ...).
         backend: `local`, `redis` or `null`.
     """
+    if not tracing_installed() and not metrics_installed():
+        yield INVALID_SPAN  # nothing listens: no span, no clock, no attributes
+        return
     attributes: dict[str, str] = {MEMORY_OPERATION: operation, MEMORY_BACKEND: backend}
     start = time.perf_counter()
     try:

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
-from opentelemetry.trace import ProxyTracerProvider, TracerProvider
+from opentelemetry.trace import TracerProvider
+
+from ._providers import tracing_installed
 
 if TYPE_CHECKING:
     from pydantic_ai.agent import AbstractAgent
@@ -39,8 +41,7 @@ def agent_capabilities(
     Raises:
         ImportError: `pydantic-ai` is not installed (install `pais-telemetry[pydantic-ai]`).
     """
-    tracer_provider = trace.get_tracer_provider()
-    if isinstance(tracer_provider, (ProxyTracerProvider, trace.NoOpTracerProvider)):
+    if not tracing_installed():
         return []
     try:
         from pydantic_ai import Agent
@@ -53,7 +54,7 @@ def agent_capabilities(
         return []
     if include_content is None:
         include_content = os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower() == "true"
-    return [_instrumentation(tracer_provider, metrics.get_meter_provider(), include_content)]
+    return [_instrumentation(trace.get_tracer_provider(), metrics.get_meter_provider(), include_content)]
 
 
 def _has_instrumentation(agent: AbstractAgent[Any, Any]) -> bool:
