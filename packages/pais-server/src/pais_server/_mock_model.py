@@ -36,7 +36,7 @@ def mock_model(replies: Sequence[MockReply]) -> FunctionModel:
     def reply_for(messages: Sequence[ModelMessage]) -> MockReply:
         return script[min(_replies_so_far(messages), len(script) - 1)]
 
-    def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:  # async: no thread hop
         reply = reply_for(messages)
         if isinstance(reply, MockToolCalls):
             return ModelResponse(
