@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, cast
 
-from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic_ai import CancellationToken
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
 from pydantic_ai.messages import TextPart as ModelTextPart
@@ -36,13 +36,13 @@ from pais_core import (
 )
 from pais_delegation import CONTEXT_METADATA_KEY
 from pais_memory import Memory
+from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
 
 logger = logging.getLogger("pais_server.a2a")
-tracer = trace.get_tracer("pais_server")
 
 PROGRESS_METADATA_KEY = "pais_progress"
 """Metadata key of a streamed `working` status update that carries tool or delegation progress."""
@@ -292,9 +292,11 @@ class A2ATasks:
         return None if record is None else Task.model_validate(record).status.state
 
     async def _execute(self, run: TaskRun, inp: RunInput) -> Task:
+        # Started by `submit` with `create_task`, which copies the request's context: the span is a child
+        # of the request span, also when a non-blocking send has already answered.
         task = run.task
-        attributes = {"a2a.task_id": task.id, "a2a.context_id": task.context_id}
-        with tracer.start_as_current_span("a2a.task", attributes=attributes) as span:
+        attributes = {A2A_TASK_ID: task.id, A2A_CONTEXT_ID: task.context_id}
+        with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
             watcher = asyncio.get_running_loop().create_task(self._watch(run))
             try:
                 if await self._stored_state(task.id) == "canceled":
@@ -313,7 +315,9 @@ class A2ATasks:
                 self._transition(run, state)
             else:
                 self._transition(run, state, _agent_message(task, text))
-            span.set_attribute("a2a.task_state", state)
+            span.set_attribute(A2A_TASK_STATE, state)
+            if state == "failed":
+                span.set_status(Status(StatusCode.ERROR, text))
             await self._store(task)
             run.emit(None)
             return run.snapshot()

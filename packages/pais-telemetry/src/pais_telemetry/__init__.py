@@ -10,6 +10,10 @@ from ._config import Telemetry, configure, current_telemetry
 from ._instruments import memory_operation, pais_tracer
 from ._logging import TEXT_LOG_FORMAT, JsonLogFormatter, TraceContextFilter, configure_logging
 from ._names import (
+    A2A_CONTEXT_ID,
+    A2A_TASK_ID,
+    A2A_TASK_SPAN,
+    A2A_TASK_STATE,
     INSTRUMENTATION_SCOPE,
     KAOS_MEMORY_DURATION,
     MEMORY_BACKEND,
@@ -20,6 +24,10 @@ from ._names import (
 from ._pydantic_ai import agent_capabilities
 
 __all__ = [
+    "A2A_CONTEXT_ID",
+    "A2A_TASK_ID",
+    "A2A_TASK_SPAN",
+    "A2A_TASK_STATE",
     "INSTRUMENTATION_SCOPE",
     "KAOS_MEMORY_DURATION",
     "MEMORY_BACKEND",

@@ -6,6 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = [
+    "A2A_CONTEXT_ID",
+    "A2A_TASK_ID",
+    "A2A_TASK_SPAN",
+    "A2A_TASK_STATE",
     "INSTRUMENTATION_SCOPE",
     "KAOS_MEMORY_DURATION",
     "MEMORY_BACKEND",
@@ -16,6 +20,14 @@ __all__ = [
 
 INSTRUMENTATION_SCOPE = "pais"
 """Tracer and meter name of the spans and metrics PAIS itself creates."""
+
+A2A_TASK_SPAN = "a2a.task"
+"""Span of one A2A task run on the server, child of the request that created the task."""
+A2A_TASK_ID = "a2a.task.id"
+A2A_CONTEXT_ID = "a2a.context.id"
+"""The task's `contextId` (the memory session)."""
+A2A_TASK_STATE = "a2a.task.state"
+"""The task's final state: `completed`, `failed` or `canceled`."""
 
 KAOS_MEMORY_DURATION = "kaos.memory.duration"
 """Histogram (s) of memory backend operations, by `kaos.memory.operation` and `kaos.memory.backend`."""
