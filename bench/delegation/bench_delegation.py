@@ -7,7 +7,9 @@ splits the hop into the orchestrator's own turn and the A2A call. The worker is 
 A2A (`SendMessage`, the call the hop makes). Each variant gets `--requests` chat completions (new
 session each) after a warm-up: sequentially, round-robin across the variants so that load from
 other processes hits them alike, then (unless `--no-concurrent`) from `--clients` concurrent
-clients, one variant at a time. Servers log at WARNING. Prints p50/p99 and the differences.
+clients, one variant at a time. Servers log at WARNING. Prints p50/p99 and the differences, and the
+floor under them: bare in-process Pydantic AI runs (one step; two steps around a no-op tool, which is
+what the orchestrator's turn in a hop is) timed in the same run.
 
     uv run python bench/delegation/bench_delegation.py [--requests 200] [--clients 8]
 """
@@ -26,6 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from pydantic_ai import Agent
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -123,6 +128,41 @@ async def run_load(variants: list[Variant], *, requests: int, clients: int) -> d
     return seconds
 
 
+async def _bare_run_ms(agent: Agent[None, str], runs: int) -> float:
+    for _ in range(20):
+        await agent.run("x", infer_name=False)
+    started = time.perf_counter()
+    for _ in range(runs):
+        await agent.run("x", infer_name=False)
+    return (time.perf_counter() - started) / runs * 1000
+
+
+async def bare_runs(runs: int = 500) -> dict[str, float]:
+    """Mean ms of bare in-process `agent.run`s with an instant model: one step, and two steps around a no-op tool.
+
+    The floor under any server on this machine: the orchestrator's turn in a hop is such a two-step run.
+    """
+
+    async def answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[TextPart("ok")])
+
+    async def call_then_answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if len(messages) > 1:
+            return ModelResponse(parts=[TextPart("done")])
+        return ModelResponse(parts=[ToolCallPart("delegate_to_worker", {"task": "x"})])
+
+    two_steps = Agent(FunctionModel(call_then_answer))
+
+    @two_steps.tool_plain
+    async def delegate_to_worker(task: str) -> str:  # pyright: ignore[reportUnusedFunction]
+        return "ok"
+
+    return {
+        "one_step_ms": await _bare_run_ms(Agent(FunctionModel(answer)), runs),
+        "two_steps_ms": await _bare_run_ms(two_steps, runs),
+    }
+
+
 def start_agent(name: str, port: int, env: dict[str, str]) -> Started:
     argv = [sys.executable, "-m", "pais_server"]
     full = {"AGENT_NAME": name, "AGENT_PORT": str(port), "LOG_LEVEL": "WARNING", **env}
@@ -142,7 +182,7 @@ async def measure(agents: dict[str, Started], *, requests: int, clients: int) ->
     return [summarise(name, clients, values) for name, values in seconds.items()]
 
 
-def report(timings: list[Timing]) -> dict[str, float]:
+def report(timings: list[Timing], floor: dict[str, float]) -> dict[str, float]:
     by_name = {t.name: t for t in timings}
     worker, a2a, no_hop, hop = by_name[WORKER], by_name[WORKER_A2A], by_name[NO_HOP], by_name[HOP]
     print(f"\n{worker.clients} client(s), {worker.requests} requests per variant")
@@ -156,6 +196,8 @@ def report(timings: list[Timing]) -> dict[str, float]:
         "orchestrator_turn_p50_ms": no_hop.p50_ms,
         "call_through_tool_vs_direct_p50_ms": hop.p50_ms - no_hop.p50_ms - worker.p50_ms,
         "a2a_vs_chat_p50_ms": a2a.p50_ms - worker.p50_ms,
+        "bare_two_step_run_ms": floor["two_steps_ms"],
+        "hop_beyond_bare_run_p50_ms": hop.p50_ms - worker.p50_ms - floor["two_steps_ms"],
     }
     print(
         f"  added per hop (one hop - worker alone): p50 {added['hop_p50_ms']:.2f} ms, p99 {added['hop_p99_ms']:.2f} ms"
@@ -163,7 +205,10 @@ def report(timings: list[Timing]) -> dict[str, float]:
         f"    of which the orchestrator's own 2-step turn (no hop): p50 {no_hop.p50_ms:.2f} ms;"
         f" reaching the worker through the tool instead of directly: p50"
         f" {added['call_through_tool_vs_direct_p50_ms']:+.2f} ms;"
-        f" A2A vs chat on the worker: p50 {added['a2a_vs_chat_p50_ms']:+.2f} ms"
+        f" A2A vs chat on the worker: p50 {added['a2a_vs_chat_p50_ms']:+.2f} ms\n"
+        f"    floor: a bare in-process Pydantic AI run with an instant model costs {floor['one_step_ms']:.2f} ms"
+        f" (one step) / {floor['two_steps_ms']:.2f} ms (two steps around a tool) here;"
+        f" the hop adds p50 {added['hop_beyond_bare_run_p50_ms']:.2f} ms beyond the bare two-step run"
     )
     return added
 
@@ -181,12 +226,13 @@ def main() -> None:
         for name, script in (("orchestrator", ORCHESTRATOR_SCRIPT), ("no-hop", NO_HOP_SCRIPT)):
             env = {"DEBUG_MOCK_RESPONSES": json.dumps(script), "AGENT_SUB_AGENTS": f"worker:{worker.url}"}
             agents[name] = start_agent(name, free_port(), env)
-        results: dict[str, object] = {"requests": args.requests, "target_hop_p50_ms": TARGET_P50_MS}
+        floor = asyncio.run(bare_runs())
+        results: dict[str, object] = {"requests": args.requests, "target_hop_p50_ms": TARGET_P50_MS, "floor": floor}
         sequential = asyncio.run(measure(agents, requests=args.requests, clients=1))
-        results["sequential"] = {"timings": sequential, **report(sequential)}
+        results["sequential"] = {"timings": sequential, **report(sequential, floor)}
         if not args.no_concurrent:
             concurrent = asyncio.run(measure(agents, requests=args.requests, clients=args.clients))
-            results["concurrent"] = {"timings": concurrent, **report(concurrent)}
+            results["concurrent"] = {"timings": concurrent, **report(concurrent, floor)}
     finally:
         for agent in agents.values():
             agent.stop()
