@@ -41,6 +41,7 @@ SOAK_TEST = "tests/load/test_soak.py"
 # Shorter-than-default settings for benchmarks whose options are known, so the whole run fits in 10 minutes.
 ARGS: dict[str, list[str]] = {
     "server/bench_chat.py": ["--seconds", "2", "--rounds", "5", "--starts", "3"],
+    "server/bench_instructions.py": ["--requests", "400"],
     "memory/bench_server_memory.py": ["--seconds", "4"],
     "cli/bench_cli_startup.py": ["--repeat", "5"],
     "telemetry/bench_telemetry.py": ["--requests", "200", "--rounds", "2"],
