@@ -2,6 +2,7 @@
 
 - `pais_app`: PAIS with local memory (what users deploy).
 - `pais_redis_app`: PAIS with memory in Redis at `$BENCH_REDIS_URL` (what a replicated deployment runs).
+- `pais_null_app`: PAIS without memory (`bench_instructions.py`: what memory costs per request).
 - `minimal_app`: a hand-written FastAPI endpoint that calls `agent.run` and returns the completion:
   the floor of what anyone could write.
 - `fixed_app`: a bare FastAPI endpoint returning a fixed completion body: the HTTP limit.
@@ -31,19 +32,24 @@ def _agent() -> Agent[None, str]:
     return Agent(FunctionModel(_instant), instructions="You are a helpful assistant.")
 
 
-def pais_app() -> Any:
+def _pais(**settings: Any) -> Any:
+    # imported here, so that the baselines' processes never load PAIS (their start-up time is compared)
     from pais_core import Settings
     from pais_server import create_app
 
-    return create_app(Settings(agent_name="bench", memory_type="local"), _agent())
+    return create_app(Settings(agent_name="bench", **settings), _agent())
+
+
+def pais_app() -> Any:
+    return _pais(memory_type="local")
 
 
 def pais_redis_app() -> Any:
-    from pais_core import Settings
-    from pais_server import create_app
+    return _pais(memory_type="redis", memory_redis_url=os.environ["BENCH_REDIS_URL"])
 
-    settings = Settings(agent_name="bench", memory_type="redis", memory_redis_url=os.environ["BENCH_REDIS_URL"])
-    return create_app(settings, _agent())
+
+def pais_null_app() -> Any:
+    return _pais(memory_type="null")
 
 
 class _Message(BaseModel):
@@ -101,10 +107,3 @@ def fixed_app() -> Any:
         return body
 
     return app
-
-
-def pais_null_app() -> Any:
-    from pais_core import Settings
-    from pais_server import create_app
-
-    return create_app(Settings(agent_name="bench", memory_type="null"), _agent())
