@@ -55,7 +55,8 @@ class ReceivedSpan:
     status_code: int
     start_ns: int
     end_ns: int
-    events: tuple[str, ...] = ()
+    events: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """The span's events as (name, attributes), in order."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +223,7 @@ class OtlpReceiver(ThreadedServer):
                             status_code=span.status.code,
                             start_ns=span.start_time_unix_nano,
                             end_ns=span.end_time_unix_nano,
-                            events=tuple(event.name for event in span.events),
+                            events=tuple((event.name, _attributes(event.attributes)) for event in span.events),
                         )
                     )
         self._add(lambda store: store.spans.extend(spans))

@@ -9,11 +9,18 @@ from functools import lru_cache
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, MeterProvider
-from opentelemetry.trace import INVALID_SPAN, Span, SpanKind, Tracer, TracerProvider
+from opentelemetry.trace import Tracer, TracerProvider
 
 from pais_core import __version__
 
-from ._names import INSTRUMENTATION_SCOPE, KAOS_MEMORY_DURATION, MEMORY_BACKEND, MEMORY_OPERATION
+from ._names import (
+    ERROR_TYPE,
+    INSTRUMENTATION_SCOPE,
+    KAOS_MEMORY_DURATION,
+    MEMORY_BACKEND,
+    MEMORY_DURATION_MS,
+    MEMORY_OPERATION,
+)
 from ._providers import metrics_installed, tracing_installed
 
 __all__ = ["memory_operation", "pais_tracer"]
@@ -42,27 +49,36 @@ def _memory_duration(provider: MeterProvider) -> Histogram:
 
 
 @contextmanager
-def memory_operation(operation: str, *, backend: str) -> Generator[Span]:
-    """Trace one memory backend call as a `memory.<operation>` span and record `kaos.memory.duration`.
+def memory_operation(operation: str, *, backend: str) -> Generator[None]:
+    """Record one memory backend call as a `memory.<operation>` event on the current span and in `kaos.memory.duration`.
+
+    An event, not a span of its own: two memory calls per chat turn would otherwise add two spans to
+    every trace, and a span costs several times what an event does to build and export.
 
     Usage: `with memory_operation("append", backend="redis"): await memory.append(...)`.
 
     Args:
-        operation: what the call does (`append`, `history`, `list_sessions`, ...).
+        operation: what the call does (`append`, `load_history`, `list_sessions`, ...).
         backend: `local`, `redis` or `null`.
     """
-    if not tracing_installed() and not metrics_installed():
-        yield INVALID_SPAN  # nothing listens: no span, no clock, no attributes
+    tracing, measuring = tracing_installed(), metrics_installed()
+    if not tracing and not measuring:
+        yield  # nothing listens: no clock, no attributes
         return
     attributes: dict[str, str] = {MEMORY_OPERATION: operation, MEMORY_BACKEND: backend}
+    started_ns = time.time_ns()
     start = time.perf_counter()
     try:
-        with pais_tracer().start_as_current_span(
-            f"memory.{operation}", kind=SpanKind.INTERNAL, attributes=attributes
-        ) as span:
-            yield span
+        yield
     except BaseException as exc:
-        attributes["error.type"] = type(exc).__qualname__
+        attributes[ERROR_TYPE] = type(exc).__qualname__
         raise
     finally:
-        _memory_duration(metrics.get_meter_provider()).record(time.perf_counter() - start, attributes)
+        seconds = time.perf_counter() - start
+        if measuring:
+            _memory_duration(metrics.get_meter_provider()).record(seconds, attributes)
+        if tracing:
+            span = trace.get_current_span()
+            if span.is_recording():
+                event = {**attributes, MEMORY_DURATION_MS: round(seconds * 1000, 3)}
+                span.add_event(f"memory.{operation}", event, timestamp=started_ns)

@@ -13,6 +13,7 @@ __all__ = [
     "INSTRUMENTATION_SCOPE",
     "KAOS_MEMORY_DURATION",
     "MEMORY_BACKEND",
+    "MEMORY_DURATION_MS",
     "MEMORY_OPERATION",
     "UNTRACED_PATHS",
     "is_untraced",
@@ -33,6 +34,9 @@ KAOS_MEMORY_DURATION = "kaos.memory.duration"
 """Histogram (s) of memory backend operations, by `kaos.memory.operation` and `kaos.memory.backend`."""
 MEMORY_OPERATION = "kaos.memory.operation"
 MEMORY_BACKEND = "kaos.memory.backend"
+MEMORY_DURATION_MS = "kaos.memory.duration_ms"
+"""Duration (ms) of the operation on its `memory.<operation>` span event."""
+ERROR_TYPE = "error.type"
 
 UNTRACED_PATHS = frozenset({"/health", "/ready", "/.well-known/agent-card.json", "/.well-known/agent.json"})
 """Probe and agent-card paths: no span, no request metrics."""
