@@ -79,7 +79,8 @@ def test_in_memory_exporters_get_spans_metrics_and_correlated_logs() -> None:
     event_attributes = dict(event.attributes or {})
     assert event_attributes.pop("kaos.memory.duration_ms") >= 0
     assert event_attributes == {"kaos.memory.operation": "append", "kaos.memory.backend": "redis"}
-    assert span.start_time is not None and span.end_time is not None
+    assert span.start_time is not None
+    assert span.end_time is not None
     assert span.start_time <= event.timestamp <= span.end_time
     resource = dict(span.resource.attributes)
     assert resource["service.name"] == "agent-a"
