@@ -5,9 +5,17 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 
+import httpx
+import httpx2
+import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
+from pais_testing.threaded_server import ThreadedServer
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from pais_core import Settings
 from pais_telemetry import configure_logging
@@ -72,6 +80,25 @@ def test_log_level_is_honoured() -> None:
     logging.getLogger("pais.chat").warning("kept")
 
     assert [line.rsplit("] ", 1)[1] for line in _logged(stream)] == ["kept"]
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[str]:
+    app = Starlette(routes=[Route("/", lambda _: PlainTextResponse("ok"))])
+    with ThreadedServer(app) as server:
+        yield server.base_url
+
+
+@pytest.mark.parametrize(("level", "heard"), [("INFO", False), ("DEBUG", True)])
+def test_http_clients_log_each_request_only_at_debug(http_server: str, level: str, heard: bool) -> None:
+    stream = io.StringIO()
+    configure_logging(Settings(agent_name="a", log_level=level), stream=stream)
+
+    assert httpx.get(http_server).text == "ok"  # delegations and MCP
+    assert httpx2.get(http_server).text == "ok"  # the OpenAI client: every model call
+
+    request_lines = [line for line in _logged(stream) if f"HTTP Request: GET {http_server}" in line]
+    assert len(request_lines) == (2 if heard else 0)
 
 
 def test_reconfiguring_replaces_the_handler() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from contextlib import contextmanager
 
@@ -13,6 +14,7 @@ from pais_core import __version__ as VERSION
 __all__ = ["DelegationTelemetry"]
 
 _SCOPE = "pais_delegation"
+logger = logging.getLogger(_SCOPE)
 
 
 class DelegationTelemetry:
@@ -43,8 +45,15 @@ class DelegationTelemetry:
             yield span
 
     def record(self, span: Span, target: str, *, outcome: str, seconds: float) -> None:
-        """Record a finished delegation: span outcome and status, counter and duration."""
+        """Record a finished delegation: span outcome and status, counter, duration and a log line."""
         success = outcome == "success"
+        logger.log(
+            logging.INFO if success else logging.WARNING,
+            "delegation to %s: %s in %.1f ms",
+            target,
+            outcome,
+            seconds * 1000,
+        )
         span.set_attribute("pais.delegation.outcome", outcome)
         if not success:
             span.set_status(Status(StatusCode.ERROR, outcome))

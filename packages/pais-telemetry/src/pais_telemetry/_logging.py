@@ -27,6 +27,8 @@ __all__ = [
 TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [trace_id=%(trace_id)s span_id=%(span_id)s] %(message)s"
 """The `LOG_FORMAT=text` line layout."""
 
+_CHATTY_LOGGERS = ("httpx", "httpx2")
+"""HTTP clients that log every request at INFO (each model call): heard only at `LOG_LEVEL=DEBUG`."""
 _NO_TRACE_ID = "0" * 32
 _NO_SPAN_ID = "0" * 16
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -126,7 +128,8 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> N
     """Log to stdout at `LOG_LEVEL`, in `LOG_FORMAT` (text or json), every record with trace and span ids.
 
     Replaces the handler an earlier call installed and leaves other handlers alone. Works the same
-    with telemetry off (the ids are then all zeros).
+    with telemetry off (the ids are then all zeros). The HTTP clients' one line per request (every
+    model call) is kept for `DEBUG`; above it they log warnings only.
 
     Args:
         settings: reads `log_level` and `log_format`.
@@ -141,6 +144,8 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> N
     handler.setFormatter(JsonLogFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if settings.log_level == "DEBUG" else logging.WARNING)
 
 
 def install_otlp_log_handler(provider: LoggerProvider) -> None:
