@@ -11,7 +11,7 @@ import gzip
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -36,7 +36,6 @@ from .threaded_server import ThreadedServer
 __all__ = ["MetricPoint", "OtlpReceiver", "ReceivedLog", "ReceivedSpan"]
 
 T = TypeVar("T")
-M = TypeVar("M", bound=Message)
 _PROTOBUF = "application/x-protobuf"
 
 
@@ -95,34 +94,37 @@ class _Store:
 
 
 class OtlpReceiver(ThreadedServer):
-    """OTLP/HTTP (protobuf) at `/v1/traces`, `/v1/metrics` and `/v1/logs` on a free loopback port."""
+    """OTLP/HTTP (protobuf) at `/v1/traces`, `/v1/metrics` and `/v1/logs` on a free loopback port.
 
-    def __init__(self) -> None:
+    With `decode_later`, exports are answered at once and decoded when something is read (a benchmark's
+    collector that should not compete for CPU with the server it measures).
+    """
+
+    def __init__(self, *, decode_later: bool = False) -> None:
         self._store = _Store()
         self._changed = threading.Condition()
+        self._decode_later = decode_later
+        self._pending: list[tuple[str, bytes]] = []
         self.status = 200
-        app = Starlette(
-            routes=[
-                Route("/v1/traces", self._traces, methods=["POST"]),
-                Route("/v1/metrics", self._metrics, methods=["POST"]),
-                Route("/v1/logs", self._logs, methods=["POST"]),
-            ]
-        )
+        app = Starlette(routes=[Route(f"/v1/{signal}", self._handler(signal), methods=["POST"]) for signal in _SIGNALS])
         super().__init__(app)
         self.endpoint = self.base_url
 
     @property
     def spans(self) -> list[ReceivedSpan]:
+        self._decode_pending()
         with self._changed:
             return list(self._store.spans)
 
     @property
     def metric_points(self) -> list[MetricPoint]:
+        self._decode_pending()
         with self._changed:
             return list(self._store.metric_points)
 
     @property
     def logs(self) -> list[ReceivedLog]:
+        self._decode_pending()
         with self._changed:
             return list(self._store.logs)
 
@@ -134,6 +136,7 @@ class OtlpReceiver(ThreadedServer):
     def clear(self) -> None:
         with self._changed:
             self._store = _Store()
+            self._pending.clear()
 
     def wait_for_spans(
         self, predicate: Callable[[ReceivedSpan], bool] = lambda _: True, *, count: int = 1, timeout: float = 10.0
@@ -162,28 +165,38 @@ class OtlpReceiver(ThreadedServer):
         what: str,
     ) -> list[T]:
         deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
+        while True:
+            self._decode_pending()
+            with self._changed:
                 found = [item for item in items(self._store) if predicate(item)]
+                received = len(items(self._store))
                 remaining = deadline - time.monotonic()
                 if len(found) >= count or remaining <= 0:
                     break
                 self._changed.wait(remaining)
-            received = len(items(self._store))
         if len(found) < count:
             raise TimeoutError(f"{len(found)} of {count} matching {what} arrived within {timeout}s ({received} in all)")
         return found
 
-    async def _decode(self, request: Request, signal: str, message: M) -> M | Response:
-        """The parsed request, or the response to send instead (refusing, or undecodable)."""
-        data = await self._body(request, signal)
-        if self.status != 200:
-            return Response(status_code=self.status)
-        try:
-            message.ParseFromString(data)
-        except DecodeError:
-            return Response(f"undecodable {type(message).__name__}", status_code=400)
-        return message
+    def _handler(self, signal: str) -> Callable[[Request], Awaitable[Response]]:
+        request_type, answer = _SIGNALS[signal]
+
+        async def handle(request: Request) -> Response:
+            data = await self._body(request, signal)
+            if self.status != 200:
+                return Response(status_code=self.status)
+            if self._decode_later:
+                with self._changed:
+                    self._pending.append((signal, data))
+                    self._changed.notify_all()
+            else:
+                try:
+                    self._ingest(signal, data)
+                except DecodeError:
+                    return Response(f"undecodable {request_type.__name__}", status_code=400)
+            return Response(answer, media_type=_PROTOBUF)
+
+        return handle
 
     async def _body(self, request: Request, signal: str) -> bytes:
         data = await request.body()
@@ -196,87 +209,99 @@ class OtlpReceiver(ThreadedServer):
             self._store.requests[signal] = self._store.requests.get(signal, 0) + 1
         return data
 
-    def _add(self, add: Callable[[_Store], None]) -> None:
+    def _decode_pending(self) -> None:
         with self._changed:
-            add(self._store)
+            pending, self._pending = self._pending, []
+        for signal, data in pending:
+            self._ingest(signal, data)
+
+    def _ingest(self, signal: str, data: bytes) -> None:
+        request_type, _ = _SIGNALS[signal]
+        message = request_type()
+        message.ParseFromString(data)
+        with self._changed:
+            if isinstance(message, ExportTraceServiceRequest):
+                self._store.spans.extend(_spans(message))
+            elif isinstance(message, ExportMetricsServiceRequest):
+                self._store.metric_points.extend(_metric_points(message))
+            elif isinstance(message, ExportLogsServiceRequest):
+                self._store.logs.extend(_log_records(message))
             self._changed.notify_all()
 
-    async def _traces(self, request: Request) -> Response:
-        message = await self._decode(request, "traces", ExportTraceServiceRequest())
-        if isinstance(message, Response):
-            return message
-        spans: list[ReceivedSpan] = []
-        for resource_spans in message.resource_spans:
-            resource = _attributes(resource_spans.resource.attributes)
-            for scope_spans in resource_spans.scope_spans:
-                for span in scope_spans.spans:
-                    spans.append(
-                        ReceivedSpan(
-                            name=span.name,
-                            trace_id=span.trace_id.hex(),
-                            span_id=span.span_id.hex(),
-                            parent_span_id=span.parent_span_id.hex(),
-                            kind=span.kind,
-                            attributes=_attributes(span.attributes),
-                            resource=resource,
-                            scope=scope_spans.scope.name,
-                            status_code=span.status.code,
-                            start_ns=span.start_time_unix_nano,
-                            end_ns=span.end_time_unix_nano,
-                            events=tuple((event.name, _attributes(event.attributes)) for event in span.events),
-                        )
-                    )
-        self._add(lambda store: store.spans.extend(spans))
-        return Response(ExportTraceServiceResponse().SerializeToString(), media_type=_PROTOBUF)
 
-    async def _metrics(self, request: Request) -> Response:
-        message = await self._decode(request, "metrics", ExportMetricsServiceRequest())
-        if isinstance(message, Response):
-            return message
-        points: list[MetricPoint] = []
-        for resource_metrics in message.resource_metrics:
-            resource = _attributes(resource_metrics.resource.attributes)
-            for scope_metrics in resource_metrics.scope_metrics:
-                scope = scope_metrics.scope.name
-                for metric in scope_metrics.metrics:
-                    kind = metric.WhichOneof("data")
-                    common: dict[str, Any] = {"name": metric.name, "kind": kind, "resource": resource, "scope": scope}
-                    if kind in ("sum", "gauge"):
-                        for point in getattr(metric, kind).data_points:
-                            value = point.as_double if point.HasField("as_double") else point.as_int
-                            points.append(MetricPoint(**common, attributes=_attributes(point.attributes), value=value))
-                    elif kind in ("histogram", "exponential_histogram"):
-                        for point in getattr(metric, kind).data_points:
-                            points.append(
-                                MetricPoint(
-                                    **common, attributes=_attributes(point.attributes), count=point.count, sum=point.sum
-                                )
+_SIGNALS: dict[str, tuple[type[Message], bytes]] = {
+    "traces": (ExportTraceServiceRequest, ExportTraceServiceResponse().SerializeToString()),
+    "metrics": (ExportMetricsServiceRequest, ExportMetricsServiceResponse().SerializeToString()),
+    "logs": (ExportLogsServiceRequest, ExportLogsServiceResponse().SerializeToString()),
+}
+
+
+def _spans(message: ExportTraceServiceRequest) -> list[ReceivedSpan]:
+    spans: list[ReceivedSpan] = []
+    for resource_spans in message.resource_spans:
+        resource = _attributes(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                spans.append(
+                    ReceivedSpan(
+                        name=span.name,
+                        trace_id=span.trace_id.hex(),
+                        span_id=span.span_id.hex(),
+                        parent_span_id=span.parent_span_id.hex(),
+                        kind=span.kind,
+                        attributes=_attributes(span.attributes),
+                        resource=resource,
+                        scope=scope_spans.scope.name,
+                        status_code=span.status.code,
+                        start_ns=span.start_time_unix_nano,
+                        end_ns=span.end_time_unix_nano,
+                        events=tuple((event.name, _attributes(event.attributes)) for event in span.events),
+                    )
+                )
+    return spans
+
+
+def _metric_points(message: ExportMetricsServiceRequest) -> list[MetricPoint]:
+    points: list[MetricPoint] = []
+    for resource_metrics in message.resource_metrics:
+        resource = _attributes(resource_metrics.resource.attributes)
+        for scope_metrics in resource_metrics.scope_metrics:
+            scope = scope_metrics.scope.name
+            for metric in scope_metrics.metrics:
+                kind = metric.WhichOneof("data")
+                common: dict[str, Any] = {"name": metric.name, "kind": kind, "resource": resource, "scope": scope}
+                if kind in ("sum", "gauge"):
+                    for point in getattr(metric, kind).data_points:
+                        value = point.as_double if point.HasField("as_double") else point.as_int
+                        points.append(MetricPoint(**common, attributes=_attributes(point.attributes), value=value))
+                elif kind in ("histogram", "exponential_histogram"):
+                    for point in getattr(metric, kind).data_points:
+                        points.append(
+                            MetricPoint(
+                                **common, attributes=_attributes(point.attributes), count=point.count, sum=point.sum
                             )
-        self._add(lambda store: store.metric_points.extend(points))
-        return Response(ExportMetricsServiceResponse().SerializeToString(), media_type=_PROTOBUF)
-
-    async def _logs(self, request: Request) -> Response:
-        message = await self._decode(request, "logs", ExportLogsServiceRequest())
-        if isinstance(message, Response):
-            return message
-        records: list[ReceivedLog] = []
-        for resource_logs in message.resource_logs:
-            resource = _attributes(resource_logs.resource.attributes)
-            for scope_logs in resource_logs.scope_logs:
-                for record in scope_logs.log_records:
-                    records.append(
-                        ReceivedLog(
-                            body=_value(record.body),
-                            severity_text=record.severity_text,
-                            trace_id=record.trace_id.hex(),
-                            span_id=record.span_id.hex(),
-                            attributes=_attributes(record.attributes),
-                            resource=resource,
-                            scope=scope_logs.scope.name,
                         )
+    return points
+
+
+def _log_records(message: ExportLogsServiceRequest) -> list[ReceivedLog]:
+    records: list[ReceivedLog] = []
+    for resource_logs in message.resource_logs:
+        resource = _attributes(resource_logs.resource.attributes)
+        for scope_logs in resource_logs.scope_logs:
+            for record in scope_logs.log_records:
+                records.append(
+                    ReceivedLog(
+                        body=_value(record.body),
+                        severity_text=record.severity_text,
+                        trace_id=record.trace_id.hex(),
+                        span_id=record.span_id.hex(),
+                        attributes=_attributes(record.attributes),
+                        resource=resource,
+                        scope=scope_logs.scope.name,
                     )
-        self._add(lambda store: store.logs.extend(records))
-        return Response(ExportLogsServiceResponse().SerializeToString(), media_type=_PROTOBUF)
+                )
+    return records
 
 
 def _attributes(pairs: Sequence[KeyValue]) -> dict[str, Any]:
