@@ -96,3 +96,26 @@ def test_collector_down_serving_goes_on(scripted_model: ScriptedModelServer) -> 
         returncode = proc.stop(grace=20)
     assert returncode in (0, -15), proc.output()
     assert time.monotonic() - started < 15.0  # the telemetry flush at exit is bounded
+
+
+def test_a_stop_signal_exports_what_is_still_batched(
+    receiver: OtlpReceiver, scripted_model: ScriptedModelServer
+) -> None:
+    scripted_model.handler = scripted("hello")
+    env = _env(scripted_model, receiver.endpoint)
+    for batching in ("OTEL_METRIC_EXPORT_INTERVAL", "OTEL_BSP_SCHEDULE_DELAY", "OTEL_BLRP_SCHEDULE_DELAY"):
+        del env[batching]  # the SDK defaults: spans and logs every 5 s, metrics every 60 s
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with pais_server_process(env, port=port) as proc:
+        wait_for_http(f"{base}/ready", timeout=60)
+        for _ in range(3):
+            assert httpx.post(f"{base}/v1/chat/completions", json=CHAT, timeout=30).status_code == 200
+        assert receiver.requests("traces") == 0  # still batched
+        returncode = proc.stop(grace=20)
+    assert returncode in (0, -15), proc.output()
+
+    assert len([s for s in receiver.spans if s.name == "POST /v1/chat/completions"]) == 3
+    [duration] = [p for p in receiver.metric_points if p.name == "http.server.request.duration"]
+    assert duration.count == 3
+    assert len([r for r in receiver.logs if "POST /v1/chat/completions" in str(r.body)]) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import Settings, __version__
-from pais_telemetry import configure, is_untraced
+from pais_telemetry import configure, current_telemetry, is_untraced
 
 from . import _a2a_routes, _chat_routes, _discovery_routes, _memory_routes, _probe_routes
 from ._a2a_tasks import A2ATasks
@@ -46,6 +47,10 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
             # cyclic garbage collector from re-scanning it on every full collection under load.
             gc.freeze()
             yield
+        # Export what is still batched now: after a stop signal uvicorn re-raises it once serving
+        # ends, so the process dies before any exit hook could flush.
+        if (telemetry := current_telemetry()) is not None:
+            await asyncio.to_thread(telemetry.force_flush)
 
     app = FastAPI(
         title=f"PAIS agent {settings.agent_name}",
