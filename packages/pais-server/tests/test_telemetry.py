@@ -119,3 +119,27 @@ def test_a_stop_signal_exports_what_is_still_batched(
     [duration] = [p for p in receiver.metric_points if p.name == "http.server.request.duration"]
     assert duration.count == 3
     assert len([r for r in receiver.logs if "POST /v1/chat/completions" in str(r.body)]) == 3
+
+
+def test_a_caller_that_does_not_sample_gets_no_spans_but_tokens_are_counted(
+    receiver: OtlpReceiver, scripted_model: ScriptedModelServer
+) -> None:
+    scripted_model.handler = scripted("hello")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with pais_server_process(_env(scripted_model, receiver.endpoint), port=port) as proc:
+        wait_for_http(f"{base}/ready", timeout=60)
+        for flags in ("00", "01"):  # not sampled, then sampled
+            headers = {"traceparent": f"00-{TRACE_ID[:-2]}{flags}-{CALLER_SPAN_ID}-{flags}"}
+            response = httpx.post(f"{base}/v1/chat/completions", json=CHAT, headers=headers, timeout=30)
+            assert response.status_code == 200, proc.output()
+
+        [sampled_run] = receiver.wait_for_spans(lambda s: s.name == "invoke_agent worker-a")
+        assert sampled_run.trace_id == f"{TRACE_ID[:-2]}01"
+        tokens = receiver.wait_for_metric_points(lambda p: p.name == "gen_ai.client.token.usage", count=4)
+    assert {s.trace_id for s in receiver.spans} == {f"{TRACE_ID[:-2]}01"}
+    # one turn's tokens from Pydantic AI's instrumentation, the unsampled turn's from PAIS
+    assert {(p.scope, p.attributes["gen_ai.token.type"]) for p in tokens} == {
+        (scope, kind) for scope in ("pydantic-ai", "pais") for kind in ("input", "output")
+    }
+    assert {p.count for p in tokens} == {1}

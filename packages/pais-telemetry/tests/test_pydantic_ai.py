@@ -11,13 +11,14 @@ pytest.importorskip("pydantic_ai")
 
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from pais_testing.otel_in_memory import InMemory
 from pydantic_ai import Agent
 from pydantic_ai.capabilities import Instrumentation
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, DeltaToolCalls, FunctionModel
 
-from pais_telemetry import agent_capabilities
+from pais_telemetry import agent_capabilities, record_token_usage
 
 
 def _reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -107,3 +108,38 @@ def test_an_agent_that_instruments_itself_keeps_its_own(in_memory: InMemory) -> 
     [capability] = agent_capabilities(weather_agent())
     assert isinstance(capability, Instrumentation)
     assert agent_capabilities(None) == [capability]  # built once per provider pair
+
+
+def _token_points(in_memory: InMemory) -> list[tuple[str, int]]:
+    return sorted(
+        (attributes["gen_ai.token.type"], point.sum)
+        for attributes, point in in_memory.metric_points("gen_ai.client.token.usage")
+    )
+
+
+async def test_an_unsampled_trace_runs_uninstrumented_and_still_counts_tokens(in_memory: InMemory) -> None:
+    agent = weather_agent()
+    caller = SpanContext(
+        0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, is_remote=True, trace_flags=TraceFlags(0)
+    )
+    with trace.use_span(NonRecordingSpan(caller)):
+        assert agent_capabilities(agent) == []  # the sampler dropped this trace: no instrumentation cost
+        result = await agent.run("weather in Paris?")
+        record_token_usage(agent, result.new_messages())
+
+    assert in_memory.spans_by_name() == {}
+    usage = result.usage
+    assert _token_points(in_memory) == [("input", usage.input_tokens), ("output", usage.output_tokens)]
+    [(attributes, _), _] = in_memory.metric_points("gen_ai.client.token.usage")
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.response.model"] == "function:_reply:_stream"
+
+
+async def test_token_usage_is_not_recorded_twice_for_an_instrumented_run(in_memory: InMemory) -> None:
+    agent = weather_agent()
+    with trace.get_tracer("test").start_as_current_span("POST /v1/chat/completions"):
+        result = await agent.run("weather in Paris?", capabilities=agent_capabilities(agent))
+        record_token_usage(agent, result.new_messages())  # nothing to add: the instrumentation recorded them
+
+    usage = result.usage
+    assert _token_points(in_memory) == [("input", usage.input_tokens), ("output", usage.output_tokens)]

@@ -29,7 +29,7 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_delegation import delegation_scope
 from pais_memory import Memory
-from pais_telemetry import agent_capabilities, memory_operation
+from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
 from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
@@ -232,6 +232,8 @@ class AgentRunner:
         return kwargs
 
     async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
+        if "capabilities" not in turn.kwargs:  # the run was not instrumented (telemetry off, or trace not sampled)
+            record_token_usage(self.agent, messages)
         text = output if isinstance(output, str) else str(output)
         result = RunResult(output=text, usage=_usage(usage))
         events = [

@@ -22,7 +22,7 @@ from ._names import (
     UNTRACED_PATHS,
     is_untraced,
 )
-from ._pydantic_ai import agent_capabilities
+from ._pydantic_ai import agent_capabilities, record_token_usage
 
 __all__ = [
     "A2A_CONTEXT_ID",
@@ -46,4 +46,5 @@ __all__ = [
     "is_untraced",
     "memory_operation",
     "pais_tracer",
+    "record_token_usage",
 ]

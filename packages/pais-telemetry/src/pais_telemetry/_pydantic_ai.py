@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import MeterProvider
+from opentelemetry.metrics import Histogram, MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from ._providers import tracing_installed
+from pais_core import __version__
+
+from ._names import INSTRUMENTATION_SCOPE
+from ._providers import metrics_installed, tracing_installed
 
 if TYPE_CHECKING:
     from pydantic_ai.agent import AbstractAgent
     from pydantic_ai.capabilities import AbstractCapability, Instrumentation
+    from pydantic_ai.messages import ModelMessage
 
-__all__ = ["agent_capabilities"]
+__all__ = ["agent_capabilities", "record_token_usage"]
+
+TOKEN_USAGE = "gen_ai.client.token.usage"
+# The GenAI semantic conventions' advisory buckets for token counts.
+TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
 
 
 CAPTURE_CONTENT_VARIABLE = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
@@ -29,8 +38,11 @@ def agent_capabilities(
 
     Gives Pydantic AI's agent-run, model-request (`chat <model>`) and tool (`execute_tool <name>`)
     spans and its `gen_ai.client.token.usage` metric, on the global tracer and meter providers. The list
-    is empty, so the run costs nothing extra, when no tracer provider is installed or when `agent`
-    already instruments itself (`instrument=`, an `Instrumentation` capability or an instrumented model).
+    is empty, so the run costs nothing extra, when no tracer provider is installed, when `agent`
+    already instruments itself (`instrument=`, an `Instrumentation` capability or an instrumented model),
+    or when the current trace is not sampled (`OTEL_TRACES_SAMPLER`): Pydantic AI's instrumentation
+    costs about as much CPU when its spans are dropped as when they are kept. Call
+    `record_token_usage` after such a run to keep the token metric complete.
 
     Args:
         agent: the agent about to run; a user's custom agent keeps its own instrumentation.
@@ -43,22 +55,57 @@ def agent_capabilities(
     """
     if not tracing_installed():
         return []
-    try:
-        from pydantic_ai import Agent
-        from pydantic_ai.models.instrumented import InstrumentedModel
-    except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise ImportError("agent_capabilities needs Pydantic AI: install `pais-telemetry[pydantic-ai]`") from exc
-    if isinstance(agent, Agent) and (agent.instrument or isinstance(agent.model, InstrumentedModel)):
-        return []
-    if agent is not None and _has_instrumentation(agent):
+    if _instruments_itself(agent) or not _current_trace_sampled():
         return []
     if include_content is None:
         include_content = os.environ.get(CAPTURE_CONTENT_VARIABLE, "").strip().lower() == "true"
     return [_instrumentation(trace.get_tracer_provider(), metrics.get_meter_provider(), include_content)]
 
 
-def _has_instrumentation(agent: AbstractAgent[Any, Any]) -> bool:
-    from pydantic_ai.capabilities import Instrumentation, WrapperCapability
+def record_token_usage(agent: AbstractAgent[Any, Any] | None, messages: Sequence[ModelMessage]) -> None:
+    """Record `gen_ai.client.token.usage` for the model responses in `messages` (a run's new messages).
+
+    For a run that went without `agent_capabilities()`' instrumentation (an unsampled trace, or
+    traces off and metrics on): the points Pydantic AI would have recorded, one per response and token
+    type, on the `pais` meter. Does nothing when no meter provider is installed or when the run was
+    instrumented after all (`agent_capabilities(agent)` is not empty, or `agent` instruments itself).
+    """
+    if not metrics_installed() or agent_capabilities(agent) or _instruments_itself(agent):
+        return
+    from pydantic_ai.messages import ModelResponse
+
+    histogram = _token_usage(metrics.get_meter_provider())
+    for message in messages:
+        if not isinstance(message, ModelResponse):
+            continue
+        attributes: dict[str, str] = {"gen_ai.operation.name": "chat"}
+        if message.provider_name:
+            attributes["gen_ai.provider.name"] = attributes["gen_ai.system"] = message.provider_name
+        if message.model_name:
+            attributes["gen_ai.request.model"] = attributes["gen_ai.response.model"] = message.model_name
+        for token_type, tokens in (("input", message.usage.input_tokens), ("output", message.usage.output_tokens)):
+            if tokens:
+                histogram.record(tokens, {**attributes, "gen_ai.token.type": token_type})
+
+
+def _current_trace_sampled() -> bool:
+    """False inside a span whose trace the sampler dropped; True in a sampled trace or outside any span."""
+    span_context = trace.get_current_span().get_span_context()
+    return not span_context.is_valid or span_context.trace_flags.sampled
+
+
+def _instruments_itself(agent: AbstractAgent[Any, Any] | None) -> bool:
+    try:
+        from pydantic_ai import Agent
+        from pydantic_ai.capabilities import Instrumentation, WrapperCapability
+        from pydantic_ai.models.instrumented import InstrumentedModel
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise ImportError("agent instrumentation needs Pydantic AI: install `pais-telemetry[pydantic-ai]`") from exc
+
+    if agent is None:
+        return False
+    if isinstance(agent, Agent) and (agent.instrument or isinstance(agent.model, InstrumentedModel)):
+        return True
 
     leaves: list[AbstractCapability[Any]] = []
     try:
@@ -71,6 +118,16 @@ def _has_instrumentation(agent: AbstractAgent[Any, Any]) -> bool:
         if isinstance(leaf, Instrumentation):
             return True
     return False
+
+
+@lru_cache(maxsize=2)
+def _token_usage(provider: MeterProvider) -> Histogram:
+    return provider.get_meter(INSTRUMENTATION_SCOPE, __version__).create_histogram(
+        TOKEN_USAGE,
+        unit="{token}",
+        description="Measures number of input and output tokens used",
+        explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+    )
 
 
 @lru_cache(maxsize=4)
