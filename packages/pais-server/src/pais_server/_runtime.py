@@ -66,10 +66,11 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
     memory = memory_from_settings(settings)
     delegation = DelegationToolset.from_settings(settings) if settings.sub_agents else None
     mcp = _mcp_manager(settings)
-    probe_client = httpx.AsyncClient(timeout=2.0)
+    probe_client: httpx.AsyncClient | None = None  # only with a model API to probe: it costs a TLS context
     readiness = Readiness()
     readiness.add("memory", lambda: _memory_probe(memory))
     if handle is not None and handle.base_url is not None:
+        probe_client = httpx.AsyncClient(timeout=2.0)
         readiness.add("model_api", model_api_probe(probe_client, handle.base_url))
     runner = AgentRunner(
         agent=agent,
@@ -110,7 +111,8 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             yield runtime
             await runner.drain()
     finally:
-        await probe_client.aclose()
+        if probe_client is not None:
+            await probe_client.aclose()
         await memory.close()
         if handle is not None:
             await handle.aclose()
