@@ -57,8 +57,13 @@ __all__ = [
 A2A_PROTOCOL_VERSION = "0.3.0"
 
 
+# Every model here builds its validator and serializer on first use instead of at import: a server
+# pays for the A2A shapes (~10 ms) on its first A2A call or card request, not while it starts.
+_DEFERRED = ConfigDict(defer_build=True)
+
+
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class AgentSkill(_Wire):
@@ -251,8 +256,10 @@ SendMessageResult = Annotated[Task | Message, Field(discriminator="kind")]
 StreamEvent = Annotated[Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent, Field(discriminator="kind")]
 """One event of a `message/stream` response."""
 
-SEND_MESSAGE_RESULT: TypeAdapter[Task | Message] = TypeAdapter(SendMessageResult)
-STREAM_EVENT: TypeAdapter[Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent] = TypeAdapter(StreamEvent)
+SEND_MESSAGE_RESULT: TypeAdapter[Task | Message] = TypeAdapter(SendMessageResult, config=_DEFERRED)
+STREAM_EVENT: TypeAdapter[Task | Message | TaskStatusUpdateEvent | TaskArtifactUpdateEvent] = TypeAdapter(
+    StreamEvent, config=_DEFERRED
+)
 
 
 class MessageSendConfiguration(_Wire):
@@ -350,7 +357,7 @@ class JsonRpcErrorCode(IntEnum):
 
 
 class JsonRpcRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     jsonrpc: Literal["2.0"]
     method: str
@@ -359,6 +366,8 @@ class JsonRpcRequest(BaseModel):
 
 
 class JsonRpcError(BaseModel):
+    model_config = _DEFERRED
+
     code: int
     message: str
     data: Any = None
@@ -366,6 +375,8 @@ class JsonRpcError(BaseModel):
 
 class JsonRpcResponse(BaseModel):
     """A JSON-RPC 2.0 response; exactly one of `result` and `error` is meaningful."""
+
+    model_config = _DEFERRED
 
     jsonrpc: Literal["2.0"] = "2.0"
     id: str | int | None = None

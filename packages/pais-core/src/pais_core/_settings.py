@@ -62,7 +62,8 @@ class MockToolCalls(_Frozen):
 
 
 MockReply = str | MockToolCalls
-_MOCK_REPLIES: TypeAdapter[list[MockReply]] = TypeAdapter(list[MockReply])
+# built on first use: only a server with DEBUG_MOCK_RESPONSES reads it
+_MOCK_REPLIES: TypeAdapter[list[MockReply]] = TypeAdapter(list[MockReply], config=ConfigDict(defer_build=True))
 
 
 class Settings(_Frozen):
