@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,9 +44,11 @@ class DelegateArgs(TypedDict):
     ]
 
 
-_ARGS: TypeAdapter[DelegateArgs] = TypeAdapter(DelegateArgs)
-_ARGS_VALIDATOR = SchemaValidator(_ARGS.core_schema)
-_ARGS_SCHEMA = _ARGS.json_schema()
+@functools.cache
+def _args_contract() -> tuple[dict[str, Any], SchemaValidator]:
+    """The JSON schema and validator of every delegate tool's arguments, built on first use, not at import."""
+    adapter: TypeAdapter[DelegateArgs] = TypeAdapter(DelegateArgs)
+    return adapter.json_schema(), SchemaValidator(adapter.core_schema)
 
 
 def delegate_tool_name(agent_name: str) -> str:
@@ -182,15 +185,16 @@ class DelegationToolset(AbstractToolset[Any]):
         description = card.description if card is not None and card.description else ""
         if not description:
             description = f"Delegate a task to the sub-agent {agent.name!r} and get its answer."
+        schema, validator = _args_contract()
         return ToolsetTool(
             toolset=self,
             tool_def=ToolDefinition(
                 name=name,
                 description=f"{description} (sub-agent {agent.name!r})",
-                parameters_json_schema=_ARGS_SCHEMA,
+                parameters_json_schema=schema,
             ),
             max_retries=1,
-            args_validator=_ARGS_VALIDATOR,
+            args_validator=validator,
         )
 
     async def call_tool(
