@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pydantic_ai.models import Model
-from pydantic_ai.models.test import TestModel
 
 from pais_core import Settings
 
@@ -42,15 +41,21 @@ def model_from_settings(settings: Settings) -> ModelHandle:
     if settings.debug_mock_responses:
         return ModelHandle(mock_model(settings.debug_mock_responses))
     if settings.model_name == "test":
-        return ModelHandle(TestModel())
+        return _test_model()
     if settings.model_api_url is None or settings.model_name is None:
         logger.warning("MODEL_API_URL is not set: answering with Pydantic AI's offline TestModel")
         greeting = (
             f"Hello from {settings.agent_name}! I am answering with Pydantic AI's offline test model; "
             "set MODEL_API_URL and MODEL_NAME to talk to a real LLM."
         )
-        return ModelHandle(TestModel(custom_output_text=greeting))
+        return _test_model(greeting)
     return _chat_completions_model(settings, settings.model_name)
+
+
+def _test_model(output_text: str | None = None) -> ModelHandle:
+    from pydantic_ai.models.test import TestModel  # imported only by servers that answer offline
+
+    return ModelHandle(TestModel(custom_output_text=output_text))
 
 
 def _chat_completions_model(settings: Settings, model_name: str) -> ModelHandle:
