@@ -169,3 +169,13 @@ def save(name: str, data: object) -> Path:
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(data, indent=2, default=lambda o: asdict(o)))
     return path
+
+
+def count_instructions(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str] | None = None) -> int:
+    """CPU instructions valgrind's cachegrind counts for the whole process `argv` (needs `apt-get install valgrind`)."""
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
+    out = subprocess.run([*valgrind, *argv], capture_output=True, text=True, check=True, cwd=cwd, env=env).stderr
+    match = re.search(r"I\s+refs:\s+([\d,]+)", out)
+    if match is None:
+        raise RuntimeError(f"no instruction count from valgrind:\n{out[-2000:]}")
+    return int(match.group(1).replace(",", ""))

@@ -52,17 +52,17 @@ def pais_null_app() -> Any:
     return _pais(memory_type="null")
 
 
-class _Message(BaseModel):
+class ChatMessage(BaseModel):
     role: str
     content: str
 
 
-class _Request(BaseModel):
+class ChatRequest(BaseModel):
     model: str | None = None
-    messages: list[_Message]
+    messages: list[ChatMessage]
 
 
-def _completion(content: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+def completion(content: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
@@ -86,24 +86,24 @@ def minimal_app() -> Any:
         return {"status": "ok"}
 
     @app.post("/v1/chat/completions")
-    async def chat(request: _Request) -> dict[str, Any]:
+    async def chat(request: ChatRequest) -> dict[str, Any]:
         result = await agent.run(request.messages[-1].content)
         usage = result.usage
-        return _completion(result.output, usage.input_tokens, usage.output_tokens)
+        return completion(result.output, usage.input_tokens, usage.output_tokens)
 
     return app
 
 
 def fixed_app() -> Any:
     app = FastAPI()
-    body = _completion(ANSWER, 10, 5)
+    body = completion(ANSWER, 10, 5)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.post("/v1/chat/completions")
-    async def chat(request: _Request) -> dict[str, Any]:
+    async def chat(request: ChatRequest) -> dict[str, Any]:
         return body
 
     return app

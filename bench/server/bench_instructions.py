@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import re
 import shutil
-import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +26,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _harness import CHAT_BODY, save
+from _harness import CHAT_BODY, count_instructions, save
 
 HERE = Path(__file__).resolve().parent
 APPS = {
@@ -96,15 +94,7 @@ async def drive(factory: str, requests: int) -> None:
 
 def instructions(factory: str, requests: int) -> int:
     """Instructions valgrind counts for a whole process serving `requests` requests."""
-    argv = [
-        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-        sys.executable, __file__, "--drive", factory, "--requests", str(requests),
-    ]  # fmt: skip
-    out = subprocess.run(argv, capture_output=True, text=True, check=True, cwd=HERE).stderr
-    match = re.search(r"I\s+refs:\s+([\d,]+)", out)
-    if match is None:
-        raise RuntimeError(f"no instruction count from valgrind:\n{out[-2000:]}")
-    return int(match.group(1).replace(",", ""))
+    return count_instructions([sys.executable, __file__, "--drive", factory, "--requests", str(requests)], cwd=HERE)
 
 
 def main() -> None:

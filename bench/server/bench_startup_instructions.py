@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import importlib
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -63,14 +62,11 @@ ENV = {name: value for name, value in os.environ.items() if name != "PYTHONDONTW
 
 def instructions(factory: str, phase: str) -> int:
     """Instructions valgrind counts for a process that goes through start-up up to `phase`."""
+    from _harness import count_instructions
+
     argv = [sys.executable, __file__, "--drive", factory, "--phase", phase]
     subprocess.run(argv, check=True, cwd=HERE, env=ENV)  # writes any missing bytecode
-    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null"]
-    out = subprocess.run([*valgrind, *argv], capture_output=True, text=True, check=True, cwd=HERE, env=ENV).stderr
-    match = re.search(r"I\s+refs:\s+([\d,]+)", out)
-    if match is None:
-        raise RuntimeError(f"no instruction count from valgrind:\n{out[-2000:]}")
-    return int(match.group(1).replace(",", ""))
+    return count_instructions(argv, cwd=HERE, env=ENV)
 
 
 def main() -> None:
@@ -82,6 +78,8 @@ def main() -> None:
         drive(args.drive, args.phase)
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is needed: apt-get install valgrind")
+    sys.path.insert(0, str(HERE.parent))  # only here: the counted processes must not import the harness
+    from _harness import save
 
     counts = {(name, phase): instructions(factory, phase) for name, factory in APPS.items() for phase in PHASES}
     print("\nCPU instructions from process start (uvicorn --factory, one valgrind run each)")
@@ -90,9 +88,6 @@ def main() -> None:
         minimal, pais = counts[("minimal", phase)], counts[("pais", phase)]
         extra = (pais - minimal) / 1e6
         print(f"{label:<24} {minimal / 1e6:>10.1f} {pais / 1e6:>10.1f} {extra:>13.1f} {pais / minimal:>6.3f}x")
-    sys.path.insert(0, str(HERE.parent))  # only here: the counted processes must not import the harness
-    from _harness import save
-
     ratios = {phase: counts[("pais", phase)] / counts[("minimal", phase)] for phase in PHASES}
     data = {"instructions": {f"{name}.{phase}": count for (name, phase), count in counts.items()}, "ratio": ratios}
     print(f"results: {save('server_startup_instructions', data)}")

@@ -16,28 +16,19 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-import uuid
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from pydantic import BaseModel
 from pydantic_ai import Agent
 from pydantic_ai.capabilities import Instrumentation
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
-
-class _Message(BaseModel):
-    role: str
-    content: str
-
-
-class _Request(BaseModel):
-    model: str | None = None
-    messages: list[_Message]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+from apps import ChatRequest, completion  # the request and answer of bench_chat's minimal endpoint
 
 
 def _install_telemetry(endpoint: str) -> Instrumentation:
@@ -79,23 +70,9 @@ def build_app(model_url: str, otlp_endpoint: str | None) -> FastAPI:
         return {"status": "ready"}
 
     @app.post("/v1/chat/completions")
-    async def chat(request: _Request) -> dict[str, Any]:
+    async def chat(request: ChatRequest) -> dict[str, Any]:
         result = await agent.run(request.messages[-1].content)
-        usage = result.usage
-        return {
-            "id": f"chatcmpl-{uuid.uuid4().hex}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": "scripted",
-            "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": result.output}, "finish_reason": "stop"}
-            ],
-            "usage": {
-                "prompt_tokens": usage.input_tokens,
-                "completion_tokens": usage.output_tokens,
-                "total_tokens": usage.input_tokens + usage.output_tokens,
-            },
-        }
+        return completion(result.output, result.usage.input_tokens, result.usage.output_tokens)
 
     return app
 

@@ -38,13 +38,17 @@ def _tracer(provider: TracerProvider) -> Tracer:
     return provider.get_tracer(INSTRUMENTATION_SCOPE, __version__)
 
 
-@lru_cache(maxsize=2)
-def _memory_duration(provider: MeterProvider) -> Histogram:
+def pais_histogram(name: str, *, unit: str, description: str, buckets: tuple[float, ...]) -> Histogram:
+    """A histogram of the `pais` meter on the current global meter provider, created once per provider."""
+    return _histogram(metrics.get_meter_provider(), name, unit, description, buckets)
+
+
+@lru_cache(maxsize=8)
+def _histogram(
+    provider: MeterProvider, name: str, unit: str, description: str, buckets: tuple[float, ...]
+) -> Histogram:
     return provider.get_meter(INSTRUMENTATION_SCOPE, __version__).create_histogram(
-        KAOS_MEMORY_DURATION,
-        unit="s",
-        description="Duration of session memory backend operations",
-        explicit_bucket_boundaries_advisory=MEMORY_DURATION_BUCKETS,
+        name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets
     )
 
 
@@ -76,7 +80,12 @@ def memory_operation(operation: str, *, backend: str) -> Generator[None]:
     finally:
         seconds = time.perf_counter() - start
         if measuring:
-            _memory_duration(metrics.get_meter_provider()).record(seconds, attributes)
+            pais_histogram(
+                KAOS_MEMORY_DURATION,
+                unit="s",
+                description="Duration of session memory backend operations",
+                buckets=MEMORY_DURATION_BUCKETS,
+            ).record(seconds, attributes)
         if tracing:
             span = trace.get_current_span()
             if span.is_recording():

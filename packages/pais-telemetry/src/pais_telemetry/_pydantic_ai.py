@@ -8,12 +8,10 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import Histogram, MeterProvider
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from pais_core import __version__
-
-from ._names import INSTRUMENTATION_SCOPE
+from ._instruments import pais_histogram
 from ._providers import metrics_installed, tracing_installed
 
 if TYPE_CHECKING:
@@ -74,7 +72,12 @@ def record_token_usage(agent: AbstractAgent[Any, Any] | None, messages: Sequence
         return
     from pydantic_ai.messages import ModelResponse
 
-    histogram = _token_usage(metrics.get_meter_provider())
+    histogram = pais_histogram(
+        TOKEN_USAGE,
+        unit="{token}",
+        description="Measures number of input and output tokens used",
+        buckets=TOKEN_BUCKETS,
+    )
     for message in messages:
         if not isinstance(message, ModelResponse):
             continue
@@ -118,16 +121,6 @@ def _instruments_itself(agent: AbstractAgent[Any, Any] | None) -> bool:
         if isinstance(leaf, Instrumentation):
             return True
     return False
-
-
-@lru_cache(maxsize=2)
-def _token_usage(provider: MeterProvider) -> Histogram:
-    return provider.get_meter(INSTRUMENTATION_SCOPE, __version__).create_histogram(
-        TOKEN_USAGE,
-        unit="{token}",
-        description="Measures number of input and output tokens used",
-        explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-    )
 
 
 @lru_cache(maxsize=4)
