@@ -280,3 +280,35 @@ async def test_task_records(memory: Memory) -> None:
     assert [t["id"] for t in odd.items] == ["task-1", "task-3"]
     assert odd.items[0]["state"] == "completed"
     assert (await memory.list_tasks(context_id="nobody")).items == []
+
+
+def _task(state: str, answer: str = "") -> dict[str, object]:
+    return {"id": "t", "status": {"state": state}, "answer": answer}
+
+
+async def test_an_ended_task_record_is_kept_against_a_late_writer(memory: Memory) -> None:
+    ended = ("completed", "failed", "canceled")
+    assert await memory.put_task("t", "ctx", _task("submitted"), unless_state_in=ended)  # nothing stored yet
+    assert await memory.put_task("t", "ctx", _task("working"), unless_state_in=ended)
+    assert await memory.put_task("t", "ctx", _task("canceled"), unless_state_in=ended)  # the cancel lands first
+
+    assert not await memory.put_task("t", "ctx", _task("completed", "42"), unless_state_in=ended)
+    assert await memory.get_task("t") == _task("canceled")
+    assert await memory.put_task("t", "ctx", _task("completed", "42"))  # an unconditional write still replaces
+    assert await memory.get_task("t") == _task("completed", "42")
+
+
+async def test_concurrent_finishers_store_exactly_one_ending(memory: Memory) -> None:
+    ended = ("completed", "canceled")
+    await memory.put_task("t", "ctx", _task("working"))
+
+    stored = await asyncio.gather(
+        *(
+            memory.put_task("t", "ctx", _task(state, str(i)), unless_state_in=ended)
+            for i, state in enumerate(ended * 10)
+        )
+    )
+
+    assert stored.count(True) == 1
+    winner = stored.index(True)
+    assert await memory.get_task("t") == _task(ended[winner % 2], str(winner))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,9 +17,14 @@ pytestmark = pytest.mark.redis
 SLOW_SECONDS = 6.0
 
 
+RACE_SECONDS = 0.2
+
+
 def model(call: ModelCall) -> Reply:
     if "slow" in call.last_user_text:
         return Reply(text="finished after all", delay=SLOW_SECONDS)
+    if "race" in call.last_user_text:
+        return Reply(text="finished in time", delay=RACE_SECONDS)
     return Reply(text=f"done: {call.last_user_text}")
 
 
@@ -90,3 +96,26 @@ def test_cancel_through_the_other_replica_stops_the_run(
         assert [e["event_type"] for e in replica.events("ctx-cancel")] == ["user_message", "error"]
     assert len(scripted.calls) == calls_before + 1
     assert first.rpc("tasks/cancel", {"id": task["id"]})["error"]["code"] == -32002
+
+
+def test_a_cancel_racing_the_end_of_the_run_has_one_outcome_everywhere(
+    replicas: tuple[AgentProcess, AgentProcess, ScriptedModelServer],
+) -> None:
+    first, second, _ = replicas
+    rng = random.Random(7)
+    outcomes: list[tuple[str, str, str]] = []
+    for i in range(20):
+        params = {"message": a2a_user_message("race", f"ctx-race-{i}"), "configuration": {"blocking": False}}
+        task = result(first.rpc("message/send", params))
+        time.sleep(RACE_SECONDS * rng.uniform(0.5, 1.5))  # around the moment the run ends
+        answer = second.rpc("tasks/cancel", {"id": task["id"]})
+        outcomes.append((task["id"], "canceled" if "result" in answer else "refused", f"ctx-race-{i}"))
+
+    time.sleep(1.0)  # every run has settled
+    for task_id, cancel, context_id in outcomes:
+        states = {result(replica.rpc("tasks/get", {"id": task_id}))["status"]["state"] for replica in (first, second)}
+        # an accepted cancel is the task's end; a refused one means the run had ended, and that end stands
+        assert states == ({"canceled"} if cancel == "canceled" else {"completed"}), (task_id, cancel, states)
+        kinds = [e["event_type"] for e in second.events(context_id)]
+        assert kinds in (["user_message", "agent_response"], ["user_message", "error"]), kinds
+    assert {cancel for _, cancel, _ in outcomes} == {"canceled", "refused"}  # the race was really run both ways

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -73,8 +73,15 @@ class Memory(ABC):
         """
 
     @abstractmethod
-    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
-        """Store (create or replace) an A2A task record."""
+    async def put_task(
+        self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()
+    ) -> bool:
+        """Store (create or replace) an A2A task record; False when it was not stored.
+
+        Args:
+            unless_state_in: leave the stored record as it is when its `status.state` is one of these
+                (checked and written atomically, also across replicas): a task that ended stays ended.
+        """
 
     @abstractmethod
     async def get_task(self, task_id: str) -> dict[str, Any] | None:

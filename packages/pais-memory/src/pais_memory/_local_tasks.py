@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from pais_core import BadRequestError
@@ -24,10 +25,16 @@ class InProcessTasks:
         self._tasks = {}
         self._max_tasks = max_tasks
 
-    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
+    async def put_task(
+        self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()
+    ) -> bool:
+        stored = self._tasks.get(task_id)
+        if stored is not None and task_state(stored[1]) in unless_state_in:
+            return False
         self._tasks[task_id] = (context_id, task)
         while len(self._tasks) > self._max_tasks:
             del self._tasks[next(iter(self._tasks))]
+        return True
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         record = self._tasks.get(task_id)
@@ -38,6 +45,12 @@ class InProcessTasks:
     ) -> Page[dict[str, Any]]:
         tasks = [task for ctx, task in self._tasks.values() if context_id is None or ctx == context_id]
         return offset_page(tasks, cursor, limit)
+
+
+def task_state(record: dict[str, Any]) -> str | None:
+    """The `status.state` of an A2A task record (None when it has none)."""
+    status = record.get("status")
+    return status.get("state") if isinstance(status, dict) else None  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
 
 
 def offset_page(items: list[Any], cursor: str | None, limit: int) -> Page[Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict, Unpack, cast
 
@@ -160,11 +160,13 @@ class RedisMemory(Memory):
     def session_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(session_id, timeout=timeout)
 
-    async def put_task(self, task_id: str, context_id: str, task: dict[str, Any]) -> None:
+    async def put_task(
+        self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()
+    ) -> bool:
         keys = [f"{self._prefix}:t:{task_id}:rec", f"{self._prefix}:ctx:{context_id}", *self._registry("tasks")]
         args = [task_id, self._ttl_ms, self._max_tasks, f"{self._prefix}:t:", _TASK_KEYS, json.dumps(task)]
         with redis_unavailable(self._where):
-            await self._put_task(keys=keys, args=args)
+            return bool(await self._put_task(keys=keys, args=[*args, *unless_state_in]))
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         with redis_unavailable(self._where):

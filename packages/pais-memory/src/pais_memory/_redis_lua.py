@@ -103,7 +103,18 @@ PUT_TASK = (
     _REGISTRY
     + """
 -- KEYS: record, context set, registry(order, activity, counter)
--- ARGV: task id, ttl_ms, max_tasks, prefix, suffixes, record JSON
+-- ARGV: task id, ttl_ms, max_tasks, prefix, suffixes, record JSON, then states that keep the stored record
+-- Returns 1 when stored, 0 when the stored record's status.state is one of those states.
+if #ARGV > 6 then
+  local current = redis.call('GET', KEYS[1])
+  if current then
+    local ok, record = pcall(cjson.decode, current)
+    local state = ok and type(record) == 'table' and type(record.status) == 'table' and record.status.state
+    for i = 7, #ARGV do
+      if state == ARGV[i] then return 0 end
+    end
+  end
+end
 local ttl_ms = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[6])
 touch(registry(3, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))

@@ -246,7 +246,12 @@ class A2ATasks:
         task.status = TaskStatus(
             state="canceled", message=_agent_message(task, "canceled by request"), timestamp=_now()
         )
-        await self._store(task)
+        if not await self._store(task, unless_ended=True):  # the run ended (on some replica) since we read it
+            ended = await self._load(task_id)
+            raise A2AError(
+                JsonRpcErrorCode.TASK_NOT_CANCELABLE,
+                f"task {task_id} is already {ended.status.state} and cannot be canceled",
+            )
         run = self._runs.get(task_id)
         if run is not None:
             run.token.cancel()
@@ -282,9 +287,13 @@ class A2ATasks:
             raise A2AError(JsonRpcErrorCode.TASK_NOT_FOUND, f"task {task_id} not found")
         return Task.model_validate(record)
 
-    async def _store(self, task: Task) -> None:
-        await self.memory.put_task(
-            task.id, task.context_id, task.model_dump(mode="json", by_alias=True, exclude_none=True)
+    async def _store(self, task: Task, *, unless_ended: bool = False) -> bool:
+        """Store the task record; with `unless_ended`, not over one that already ended (False then)."""
+        return await self.memory.put_task(
+            task.id,
+            task.context_id,
+            task.model_dump(mode="json", by_alias=True, exclude_none=True),
+            unless_state_in=TERMINAL_TASK_STATES if unless_ended else (),
         )
 
     async def _stored_state(self, task_id: str) -> TaskState | None:
@@ -299,28 +308,42 @@ class A2ATasks:
         with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
             watcher = asyncio.get_running_loop().create_task(self._watch(run))
             try:
-                if await self._stored_state(task.id) == "canceled":
-                    run.token.cancel()  # canceled (on any replica) before it started
+                working = task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
+                if await self._store(working, unless_ended=True):
+                    run.task = working
+                    self._announce(run)
                 else:
-                    self._transition(run, "working")
-                    await self._store(task)
+                    run.token.cancel()  # canceled (on any replica) before it started
                 state, text = await self._run(run, inp)
             finally:
                 watcher.cancel()
-            if state != "canceled" and await self._stored_state(task.id) == "canceled":
-                state = "canceled"  # a cancel landed on another replica as the run ended
-            if state == "completed":
-                task.artifacts = [Artifact(artifactId=run.artifact_id, name="answer", parts=[TextPart(text=text)])]
-                task.history = [*(task.history or []), _agent_message(task, text)]
-                self._transition(run, state)
-            else:
-                self._transition(run, state, _agent_message(task, text))
+            ended = self._ended(run, state, text)
+            if not await self._store(ended, unless_ended=True):
+                # a cancel landed (on some replica) as the run ended: the stored record stands
+                ended = await self._load(task.id)
+                state = ended.status.state
+            run.task = ended
+            self._announce(run)
             span.set_attribute(A2A_TASK_STATE, state)
             if state == "failed":
                 span.set_status(Status(StatusCode.ERROR, text))
-            await self._store(task)
             run.emit(None)
             return run.snapshot()
+
+    def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
+        """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
+        task = run.task
+        if state != "completed":
+            message = _agent_message(task, text)
+            return task.model_copy(update={"status": TaskStatus(state=state, message=message, timestamp=_now())})
+        artifact = Artifact(artifactId=run.artifact_id, name="answer", parts=[TextPart(text=text)])
+        return task.model_copy(
+            update={
+                "status": TaskStatus(state=state, timestamp=_now()),
+                "artifacts": [artifact],
+                "history": [*(task.history or []), _agent_message(task, text)],
+            }
+        )
 
     async def _run(self, run: TaskRun, inp: RunInput) -> tuple[TaskState, str]:
         """Run the agent; the final state and the answer (or the reason it has none)."""
@@ -358,12 +381,15 @@ class A2ATasks:
             raise PaisError("the run ended without a result")
         return result
 
-    def _transition(self, run: TaskRun, state: TaskState, message: Message | None = None) -> None:
-        run.task.status = TaskStatus(state=state, message=message, timestamp=_now())
-        final = state in TERMINAL_TASK_STATES
+    def _announce(self, run: TaskRun) -> None:
+        """Tell the streaming caller the task's current status (final once it ended)."""
+        status = run.task.status
         run.emit(
             TaskStatusUpdateEvent(
-                taskId=run.task.id, contextId=run.task.context_id, status=run.task.status.model_copy(), final=final
+                taskId=run.task.id,
+                contextId=run.task.context_id,
+                status=status.model_copy(),
+                final=status.state in TERMINAL_TASK_STATES,
             )
         )
 
