@@ -58,6 +58,20 @@ def test_the_served_schema_is_the_fuzzed_one_and_lists_every_operation(base_url:
     assert operations >= OPERATIONS
 
 
+def test_invalid_requests_are_documented_as_the_400_they_get(base_url: str) -> None:
+    served = httpx.get(f"{base_url}/openapi.json").json()
+    statuses = {
+        (path, status) for path, item in served["paths"].items() for op in item.values() for status in op["responses"]
+    }
+    assert not {status for _, status in statuses} & {"422"}
+    assert "HTTPValidationError" not in served["components"]["schemas"]
+
+    response = httpx.get(f"{base_url}/memory/sessions", params={"limit": "many"})
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert ("/memory/sessions", "400") in statuses
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case: Any, base_url: str) -> None:

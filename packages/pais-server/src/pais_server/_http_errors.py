@@ -83,6 +83,25 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, unexpected)
+    _document_validation_as_400(app)
+
+
+def _document_validation_as_400(app: FastAPI) -> None:
+    """Drop the 422 FastAPI documents for request validation: PAIS answers it with a 400 (listed per route)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        schema = build()
+        if first:  # built once and cached by FastAPI: edit that copy
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return schema
+
+    app.openapi = openapi
 
 
 class BodySizeLimit:
