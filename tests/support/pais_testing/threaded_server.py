@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -24,7 +24,7 @@ class ThreadedServer:
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
-    def start(self) -> ThreadedServer:
+    def start(self) -> Self:
         self._thread.start()
         deadline = time.monotonic() + 20
         while not self._server.started:
@@ -37,7 +37,7 @@ class ThreadedServer:
         self._server.should_exit = True
         self._thread.join(10)
 
-    def __enter__(self) -> ThreadedServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
