@@ -16,6 +16,8 @@ from pais_testing.e2e_client import E2EClient, RpcError, task_text, user_message
 from pais_testing.e2e_manifests import agent_deployments, container_env, render
 from pais_testing.e2e_model import RESULT_PREFIX, SLOW_MARKER, WORKER_A_REPLY
 from pais_testing.e2e_stack import E2E_OVERLAY, E2ETarget
+from pais_testing.otlp_receiver import OtlpReceiver
+from pais_testing.trace_tree import wait_for_trace
 
 TASK_A = "What is 6 times 7?"
 TERMINAL = {"completed", "canceled", "failed", "rejected"}
@@ -183,22 +185,27 @@ def test_a2a_cancel_from_the_other_replica_stops_the_run(client: E2EClient, targ
 
 
 def test_one_trace_spans_the_orchestrator_and_the_worker(
-    client: E2EClient, target: E2ETarget, trace_receiver: Any
+    client: E2EClient, target: E2ETarget, trace_receiver: OtlpReceiver
 ) -> None:
     result = client.chat(target.orchestrators[0], f"@worker-a {TASK_A}")
     client.report.delegations += 1
-    deadline = time.monotonic() + 30
-    services: set[str] = set()
-    names: set[str] = set()
-    while time.monotonic() < deadline:
-        spans = [s for s in trace_receiver.spans if s.trace_id == result.trace_id]
-        services = {s.resource.get("service.name") for s in spans}
-        names = {s.name for s in spans}
-        if {"orchestrator", "worker-a"} <= services and any(n.startswith("delegate.") for n in names):
-            break
-        time.sleep(0.5)
-    assert {"orchestrator", "worker-a"} <= services, (services, names)
-    assert "delegate.worker-a" in names or "delegate.worker_a" in names, names
+    tree = wait_for_trace(
+        trace_receiver,
+        result.trace_id,
+        [
+            ("orchestrator", "POST /v1/chat/completions"),
+            ("orchestrator", "delegate.worker-a"),
+            ("worker-a", "a2a.task"),
+        ],
+        timeout=30,
+    )
+    # the worker's task runs under its A2A request, which continues the orchestrator's delegation span
+    task = tree.one("worker-a", "a2a.task")
+    worker_request = tree.parent(task)
+    assert worker_request is not None, tree
+    assert tree.parent(worker_request) == tree.one("orchestrator", "delegate.worker-a")
+    assert tree.ancestry(task)[-1] == ("orchestrator", "POST /v1/chat/completions")  # up to the client's request
+    assert [s.name for s in tree.orphans()] == ["POST /v1/chat/completions"]  # only its parent is the client's
 
 
 def test_a_real_llm_answers_through_the_orchestrator(client: E2EClient, target: E2ETarget) -> None:
