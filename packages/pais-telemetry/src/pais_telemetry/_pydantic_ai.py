@@ -68,8 +68,10 @@ def record_token_usage(agent: AbstractAgent[Any, Any] | None, messages: Sequence
     type, on the `pais` meter. Does nothing when no meter provider is installed or when the run was
     instrumented after all (`agent_capabilities(agent)` is not empty, or `agent` instruments itself).
     """
-    if not metrics_installed() or agent_capabilities(agent) or _instruments_itself(agent):
+    if not metrics_installed() or _instruments_itself(agent):
         return
+    if tracing_installed() and _current_trace_sampled():
+        return  # `agent_capabilities()` instrumented this run: Pydantic AI recorded its tokens
     from pydantic_ai.messages import ModelResponse
 
     histogram = pais_histogram(
