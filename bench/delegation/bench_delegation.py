@@ -154,7 +154,7 @@ async def bare_runs(runs: int = 500) -> dict[str, float]:
     two_steps = Agent(FunctionModel(call_then_answer))
 
     @two_steps.tool_plain
-    async def delegate_to_worker(task: str) -> str:  # pyright: ignore[reportUnusedFunction]
+    async def delegate_to_worker(task: str) -> str:
         return "ok"
 
     return {
@@ -236,7 +236,10 @@ def main() -> None:
     finally:
         for agent in agents.values():
             agent.stop()
-    hop = results["sequential"]["hop_p50_ms"]  # type: ignore[index]
+    sequential = results["sequential"]
+    assert isinstance(sequential, dict)
+    hop = sequential["hop_p50_ms"]
+    assert isinstance(hop, float)
     verdict = "meets" if hop < TARGET_P50_MS else "misses"
     print(f"\nsequential hop p50 {hop:.2f} ms {verdict} the {TARGET_P50_MS:g} ms target")
     print(f"saved {save('delegation', results)}")

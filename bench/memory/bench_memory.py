@@ -85,7 +85,7 @@ async def baseline_turn(client: Redis, session_id: str, i: int) -> None:
 
 
 async def commands_executed(client: Redis) -> int:
-    stats: dict[str, dict[str, int]] = await client.info("commandstats")  # pyright: ignore[reportUnknownMemberType]
+    stats: dict[str, dict[str, int]] = await client.info("commandstats")
     return sum(value["calls"] for key, value in stats.items() if key not in ("cmdstat_info",))
 
 

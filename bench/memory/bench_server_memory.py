@@ -115,7 +115,7 @@ def chat(client: httpx.Client, session_id: str, text: str) -> None:
 
 
 def commands(admin: Redis) -> Counter[str]:
-    stats: dict[str, dict[str, int]] = admin.info("commandstats")  # pyright: ignore[reportUnknownMemberType, reportAssignmentType]
+    stats: dict[str, dict[str, int]] = admin.info("commandstats")
     return Counter(
         {key.removeprefix("cmdstat_"): value["calls"] for key, value in stats.items() if key != "cmdstat_info"}
     )

@@ -566,7 +566,7 @@ def main() -> None:
 
     started_wall, started = time.time(), time.perf_counter()
     if args.render_only:
-        saved = json.loads(RUNS.read_text()) if RUNS.exists() else {"runs": [], "seconds": None}
+        saved: dict[str, Any] = json.loads(RUNS.read_text()) if RUNS.exists() else {"runs": [], "seconds": None}
         runs, total = [Run(**run) for run in saved["runs"]], saved["seconds"]
     else:
         runs = run_all(budget=args.budget, soak_seconds=args.soak_seconds)

@@ -31,7 +31,7 @@ def _pattern(node: ast.expr) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(v.value if isinstance(v, ast.Constant) else "*" for v in node.values)  # pyright: ignore[reportUnknownMemberType]
+        return "".join(str(v.value) if isinstance(v, ast.Constant) else "*" for v in node.values)
     return None
 
 

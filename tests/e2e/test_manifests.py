@@ -36,9 +36,9 @@ def test_manifests_are_valid_kubernetes_objects(directory: Path) -> None:
 
 def _normalised(value: Any, field: str | None = None) -> Any:
     if isinstance(value, dict):
-        return {k: _normalised(v, k) for k, v in value.items()}  # pyright: ignore[reportUnknownVariableType]
+        return {k: _normalised(v, k) for k, v in value.items()}
     if isinstance(value, list):
-        items = [_normalised(v) for v in value]  # pyright: ignore[reportUnknownVariableType]
+        items = [_normalised(v) for v in value]
         keyed = field in {"env", "containers", "initContainers", "volumes", "volumeMounts", "ports"}
         return sorted(items, key=lambda v: json.dumps(v, sort_keys=True)) if keyed else items
     return value

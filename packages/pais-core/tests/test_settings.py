@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import re
+from pathlib import Path
+from typing import Any
+
 import pytest
+from annotated_types import Ge, Gt, Le
 
 from pais_core import ConfigError, McpServerSpec, MockToolCalls, Settings, SubAgentSpec
+
+README = Path(__file__).resolve().parents[3] / "README.md"
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -122,7 +130,7 @@ def test_otel_sdk_disabled_wins() -> None:
             "MCP_SERVER_T_HEADERS",
             "JSON object",
         ),
-        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "expected DEBUG"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL", "expected one of DEBUG, INFO"),
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "smoke"}, "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc, http/protobuf"),
         ({"OTEL_RESOURCE_ATTRIBUTES": "a=1,oops"}, "OTEL_RESOURCE_ATTRIBUTES", "key=value"),
         ({"REQUEST_TIMEOUT_SECONDS": "0"}, "REQUEST_TIMEOUT_SECONDS", "positive"),
@@ -139,3 +147,76 @@ def test_invalid_values_name_the_variable(env: dict[str, str], variable: str, fr
 
 def test_blank_values_count_as_unset() -> None:
     assert Settings.from_env(_env(AGENT_PORT="  ", MEMORY_TYPE="")).agent_port == 8000
+
+
+def test_blank_values_count_as_unset_for_every_variable() -> None:
+    blanks = {name: " " for var, _ in Settings.variables() for name in (var.env or "").split(",") if "<" not in name}
+    assert Settings.from_env({**blanks, "AGENT_NAME": "agent-1"}) == Settings(agent_name="agent-1")
+
+
+def _out_of_range() -> list[tuple[str, str, Any]]:
+    """For every bounded setting: (field, its variable, a value just outside a bound)."""
+    cases: list[tuple[str, str, Any]] = []
+    for var, _ in Settings.variables():
+        field = (var.env or "").lower()
+        info = Settings.model_fields.get(field)
+        if info is None:
+            continue
+        for bound in info.metadata:
+            if isinstance(bound, Ge):
+                cases.append((field, var.env or "", int(bound.ge) - 1))  # pyright: ignore[reportArgumentType]
+            elif isinstance(bound, Le):
+                cases.append((field, var.env or "", int(bound.le) + 1))  # pyright: ignore[reportArgumentType]
+            elif isinstance(bound, Gt):
+                cases.extend([(field, var.env or "", bound.gt), (field, var.env or "", -1)])
+        if info.annotation is float:
+            cases.append((field, var.env or "", math.inf))
+    return cases
+
+
+@pytest.mark.parametrize(("field", "variable", "value"), _out_of_range())
+def test_direct_construction_rejects_what_the_environment_rejects(field: str, variable: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as from_env:
+        Settings.from_env(_env(**{variable: str(value)}))
+    with pytest.raises(ConfigError) as direct:
+        Settings(agent_name="agent-1", **{field: value})
+    assert (direct.value.variable, str(direct.value)) == (from_env.value.variable, str(from_env.value))
+    assert direct.value.variable == variable
+
+
+def test_every_bounded_setting_is_checked() -> None:
+    checked = {field for field, _, _ in _out_of_range()}
+    assert {"agent_port", "delegation_max_depth", "agentic_loop_max_steps", "memory_session_ttl_seconds"} <= checked
+    assert {"request_timeout_seconds", "model_timeout_seconds", "max_request_bytes"} <= checked
+
+
+@pytest.mark.parametrize(
+    ("env", "kwargs"),
+    [
+        ({"AGENT_NAME": "has space"}, {"agent_name": "has space"}),
+        ({"TOOL_CALL_MODE": "foo"}, {"tool_call_mode": "foo"}),
+        ({"MEMORY_TYPE": "redis"}, {"memory_type": "redis"}),
+        ({"MODEL_API_URL": "not a url", "MODEL_NAME": "m"}, {"model_api_url": "not a url", "model_name": "m"}),
+        ({"MODEL_NAME": "llama3"}, {"model_name": "llama3"}),
+        ({"LOG_LEVEL": "LOUD"}, {"log_level": "LOUD"}),
+        ({"OTEL_RESOURCE_ATTRIBUTES": "a=1,oops"}, {"otel_resource_attributes": "a=1,oops"}),
+        ({"DEBUG_MOCK_RESPONSES": "[]"}, {"debug_mock_responses": ()}),
+    ],
+)
+def test_direct_construction_gives_the_same_errors(env: dict[str, str], kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError) as from_env:
+        Settings.from_env(_env(**env))
+    values: dict[str, Any] = {"agent_name": "agent-1", **kwargs}
+    with pytest.raises(ConfigError) as direct:
+        Settings(**values)
+    assert str(direct.value) == str(from_env.value)
+
+
+def test_the_readme_table_is_rendered_from_the_declarations() -> None:
+    readme = README.read_text()
+    found = re.search(r"<!-- settings-table:start -->\n(.*?)<!-- settings-table:end -->", readme, re.DOTALL)
+    assert found, "README.md lost its settings-table markers"
+    assert found.group(1) == Settings.markdown_table(), (
+        "README.md's configuration table differs from the declarations in pais_core/_settings.py; regenerate it with "
+        "uv run python -c 'from pais_core import Settings; print(Settings.markdown_table(), end=\"\")'"
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
@@ -137,6 +137,7 @@ async def test_list_and_cancel_against_the_official_sdk_server() -> None:
     with _sdk_server("1.0", pause=5.0) as server:
         client = A2AClient(server.base_url + "/", version="1.0")
         stream = client.stream_message(user_message("long job", "ctx-long"))
+        assert isinstance(stream, AsyncGenerator)
         first = await anext(stream)
         task_id = first.id if isinstance(first, Task) else getattr(first, "task_id", None)
         assert task_id is not None

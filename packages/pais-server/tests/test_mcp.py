@@ -186,7 +186,7 @@ async def test_reconnects_after_the_server_restarts(server: McpTestServer) -> No
 async def test_close_ends_the_sessions_and_stops_reconnecting(server: McpTestServer) -> None:
     manager = McpManager(_settings(("tools", server.base_url)), retry_initial=0.1, retry_max=0.1)
     await manager.start()
-    [owner] = manager._servers  # pyright: ignore[reportPrivateUsage]
+    [owner] = manager._servers
     assert owner.toolset.is_running
 
     await manager.close()

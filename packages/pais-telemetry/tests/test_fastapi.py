@@ -39,15 +39,15 @@ def _app() -> FastAPI:
     app = FastAPI(telemetry={"exclude": is_untraced, "operation_spans": False})
 
     @app.get("/health")
-    async def health() -> dict[str, str]:  # pyright: ignore[reportUnusedFunction]
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/.well-known/agent-card.json")
-    async def card() -> dict[str, str]:  # pyright: ignore[reportUnusedFunction]
+    async def card() -> dict[str, str]:
         return {"name": "greeter"}
 
     @app.post("/v1/chat/completions")
-    async def chat(body: dict[str, Any]) -> Any:  # pyright: ignore[reportUnusedFunction]
+    async def chat(body: dict[str, Any]) -> Any:
         if not body.get("stream"):
             result = await agent.run("hi", capabilities=agent_capabilities(agent))
             return {"content": result.output}

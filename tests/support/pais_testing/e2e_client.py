@@ -74,7 +74,8 @@ class E2EClient:
         return f"00-{trace_id}-{secrets.token_hex(8)}-01", trace_id
 
     def openai(self, base_url: str) -> openai.OpenAI:
-        return openai.OpenAI(base_url=f"{base_url}/v1", api_key="e2e", http_client=self.http, max_retries=0)
+        # openai types its client as httpx2's, but takes any client of httpx's interface; ours counts requests
+        return openai.OpenAI(base_url=f"{base_url}/v1", api_key="e2e", http_client=self.http, max_retries=0)  # pyright: ignore[reportArgumentType]
 
     def chat(self, base_url: str, text: str, *, session_id: str | None = None) -> ChatResult:
         """One non-streaming chat turn; `session_id` continues a session (header `X-Session-ID`)."""
@@ -85,7 +86,7 @@ class E2EClient:
         )
         completion = raw.parse()
         body = completion.to_dict()
-        returned = raw.headers.get("x-session-id") or body.get("session_id") or ""
+        returned = str(raw.headers.get("x-session-id") or body.get("session_id") or "")
         return ChatResult(completion.choices[0].message.content or "", returned, trace_id, body)
 
     def stream(self, base_url: str, text: str, *, session_id: str) -> Iterator[dict[str, Any]]:

@@ -107,7 +107,7 @@ def _rewrite_value(variable: str, value: str, services: Mapping[str, str]) -> st
 
 def _rewrite_url(variable: str, url: str, services: Mapping[str, str]) -> str:
     parts = urlsplit(url)
-    if parts.hostname not in services:
+    if parts.hostname is None or parts.hostname not in services:
         raise KeyError(f"{variable}={url}: no local stand-in for service {parts.hostname!r}")
     return urlunsplit(parts._replace(netloc=services[parts.hostname]))
 
@@ -154,15 +154,15 @@ def _apply_patch(resources: list[Resource], patch: Resource, target: Mapping[str
 
 def _merge(base: Any, patch: Any, field: str | None = None) -> Any:
     if isinstance(base, dict) and isinstance(patch, dict):
-        merged = dict(base)  # pyright: ignore[reportUnknownArgumentType]
-        for key, value in patch.items():  # pyright: ignore[reportUnknownVariableType]
+        merged = dict(base)
+        for key, value in patch.items():
             merged[key] = _merge(base[key], value, key) if key in base else copy.deepcopy(value)
         return merged
     if isinstance(base, list) and isinstance(patch, list) and field in _MERGE_KEYS:
         key = _MERGE_KEYS[field]
-        merged_list = [copy.deepcopy(item) for item in base]  # pyright: ignore[reportUnknownVariableType]
+        merged_list = [copy.deepcopy(item) for item in base]
         index = {item[key]: i for i, item in enumerate(merged_list)}
-        for item in patch:  # pyright: ignore[reportUnknownVariableType]
+        for item in patch:
             if item[key] in index:
                 merged_list[index[item[key]]] = _merge(merged_list[index[item[key]]], item)
             else:

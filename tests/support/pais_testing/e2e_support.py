@@ -21,7 +21,7 @@ def main() -> None:
     model = ScriptedModelServer(orchestrator_model)
     model.model_name = ORCHESTRATOR_MODEL
     # ScriptedModelServer binds loopback for tests; in the pod the same app must face the Service.
-    app = model._server.config.app  # pyright: ignore[reportPrivateUsage]
+    app = model._server.config.app
     port = int(os.environ.get("E2E_MODEL_PORT", "8080"))
     uvicorn.run(app, host="0.0.0.0", port=port, log_level="info")
 

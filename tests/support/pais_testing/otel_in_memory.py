@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import _logs, trace
+from opentelemetry import trace
+from opentelemetry._logs import _internal as logs_internal
 from opentelemetry.metrics import _internal as metrics_internal
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -69,7 +70,7 @@ def configure_in_memory(settings: Settings) -> InMemory:
 
 
 @contextmanager
-def global_telemetry_reset() -> Iterator[None]:
+def global_telemetry_reset() -> Generator[None]:
     """No OpenTelemetry providers installed inside; on exit, what `configure()` installed is shut down,
     the providers are unset again and the root logger's handlers and level are restored."""
     root = logging.getLogger()
@@ -88,9 +89,9 @@ def global_telemetry_reset() -> Iterator[None]:
 
 def _forget_global_providers() -> None:
     """Unset the global tracer, meter and logger providers: the API allows setting each once per process."""
-    trace._TRACER_PROVIDER_SET_ONCE = Once()  # pyright: ignore[reportPrivateUsage]
-    trace._TRACER_PROVIDER = None  # pyright: ignore[reportPrivateUsage]
-    metrics_internal._METER_PROVIDER_SET_ONCE = Once()  # pyright: ignore[reportPrivateUsage]
-    metrics_internal._METER_PROVIDER = None  # pyright: ignore[reportPrivateUsage]
-    _logs._internal._LOGGER_PROVIDER_SET_ONCE = Once()  # pyright: ignore[reportPrivateUsage]
-    _logs._internal._LOGGER_PROVIDER = None  # pyright: ignore[reportPrivateUsage]
+    trace._TRACER_PROVIDER_SET_ONCE = Once()
+    trace._TRACER_PROVIDER = None
+    metrics_internal._METER_PROVIDER_SET_ONCE = Once()
+    metrics_internal._METER_PROVIDER = None
+    logs_internal._LOGGER_PROVIDER_SET_ONCE = Once()
+    logs_internal._LOGGER_PROVIDER = None

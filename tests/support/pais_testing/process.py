@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 __all__ = ["ManagedProcess", "pais_server_process"]
 
@@ -34,7 +35,7 @@ class ManagedProcess:
         self.log_path = Path(self._log.name)
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> ManagedProcess:
+    def start(self) -> Self:
         self.proc = subprocess.Popen(
             self.argv,
             env=self.env,
@@ -67,7 +68,7 @@ class ManagedProcess:
         self._log.close()
         return self.proc.returncode
 
-    def __enter__(self) -> ManagedProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:

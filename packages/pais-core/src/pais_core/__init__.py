@@ -79,7 +79,7 @@ from ._openai_models import (
     Usage,
     new_completion_id,
 )
-from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, Settings, SubAgentSpec
+from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, Settings, SubAgentSpec, Var
 from ._version import __version__
 
 __all__ = [
@@ -155,6 +155,7 @@ __all__ = [
     "ToolCallFunction",
     "UpstreamTimeoutError",
     "Usage",
+    "Var",
     "__version__",
     "a2a_method",
     "from_v1",

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from ._errors import ConfigError
-
-_T = TypeVar("_T", bound=str)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -47,47 +45,6 @@ class EnvReader:
         if lowered in _FALSE:
             return False
         raise ConfigError(name, f"expected true or false, got {value!r}")
-
-    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(name, f"expected an integer, got {value!r}") from None
-        if number < minimum or (maximum is not None and number > maximum):
-            bounds = f">= {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-            raise ConfigError(name, f"expected an integer {bounds}, got {number}")
-        return number
-
-    def seconds(self, name: str, default: float) -> float:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(name, f"expected a number of seconds, got {value!r}") from None
-        if not number > 0:
-            raise ConfigError(name, f"expected a positive number of seconds, got {value!r}")
-        return number
-
-    def choice(self, name: str, default: _T, choices: tuple[_T, ...]) -> _T:
-        value = self.raw(name)
-        if value is None:
-            return default
-        for option in choices:
-            if value.lower() == option:
-                return option
-        raise ConfigError(name, f"expected one of {', '.join(choices)}, got {value!r}")
-
-    def url(self, name: str, default: str | None = None, *, schemes: tuple[str, ...] = ("http", "https")) -> str | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        check_url(name, value, schemes)
-        return value
 
     def json_value(self, name: str) -> Any:
         value = self.raw(name)

@@ -91,7 +91,7 @@ class UpstreamTimeoutError(PaisError):
     code = "timeout"
 
 
-class ConfigError(ValueError):
+class ConfigError(Exception):
     """An environment variable has an invalid value; the message names the variable."""
 
     def __init__(self, variable: str, problem: str) -> None:

@@ -1,13 +1,32 @@
-"""The environment contract (DESIGN.md section 2) as one immutable settings object."""
+"""The environment contract (DESIGN.md section 2) as one immutable settings object.
+
+Each setting is declared once, as a field of `Settings`: its type and bounds (enforced alike by
+`Settings.from_env()` and by `Settings(...)`), its default, and a `Var` naming its variable and
+documenting it. The README's configuration table is rendered from these declarations.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from annotated_types import Ge, Gt, Le
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 
 from ._env import EnvReader, check_url
 from ._errors import ConfigError
@@ -19,16 +38,34 @@ __all__ = [
     "MockToolCalls",
     "Settings",
     "SubAgentSpec",
+    "Var",
 ]
 
 ToolCallMode = Literal["auto", "native", "string"]
 MemoryType = Literal["local", "redis", "null"]
 OtlpProtocol = Literal["grpc", "http/protobuf"]
 LogFormat = Literal["text", "json"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 _AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _WELL_KNOWN = "/.well-known/"
+_TABLE_HEADER = "| Variable | Default | Meaning |\n|---|---|---|\n"
+
+
+@dataclass(frozen=True)
+class Var:
+    """Documents one environment variable: its name, what it means, and how its default reads.
+
+    As `Annotated` metadata of a `Settings` field it names the field's variable (default: the
+    field name upper-cased); in `related` it documents a variable read alongside that field.
+    """
+
+    doc: str
+    env: str | None = None
+    default: str | None = None
+    """The default as the README shows it, when rendering the field's default would mislead."""
+    related: tuple[Var, ...] = ()
 
 
 class _Frozen(BaseModel):
@@ -66,55 +103,291 @@ MockReply = str | MockToolCalls
 _MOCK_REPLIES: TypeAdapter[list[MockReply]] = TypeAdapter(list[MockReply], config=ConfigDict(defer_build=True))
 
 
+def _http_url(value: str | None) -> str | None:
+    if value is not None:
+        _check_url(value, ("http", "https"))
+    return value
+
+
+def _redis_url(value: str | None) -> str | None:
+    if value is not None:
+        _check_url(value, ("redis", "rediss", "unix"))
+    return value
+
+
+def _check_url(value: str, schemes: tuple[str, ...]) -> None:
+    try:
+        check_url("", value, schemes)
+    except ConfigError as exc:
+        raise ValueError(exc.problem) from None
+
+
+def _agent_name(value: str) -> str:
+    if not _AGENT_NAME.match(value):
+        raise ValueError(f"expected letters, digits, '.', '_' or '-' (max 63), got {value!r}")
+    return value
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _log_level(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    level = value.strip().upper()
+    return "WARNING" if level == "WARN" else level
+
+
+def _resource_attributes(value: str | None) -> str | None:
+    for pair in (value or "").split(","):
+        key, sep, _ = pair.partition("=")
+        if pair.strip() and (not sep or not key.strip()):
+            raise ValueError(f"expected key=value pairs, got {pair!r}")
+    return value
+
+
+def _mock_replies(value: object) -> object:
+    """At least one reply, whether the list comes from code or from the environment's JSON."""
+    if value == [] or value == ():
+        raise ValueError("must list at least one reply")
+    return value
+
+
+HttpUrl = Annotated[str | None, AfterValidator(_http_url)]
+Seconds = Annotated[float, Gt(0), Field(allow_inf_nan=False)]
+
+
 class Settings(_Frozen):
     """Everything PAIS reads from its environment; build it with `Settings.from_env()`."""
 
-    agent_name: str
-    agent_description: str = "AI Agent"
-    agent_instructions: str | None = None
-    agent_port: int = Field(default=8000, ge=1, le=65535)
-    agent_url: str | None = None
-    agent_api_key: str | None = Field(default=None, repr=False)
+    agent_name: Annotated[
+        str,
+        AfterValidator(_agent_name),
+        Var("agent name; also the default `service.name` and the model id in `/v1/models`", default="required"),
+    ]
+    agent_description: Annotated[str, Var("agent card description")] = "AI Agent"
+    agent_instructions: Annotated[
+        str | None,
+        Var(
+            "system instructions; appended to a wrapped custom agent's own instructions only when set",
+            default=f"`{DEFAULT_INSTRUCTIONS}`",
+        ),
+    ] = None
+    agent_port: Annotated[int, Ge(1), Le(65535), Var("listen port of `python -m pais_server`")] = 8000
+    agent_url: Annotated[
+        HttpUrl,
+        Var(
+            "public base URL advertised in the agent card; else derived from the request"
+            " (`X-Forwarded-Proto/Host/Prefix` honoured)",
+            default="derived",
+        ),
+    ] = None
+    agent_api_key: Annotated[
+        str | None, Field(repr=False), Var("when set, clients must send `Authorization: Bearer <key>`")
+    ] = None
 
-    model_api_url: str | None = None
-    model_name: str | None = None
-    model_api_key: str | None = Field(default=None, repr=False)
-    model_timeout_seconds: float = 120.0
-    debug_mock_responses: tuple[MockReply, ...] | None = None
+    model_api_url: Annotated[
+        HttpUrl,
+        Var(
+            "OpenAI-compatible base URL (Ollama, LiteLLM, llama.cpp); `/v1` is added if missing."
+            " Unset: Pydantic AI's offline `TestModel`"
+        ),
+    ] = None
+    model_name: Annotated[
+        str | None, Var("model id; required with `MODEL_API_URL`; `test` selects the offline `TestModel`")
+    ] = None
+    model_api_key: Annotated[str | None, Field(repr=False), Var("bearer key for the model API")] = None
+    model_timeout_seconds: Annotated[Seconds, Var("timeout of one model API request (504 when exceeded)")] = 120.0
+    debug_mock_responses: Annotated[
+        tuple[MockReply, ...] | None,
+        BeforeValidator(_mock_replies),
+        Var(
+            'JSON list of scripted replies used instead of a model: strings or `{"tool_calls": [{"name",'
+            ' "arguments"}]}`; each request replays the list from its start'
+        ),
+    ] = None
 
-    sub_agents: tuple[SubAgentSpec, ...] = ()
-    delegation_timeout_seconds: float = 60.0
-    delegation_max_depth: int = 3
-    mcp_servers: tuple[McpServerSpec, ...] = ()
-    mcp_timeout_seconds: float = 30.0
+    sub_agents: Annotated[
+        tuple[SubAgentSpec, ...],
+        Var(
+            "sub-agents as `name:url,name:url`",
+            env="AGENT_SUB_AGENTS",
+            related=(
+                Var(
+                    "sub-agent names, each with `PEER_AGENT_<NAME>_CARD_URL` (NAME upper-cased, `-` to `_`);"
+                    " merged with `AGENT_SUB_AGENTS`",
+                    env="PEER_AGENTS",
+                    default="empty",
+                ),
+                Var("agent card URL of a `PEER_AGENTS` entry", env="PEER_AGENT_<NAME>_CARD_URL", default="none"),
+                Var("bearer key sent to that sub-agent", env="SUB_AGENT_<NAME>_API_KEY", default="none"),
+            ),
+        ),
+    ] = ()
+    delegation_timeout_seconds: Annotated[Seconds, Var("timeout of one delegation call")] = 60.0
+    delegation_max_depth: Annotated[
+        int, Ge(1), Le(32), Var("maximum delegation depth (cycles end here with a clear error)")
+    ] = 3
+    mcp_servers: Annotated[
+        tuple[McpServerSpec, ...],
+        Var(
+            "comma-separated MCP server names",
+            env="MCP_SERVERS",
+            related=(
+                Var(
+                    "Streamable HTTP URL of that MCP server (name as written, or upper-cased with `-` to `_`)",
+                    env="MCP_SERVER_<name>_URL",
+                    default="none",
+                ),
+                Var(
+                    "JSON object of extra HTTP headers for that MCP server",
+                    env="MCP_SERVER_<name>_HEADERS",
+                    default="none",
+                ),
+            ),
+        ),
+    ] = ()
+    mcp_timeout_seconds: Annotated[Seconds, Var("MCP request timeout")] = 30.0
 
-    agentic_loop_max_steps: int = Field(default=5, ge=1)
-    tool_call_mode: ToolCallMode = "auto"
+    agentic_loop_max_steps: Annotated[
+        int, Ge(1), Le(1000), Var("maximum model requests per run (then a 500 `max_steps_exceeded` error)")
+    ] = 5
+    tool_call_mode: Annotated[ToolCallMode, BeforeValidator(_lower), Var("`auto`, `native` or `string`")] = "auto"
 
-    memory_type: MemoryType = "local"
-    memory_redis_url: str | None = Field(default=None, repr=False)
-    memory_redis_key_prefix: str | None = None
-    memory_session_ttl_seconds: int = 7 * 24 * 3600
-    memory_context_limit: int = Field(default=6, ge=0)
-    memory_max_sessions: int = Field(default=1000, ge=1)
-    memory_max_session_events: int = Field(default=500, ge=1)
-    memory_endpoints_enabled: bool = True
-    session_lock_timeout_seconds: float = 10.0
+    memory_type: Annotated[
+        MemoryType,
+        BeforeValidator(_lower),
+        Var(
+            "`local`, `redis` or `null`",
+            related=(Var("`false` means `NullMemory`", env="MEMORY_ENABLED", default="`true`"),),
+        ),
+    ] = "local"
+    memory_redis_url: Annotated[
+        str | None,
+        AfterValidator(_redis_url),
+        Field(repr=False),
+        Var("`redis://` URL; required when `MEMORY_TYPE=redis`"),
+    ] = None
+    memory_redis_key_prefix: Annotated[
+        str | None,
+        Var(
+            "prefix of every Redis key (replicas of one agent share it; different agents never share sessions)",
+            default="`pais:<AGENT_NAME>`",
+        ),
+    ] = None
+    memory_session_ttl_seconds: Annotated[
+        int, Ge(0), Var("sliding TTL of a Redis session; `0` keeps sessions forever", default="`604800` (7 days)")
+    ] = 7 * 24 * 3600
+    memory_context_limit: Annotated[int, Ge(0), Var("turns of history given to the model (a turn is never split)")] = 6
+    memory_max_sessions: Annotated[
+        int, Ge(1), Var("sessions kept (least recently written dropped first; Redis also expires them by TTL)")
+    ] = 1000
+    memory_max_session_events: Annotated[int, Ge(1), Var("events kept per session (oldest dropped first)")] = 500
+    memory_endpoints_enabled: Annotated[bool, Var("`false` removes `/memory/*`")] = True
+    session_lock_timeout_seconds: Annotated[
+        Seconds, Var("how long a request waits for another request on the same session before 409")
+    ] = 10.0
 
-    max_request_bytes: int = 1024 * 1024
-    max_request_messages: int = 1000
-    max_concurrent_runs: int = 0
-    request_timeout_seconds: float = 300.0
-    shutdown_grace_seconds: float = 25.0
+    max_request_bytes: Annotated[int, Ge(1024), Var("request body limit (413 above it)")] = 1024 * 1024
+    max_request_messages: Annotated[int, Ge(1), Var("messages per chat request (400 above it)")] = 1000
+    max_concurrent_runs: Annotated[
+        int,
+        Ge(0),
+        Var(
+            "agent runs per replica at once; more get 503 `server_busy` with `Retry-After: 1`",
+            default="`0` (unlimited)",
+        ),
+    ] = 0
+    request_timeout_seconds: Annotated[Seconds, Var("whole-request timeout (504 when exceeded)")] = 300.0
+    shutdown_grace_seconds: Annotated[Seconds, Var("how long in-flight requests may finish after SIGTERM")] = 25.0
 
-    log_level: str = "INFO"
-    log_format: LogFormat = "text"
+    log_level: Annotated[
+        LogLevel, BeforeValidator(_log_level), Var("`DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL`")
+    ] = "INFO"
+    log_format: Annotated[LogFormat, BeforeValidator(_lower), Var("`text` or `json`")] = "text"
 
-    otel_enabled: bool = False
-    otel_exporter_otlp_endpoint: str | None = None
-    otel_exporter_otlp_protocol: OtlpProtocol = "http/protobuf"
-    otel_service_name: str | None = None
-    otel_resource_attributes: str | None = None
+    otel_enabled: Annotated[
+        bool,
+        Var(
+            "export traces, metrics and logs over OTLP",
+            related=(
+                Var(
+                    "`true` disables telemetry whatever `OTEL_ENABLED` says", env="OTEL_SDK_DISABLED", default="`false`"
+                ),
+            ),
+        ),
+    ] = False
+    otel_exporter_otlp_endpoint: Annotated[
+        HttpUrl,
+        Var(
+            "collector URL",
+            related=(
+                Var(
+                    "per-signal collector URL (`TRACES`, `METRICS`, `LOGS`), used as given",
+                    env="OTEL_EXPORTER_OTLP_<SIGNAL>_ENDPOINT",
+                    default="`OTEL_EXPORTER_OTLP_ENDPOINT`",
+                ),
+            ),
+        ),
+    ] = None
+    otel_exporter_otlp_protocol: Annotated[
+        OtlpProtocol,
+        BeforeValidator(_lower),
+        Var(
+            "`grpc` or `http/protobuf`",
+            related=(
+                Var(
+                    "`none` turns one signal off"
+                    " (`OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`)",
+                    env="OTEL_<SIGNAL>_EXPORTER",
+                    default="`otlp`",
+                ),
+                Var(
+                    "`true` records prompts and answers on Pydantic AI's spans",
+                    env="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+                    default="`false`",
+                ),
+            ),
+        ),
+    ] = "http/protobuf"
+    otel_service_name: Annotated[str | None, Var("`service.name` resource attribute", default="`AGENT_NAME`")] = None
+    otel_resource_attributes: Annotated[
+        str | None,
+        AfterValidator(_resource_attributes),
+        Var(
+            "extra resource attributes, `key=value,key=value`",
+            related=(
+                Var(
+                    "e.g. `parentbased_traceidratio` and `0.1` keep 10% of traces; runs in dropped traces skip"
+                    " Pydantic AI's instrumentation (metrics and logs stay complete)",
+                    env="OTEL_TRACES_SAMPLER,OTEL_TRACES_SAMPLER_ARG",
+                    default="`parentbased_always_on`",
+                ),
+            ),
+        ),
+    ] = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _named_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Settings:
+        """Turn validation errors into one `ConfigError` naming the variable, on every construction path."""
+        try:
+            settings = cast(Settings, handler(data))
+        except ValidationError as exc:
+            raise _config_error(exc.errors()[0]) from None
+        settings._check_combinations()
+        return settings
+
+    def _check_combinations(self) -> None:
+        if self.memory_type == "redis" and self.memory_redis_url is None:
+            raise ConfigError("MEMORY_REDIS_URL", "is required when MEMORY_TYPE=redis")
+        if self.model_api_url is not None and self.model_name is None:
+            raise ConfigError("MODEL_NAME", "is required when MODEL_API_URL is set")
+        if self.model_api_url is None and self.model_name not in (None, "test") and self.debug_mock_responses is None:
+            raise ConfigError(
+                "MODEL_API_URL", f"is required for MODEL_NAME={self.model_name!r} (or use MODEL_NAME=test)"
+            )
 
     @property
     def model_base_url(self) -> str | None:
@@ -139,6 +412,25 @@ class Settings(_Frozen):
         return self.otel_service_name or self.agent_name
 
     @classmethod
+    def variables(cls) -> Iterator[tuple[Var, Any]]:
+        """Every documented variable in table order, with its field's default (`None` for related ones)."""
+        for name, info in cls.model_fields.items():
+            var = _var_of(name, info)
+            yield var, (... if info.is_required() else info.default)
+            for related in var.related:
+                yield related, None
+
+    @classmethod
+    def markdown_table(cls) -> str:
+        """The README's configuration table, rendered from the declarations."""
+        rows = (
+            f"| {', '.join(f'`{name}`' for name in (var.env or '').split(','))} | {var.default or _shown(default)}"
+            f" | {var.doc} |\n"
+            for var, default in cls.variables()
+        )
+        return _TABLE_HEADER + "".join(rows)
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Read and validate the environment.
 
@@ -146,95 +438,89 @@ class Settings(_Frozen):
             ConfigError: a variable is missing or invalid; the message names it.
         """
         env = EnvReader(os.environ if environ is None else environ)
-        name = env.required("AGENT_NAME")
-        if not _AGENT_NAME.match(name):
-            raise ConfigError("AGENT_NAME", f"expected letters, digits, '.', '_' or '-' (max 63), got {name!r}")
-        memory_enabled = env.boolean("MEMORY_ENABLED", True)
-        memory_type: MemoryType = env.choice("MEMORY_TYPE", "local", ("local", "redis", "null"))
-        if not memory_enabled:
-            memory_type = "null"
-        redis_url = env.url("MEMORY_REDIS_URL", schemes=("redis", "rediss", "unix"))
-        if memory_type == "redis" and redis_url is None:
-            raise ConfigError("MEMORY_REDIS_URL", "is required when MEMORY_TYPE=redis")
-        otel_disabled = env.boolean("OTEL_SDK_DISABLED", False)
-        model_api_url = env.url("MODEL_API_URL")
-        model_name = env.text("MODEL_NAME")
-        mock_replies = _mock_replies(env)
-        if model_api_url is not None and model_name is None:
-            raise ConfigError("MODEL_NAME", "is required when MODEL_API_URL is set")
-        if model_api_url is None and model_name not in (None, "test") and mock_replies is None:
-            raise ConfigError("MODEL_API_URL", f"is required for MODEL_NAME={model_name!r} (or use MODEL_NAME=test)")
-        return cls(
-            agent_name=name,
-            agent_description=env.text("AGENT_DESCRIPTION", "AI Agent") or "AI Agent",
-            agent_instructions=env.text("AGENT_INSTRUCTIONS"),
-            agent_port=env.integer("AGENT_PORT", 8000, minimum=1, maximum=65535),
-            agent_url=env.url("AGENT_URL"),
-            agent_api_key=env.text("AGENT_API_KEY"),
-            model_api_url=model_api_url,
-            model_name=model_name,
-            model_api_key=env.text("MODEL_API_KEY"),
-            model_timeout_seconds=env.seconds("MODEL_TIMEOUT_SECONDS", 120.0),
-            debug_mock_responses=mock_replies,
-            sub_agents=_sub_agents(env),
-            delegation_timeout_seconds=env.seconds("DELEGATION_TIMEOUT_SECONDS", 60.0),
-            delegation_max_depth=env.integer("DELEGATION_MAX_DEPTH", 3, minimum=1, maximum=32),
-            mcp_servers=_mcp_servers(env),
-            mcp_timeout_seconds=env.seconds("MCP_TIMEOUT_SECONDS", 30.0),
-            agentic_loop_max_steps=env.integer("AGENTIC_LOOP_MAX_STEPS", 5, minimum=1, maximum=1000),
-            tool_call_mode=env.choice("TOOL_CALL_MODE", "auto", ("auto", "native", "string")),
-            memory_type=memory_type,
-            memory_redis_url=redis_url,
-            memory_redis_key_prefix=env.text("MEMORY_REDIS_KEY_PREFIX"),
-            memory_session_ttl_seconds=env.integer("MEMORY_SESSION_TTL_SECONDS", 7 * 24 * 3600, minimum=0),
-            memory_context_limit=env.integer("MEMORY_CONTEXT_LIMIT", 6, minimum=0),
-            memory_max_sessions=env.integer("MEMORY_MAX_SESSIONS", 1000, minimum=1),
-            memory_max_session_events=env.integer("MEMORY_MAX_SESSION_EVENTS", 500, minimum=1),
-            memory_endpoints_enabled=env.boolean("MEMORY_ENDPOINTS_ENABLED", True),
-            session_lock_timeout_seconds=env.seconds("SESSION_LOCK_TIMEOUT_SECONDS", 10.0),
-            max_request_bytes=env.integer("MAX_REQUEST_BYTES", 1024 * 1024, minimum=1024),
-            max_request_messages=env.integer("MAX_REQUEST_MESSAGES", 1000, minimum=1),
-            max_concurrent_runs=env.integer("MAX_CONCURRENT_RUNS", 0, minimum=0),
-            request_timeout_seconds=env.seconds("REQUEST_TIMEOUT_SECONDS", 300.0),
-            shutdown_grace_seconds=env.seconds("SHUTDOWN_GRACE_SECONDS", 25.0),
-            log_level=_log_level(env),
-            log_format=env.choice("LOG_FORMAT", "text", ("text", "json")),
-            otel_enabled=env.boolean("OTEL_ENABLED", False) and not otel_disabled,
-            otel_exporter_otlp_endpoint=env.url("OTEL_EXPORTER_OTLP_ENDPOINT"),
-            otel_exporter_otlp_protocol=env.choice(
-                "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", ("grpc", "http/protobuf")
-            ),
-            otel_service_name=env.text("OTEL_SERVICE_NAME"),
-            otel_resource_attributes=_resource_attributes(env),
-        )
+        data: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            variable = _var_of(name, info).env or ""
+            if variable not in _COMPOSITE and (value := env.raw(variable)) is not None:
+                data[name] = value
+        if not env.boolean("MEMORY_ENABLED", True):
+            data["memory_type"] = "null"
+        if env.boolean("OTEL_SDK_DISABLED", False):
+            data["otel_enabled"] = False
+        data["sub_agents"] = _sub_agents(env)
+        data["mcp_servers"] = _mcp_servers(env)
+        data["debug_mock_responses"] = env.json_value("DEBUG_MOCK_RESPONSES")
+        return cls(**data)
 
 
-def _log_level(env: EnvReader) -> str:
-    level = (env.text("LOG_LEVEL", "INFO") or "INFO").upper()
-    if level == "WARN":
-        level = "WARNING"
-    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-        raise ConfigError("LOG_LEVEL", f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {level!r}")
-    return level
+_COMPOSITE = frozenset({"AGENT_SUB_AGENTS", "MCP_SERVERS", "DEBUG_MOCK_RESPONSES"})
 
 
-def _mock_replies(env: EnvReader) -> tuple[MockReply, ...] | None:
-    data = env.json_value("DEBUG_MOCK_RESPONSES")
-    if data is None:
-        return None
-    try:
-        replies = _MOCK_REPLIES.validate_python(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(
-            "DEBUG_MOCK_RESPONSES",
+def _var_of(name: str, info: FieldInfo) -> Var:
+    var = next((item for item in info.metadata if isinstance(item, Var)), None)
+    if var is None:
+        raise TypeError(f"Settings.{name} has no Var(...) documenting its variable")
+    return var if var.env else Var(var.doc, env=name.upper(), default=var.default, related=var.related)
+
+
+def _shown(default: Any) -> str:
+    if default is ...:
+        return "required"
+    if default is None:
+        return "none"
+    if isinstance(default, bool):
+        return f"`{str(default).lower()}`"
+    if isinstance(default, float) and default.is_integer():
+        return f"`{int(default)}`"
+    if default == ():
+        return "empty"
+    return f"`{default}`"
+
+
+def _config_error(error: ErrorDetails) -> ConfigError:
+    loc = error["loc"]
+    field = str(loc[0]) if loc else ""
+    info = Settings.model_fields.get(field)
+    variable = _var_of(field, info).env or field if info is not None else field.upper()
+    if field == "debug_mock_responses" and error["type"] != "value_error":
+        where = ".".join(str(part) for part in loc[1:]) or "top level"
+        return ConfigError(
+            variable,
             f'expected a JSON list of strings or {{"tool_calls": [{{"name", "arguments"}}]}} '
-            f"objects ({first['msg']} at {where or 'top level'})",
-        ) from None
-    if not replies:
-        raise ConfigError("DEBUG_MOCK_RESPONSES", "must list at least one reply")
-    return tuple(replies)
+            f"objects ({error['msg']} at {where})",
+        )
+    return ConfigError(variable, _problem(error, info))
+
+
+def _problem(error: ErrorDetails, info: FieldInfo | None) -> str:
+    kind, value, ctx = error["type"], error["input"], error.get("ctx", {})
+    if kind == "missing":
+        return "is required"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"expected an integer, got {value!r}"
+    if kind in ("float_parsing", "float_type"):
+        return f"expected a number of seconds, got {value!r}"
+    if kind == "finite_number":
+        return f"expected a finite number of seconds, got {value}"
+    if kind == "greater_than" and ctx.get("gt") == 0:
+        return f"expected a positive number of seconds, got {value}"
+    if kind in ("greater_than_equal", "less_than_equal") and info is not None:
+        low = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
+        high = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+        bounds = f">= {low}" if high is None else f"between {low} and {high}"
+        return f"expected an integer {bounds}, got {value}"
+    if kind in ("bool_parsing", "bool_type"):
+        return f"expected true or false, got {value!r}"
+    if kind == "literal_error":
+        return f"expected one of {', '.join(map(str, _choices(info)))}, got {value!r}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return error["msg"]
+
+
+def _choices(info: FieldInfo | None) -> tuple[object, ...]:
+    annotation = getattr(info, "annotation", None)
+    return getattr(annotation, "__args__", ())
 
 
 def _env_suffix(name: str) -> str:
@@ -294,14 +580,3 @@ def _mcp_servers(env: EnvReader) -> tuple[McpServerSpec, ...]:
             headers = {str(k): str(v) for k, v in data.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
         servers.append(McpServerSpec(name=name, url=url, headers=headers))
     return tuple(servers)
-
-
-def _resource_attributes(env: EnvReader) -> str | None:
-    value = env.text("OTEL_RESOURCE_ATTRIBUTES")
-    if value is None:
-        return None
-    for pair in value.split(","):
-        key, sep, _ = pair.partition("=")
-        if pair.strip() and (not sep or not key.strip()):
-            raise ConfigError("OTEL_RESOURCE_ATTRIBUTES", f"expected key=value pairs, got {pair!r}")
-    return value

@@ -109,7 +109,7 @@ class RedisMemory(Memory):
         if turns <= 0:
             return []
         with redis_unavailable(self._where):
-            stored = await self._client.lrange(self._session_key(session_id, ":turns"), -turns, -1)  # pyright: ignore[reportUnknownMemberType]
+            stored = await self._client.lrange(self._session_key(session_id, ":turns"), -turns, -1)
         return decode_turns(turn.split(b":", 1)[1] for turn in cast(list[bytes], stored))
 
     async def append(

@@ -34,7 +34,7 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 from pais_core import AgentSkill, McpServerSpec, Settings
 
 try:
-    from fastmcp.exceptions import McpError  # pyright: ignore[reportPrivateImportUsage]
+    from fastmcp.exceptions import McpError
     from pydantic_ai.mcp import MCPToolset
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     raise ImportError("MCP support needs the `mcp` extra: pip install 'pais-server[mcp]'") from exc

@@ -126,8 +126,8 @@ class AgentRunner:
         async with self._turn(inp) as turn, self.agent.run_stream_events(inp.prompt, **turn.kwargs) as run:
             async for event in run:
                 if isinstance(event, AgentRunResultEvent):
-                    result = event.result  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-                    yield await self._finish(turn, result.new_messages(), result.output, result.usage)  # pyright: ignore[reportUnknownMemberType, reportUnknownArgumentType]
+                    result = event.result
+                    yield await self._finish(turn, result.new_messages(), result.output, result.usage)
                     return
                 mapped = self._map_event(turn, event)
                 if mapped is not None:

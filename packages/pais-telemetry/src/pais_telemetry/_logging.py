@@ -24,8 +24,8 @@ __all__ = [
     "remove_otlp_log_handler",
 ]
 
-TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [trace_id=%(trace_id)s span_id=%(span_id)s] %(message)s"
-"""The `LOG_FORMAT=text` line layout."""
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s%(trace_context)s %(message)s"
+"""The `LOG_FORMAT=text` line layout; `trace_context` is ` [trace_id=... span_id=...]` inside a span, else empty."""
 
 _CHATTY_LOGGERS = ("httpx", "httpx2")
 """HTTP clients that log every request at INFO (each model call): heard only at `LOG_LEVEL=DEBUG`."""
@@ -37,6 +37,7 @@ _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))
     "taskName",
     "trace_id",
     "span_id",
+    "trace_context",
 }
 _SEVERITIES = (
     (logging.CRITICAL, SeverityNumber.FATAL),
@@ -48,16 +49,19 @@ _SEVERITIES = (
 
 
 class TraceContextFilter(logging.Filter):
-    """Sets `trace_id` and `span_id` (hex; all zeros outside a span) on every record it sees."""
+    """Sets `trace_id` and `span_id` (hex; all zeros outside a span) on every record it sees, and
+    `trace_context`, the text layout's ` [trace_id=... span_id=...]` (empty outside a span)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         span_context = trace.get_current_span().get_span_context()
         if span_context.is_valid:
-            record.trace_id = format(span_context.trace_id, "032x")
-            record.span_id = format(span_context.span_id, "016x")
+            trace_id, span_id = format(span_context.trace_id, "032x"), format(span_context.span_id, "016x")
+            record.trace_id, record.span_id = trace_id, span_id
+            record.trace_context = f" [trace_id={trace_id} span_id={span_id}]"
         else:
             record.trace_id = _NO_TRACE_ID
             record.span_id = _NO_SPAN_ID
+            record.trace_context = ""
         return True
 
 
@@ -125,11 +129,12 @@ class _OtlpLogHandler(logging.Handler):
 
 
 def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> None:
-    """Log to stdout at `LOG_LEVEL`, in `LOG_FORMAT` (text or json), every record with trace and span ids.
+    """Log to stdout at `LOG_LEVEL`, in `LOG_FORMAT` (text or json), with the trace and span ids.
 
-    Replaces the handler an earlier call installed and leaves other handlers alone. Works the same
-    with telemetry off (the ids are then all zeros). The HTTP clients' one line per request (every
-    model call) is kept for `DEBUG`; above it they log warnings only.
+    Replaces the handler an earlier call installed and leaves other handlers alone. Text lines show
+    the ids only inside a span; JSON records always have both fields (all zeros outside a span).
+    The HTTP clients' one line per request (every model call) is kept for `DEBUG`; above it they
+    log warnings only.
 
     Args:
         settings: reads `log_level` and `log_format`.
