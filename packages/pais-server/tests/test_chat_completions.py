@@ -128,6 +128,24 @@ def test_models_lists_the_agent(pais: Served) -> None:
     assert [m.id for m in models.data] == ["test-agent"]
 
 
+def test_stream_wire_format_and_headers(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted("two words")
+    body = {"messages": [{"role": "user", "content": "go"}], "stream": True}
+    response = pais.http.post("/v1/chat/completions", json=body, headers={"X-Session-ID": "wire-1"})
+
+    assert response.headers["content-type"].startswith("text/event-stream")
+    assert response.headers["cache-control"] == "no-cache"
+    assert response.headers["x-accel-buffering"] == "no"
+    assert response.headers["x-session-id"] == "wire-1"
+    events = response.text.split("\n\n")
+    assert events[-2:] == ["data: [DONE]", ""]  # one `data:` line per event, blank line after each
+    chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-2]]
+    assert all(event.startswith("data: {") and "\n" not in event for event in events[:-2])
+    assert chunks[0]["choices"][0] == {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+    assert chunks[0]["session_id"] == "wire-1"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
 def test_stream_error_event_is_openai_shaped(serve_pais, scripted_model: ScriptedModelServer) -> None:  # type: ignore[no-untyped-def]
     scripted_model.handler = scripted(Reply(status=500))
     served = serve_pais(model_api_url=scripted_model.url, model_name="scripted")

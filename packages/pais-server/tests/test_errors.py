@@ -81,7 +81,7 @@ def test_oversized_body_is_413_and_nothing_is_stored(
     huge = "x" * 10_000
 
     response = _chat(served, session="big", messages=[{"role": "user", "content": huge}])
-    _assert_error(response, 413, "payload_too_large")
+    assert "MAX_REQUEST_BYTES=4096" in _assert_error(response, 413, "payload_too_large")["message"]
 
     def chunked():  # no Content-Length: the limit is enforced while reading
         yield b'{"messages": [{"role": "user", "content": "'
@@ -91,9 +91,12 @@ def test_oversized_body_is_413_and_nothing_is_stored(
     response = served.http.post(
         "/v1/chat/completions", content=chunked(), headers={"Content-Type": "application/json", "X-Session-ID": "big"}
     )
-    _assert_error(response, 413, "payload_too_large")
+    assert "MAX_REQUEST_BYTES=4096" in _assert_error(response, 413, "payload_too_large")["message"]
     assert served.events("big") == before
     assert _chat(served).status_code == 200
+
+    a2a = served.http.post("/", content=chunked(), headers={"Content-Type": "application/json"})
+    _assert_error(a2a, 413, "payload_too_large")  # the limit holds for every route, A2A included
 
 
 def test_too_many_messages_is_400(serve_pais: ServeFactory, scripted_model: ScriptedModelServer) -> None:

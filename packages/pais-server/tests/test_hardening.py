@@ -32,6 +32,18 @@ def test_chat_memory_and_models_need_the_key(secured) -> None:  # type: ignore[n
         assert wrong.json()["error"]["message"] == "invalid API key"
 
 
+@pytest.mark.parametrize("authorization", ["Bearer s3cret-key", "bearer s3cret-key", "BEARER  s3cret-key"])
+def test_the_bearer_scheme_is_case_insensitive(secured, authorization: str) -> None:  # type: ignore[no-untyped-def]
+    assert secured.http.get("/v1/models", headers={"Authorization": authorization}).status_code == 200
+
+
+@pytest.mark.parametrize("authorization", ["Basic s3cret-key", "s3cret-key", "Bearer", "Bearers3cret-key"])
+def test_other_schemes_and_malformed_headers_are_rejected(secured, authorization: str) -> None:  # type: ignore[no-untyped-def]
+    response = secured.http.get("/v1/models", headers={"Authorization": authorization})
+    assert response.status_code == 401
+    assert response.json()["error"]["message"] == "invalid API key"
+
+
 def test_the_right_key_works_with_the_openai_client(secured) -> None:  # type: ignore[no-untyped-def]
     client = openai.OpenAI(base_url=f"{secured.url}/v1", api_key="s3cret-key", max_retries=0)
     assert client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}]).choices

@@ -8,7 +8,7 @@ from collections.abc import Generator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
+import httpx2
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.markup import escape
@@ -142,17 +142,14 @@ class _StreamView:
         return Group(self._text, Spinner("dots", Text(self._status, style="dim")))
 
 
-def _render_stream(response: httpx.Response) -> str | None:
+def _render_stream(response: httpx2.Response) -> str | None:
     """Render an SSE chat stream; returns the session id the chunks carry, if any."""
     session_id: str | None = None
     with _StreamView() as view:
-        for line in response.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            data = line.removeprefix("data:").strip()
-            if data == "[DONE]":
+        for event in httpx2.EventSource(response):
+            if event.data == "[DONE]":
                 break
-            chunk: dict[str, Any] = json.loads(data)
+            chunk: dict[str, Any] = json.loads(event.data)
             if "error" in chunk:
                 raise CliError(f"the agent failed mid-stream: {_error_text(chunk)}")
             session_id = chunk.get("session_id") or session_id
@@ -181,20 +178,20 @@ def _page_footer(page: Mapping[str, Any], kind: str) -> None:
     _stderr().print(footer + "[/]")
 
 
-def _client(timeout: float) -> httpx.Client:
-    return httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0))
+def _client(timeout: float) -> httpx2.Client:
+    return httpx2.Client(timeout=httpx2.Timeout(timeout, connect=10.0))
 
 
 @contextmanager
 def _request(
-    client: httpx.Client,
+    client: httpx2.Client,
     method: str,
     url: str,
     body: Any = None,
     headers: Mapping[str, str] | None = None,
     *,
     params: Mapping[str, Any] | None = None,
-) -> Generator[httpx.Response]:
+) -> Generator[httpx2.Response]:
     """Send a request and yield its streamed response; transport failures and non-2xx become `CliError`."""
     try:
         with client.stream(method, url, json=body, headers=headers, params=params) as response:
@@ -202,15 +199,15 @@ def _request(
                 response.read()
                 raise CliError(f"{method} {url} answered HTTP {response.status_code}: {_error_text(_body(response))}")
             yield response
-    except httpx.ConnectError as exc:
+    except httpx2.ConnectError as exc:
         raise CliError(f"cannot reach {url}: {exc or 'connection failed'} (is the agent running?)") from None
-    except httpx.TimeoutException:
+    except httpx2.TimeoutException:
         raise CliError(f"{url} did not answer in time (raise --timeout for slow models)") from None
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise CliError(f"{method} {url} failed: {type(exc).__name__}: {exc}") from None
 
 
-def _json(response: httpx.Response) -> dict[str, Any]:
+def _json(response: httpx2.Response) -> dict[str, Any]:
     response.read()
     try:
         return response.json()
@@ -218,7 +215,7 @@ def _json(response: httpx.Response) -> dict[str, Any]:
         raise CliError(f"{response.url} answered with something that is not JSON: {response.text[:200]!r}") from None
 
 
-def _body(response: httpx.Response) -> Any:
+def _body(response: httpx2.Response) -> Any:
     try:
         return response.json()
     except ValueError:

@@ -218,7 +218,11 @@ def _parse(model: type[_ModelT], result: Any) -> _ModelT:
 
 
 async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
-    """The `data` of each server-sent event; an `error` event's data is raised as its JSON-RPC error."""
+    """The `data` of each server-sent event; an `error` event's data is raised as its JSON-RPC error.
+
+    Parsed here because the stream arrives on the caller's `httpx` client and no SSE reader for `httpx`
+    is locked (`httpx-sse` is not in uv.lock; httpx2's `EventSource` reads httpx2 responses only).
+    """
     event, chunks = "message", list[str]()
     async for line in response.aiter_lines():
         if not line:

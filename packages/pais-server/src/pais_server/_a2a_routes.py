@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from pais_core import (
     A2A_METHODS,
@@ -35,6 +35,7 @@ from pais_core import (
 from pais_delegation import depth_from_headers
 
 from ._a2a_tasks import A2AError, A2ATasks
+from ._sse import event_stream
 
 __all__ = ["A2ATasksDep", "router"]
 
@@ -107,11 +108,7 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
             send = from_v1(MessageSendParams, params)
             run = await tasks.submit(send, depth=depth_from_headers(request.headers), stream=operation == "stream")
             if operation == "stream":
-                return StreamingResponse(
-                    _sse(rpc.id, run.stream(), version),
-                    media_type="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-                )
+                return event_stream(_stream_payloads(rpc.id, run.stream(), version))
             blocking = send.configuration is None or send.configuration.blocking is not False
             return _reply(rpc.id, _event_wire(await run.result() if blocking else run.snapshot(), version))
         if operation == "get":
@@ -137,7 +134,10 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
         return _error(rpc.id, JsonRpcErrorCode.INTERNAL_ERROR, exc.message)
 
 
-async def _sse(request_id: _Id, events: AsyncIterator[StreamEvent], version: A2AVersion) -> AsyncIterator[str]:
+async def _stream_payloads(
+    request_id: _Id, events: AsyncIterator[StreamEvent], version: A2AVersion
+) -> AsyncGenerator[str]:
+    """Each task event as the JSON-RPC response that one server-sent event carries."""
     async for event in events:
         body = JsonRpcResponse(id=request_id, result=_event_wire(event, version)).to_wire()
-        yield f"data: {json.dumps(body, separators=(',', ':'))}\n\n"
+        yield json.dumps(body, separators=(",", ":"))

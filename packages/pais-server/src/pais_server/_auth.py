@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 
+from fastapi.security.utils import get_authorization_scheme_param
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pais_core import AuthenticationError
@@ -16,18 +18,23 @@ OPEN_PATHS = frozenset({"/health", "/ready", "/.well-known/agent-card.json", "/.
 
 
 class BearerAuth:
-    """Pure ASGI middleware: every path but `OPEN_PATHS` needs `Authorization: Bearer <key>`."""
+    """Pure ASGI middleware: every path but `OPEN_PATHS` needs `Authorization: Bearer <key>`.
+
+    The scheme is matched case-insensitively (RFC 7235), the key in constant time.
+    """
 
     def __init__(self, app: ASGIApp, *, api_key: str) -> None:
         self.app = app
-        self._expected = f"Bearer {api_key}".encode()
+        self._expected = api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        supplied = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
-        if hmac.compare_digest(supplied, self._expected):
+        supplied = Headers(scope=scope).get("authorization")
+        scheme, key = get_authorization_scheme_param(supplied)
+        # Headers are decoded as latin-1: encoding back gives the bytes the client sent.
+        if scheme.lower() == "bearer" and hmac.compare_digest(key.encode("latin-1"), self._expected):
             await self.app(scope, receive, send)
             return
         problem = "invalid API key" if supplied else "missing API key: send Authorization: Bearer <AGENT_API_KEY>"

@@ -7,10 +7,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY, RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pais_core import ErrorBody, PaisError, PayloadTooLargeError
 
@@ -70,6 +72,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 413 and MAX_BODY_SIZE_SCOPE_KEY in request.scope:  # Starlette's body limit
+            return error_response(_payload_too_large(request.scope[MAX_BODY_SIZE_SCOPE_KEY]))
         kind = _HTTP_TYPES.get(exc.status_code, "invalid_request_error" if exc.status_code < 500 else "server_error")
         body = ErrorBody.of(str(exc.detail), kind, str(exc.status_code))
         return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status_code, headers=exc.headers)
@@ -105,43 +109,25 @@ def _document_validation_as_400(app: FastAPI) -> None:
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: bodies over `max_bytes` get 413 before the app parses them."""
+    """Starlette's request body limit (`RequestBodyLimitMiddleware`), answering 413 in the OpenAI shape.
+
+    A body that grows past the limit while read raises Starlette's 413, rendered by the handlers
+    above. A declared `Content-Length` over the limit is answered here: Starlette answers that
+    case with a fixed `text/plain` 413 that no exception handler sees.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
+        self.app = RequestBodyLimitMiddleware(app, max_body_size=max_bytes)
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._reject(scope, receive, send)
+        if scope["type"] == "http":
+            declared = Headers(scope=scope).get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                await error_response(_payload_too_large(self.max_bytes))(scope, receive, send)
                 return
-        received = 0
-        too_large = False
+        await self.app(scope, receive, send)
 
-        async def limited_receive() -> Message:
-            nonlocal received, too_large
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    too_large = True
-                    return {"type": "http.disconnect"}
-            return message
 
-        async def guarded_send(message: Message) -> None:
-            if not too_large:
-                await send(message)
-
-        await self.app(scope, limited_receive, guarded_send)
-        if too_large:
-            await self._reject(scope, receive, send)
-
-    def _too_large(self) -> PayloadTooLargeError:
-        return PayloadTooLargeError(f"the request body exceeds MAX_REQUEST_BYTES={self.max_bytes} bytes")
-
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await error_response(self._too_large())(scope, receive, send)
+def _payload_too_large(max_bytes: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(f"the request body exceeds MAX_REQUEST_BYTES={max_bytes} bytes")
