@@ -3,9 +3,9 @@
 - every variable PAIS reads is documented in the README configuration table;
 - every variable the kind manifests set on an agent is one PAIS reads.
 
-Variables PAIS reads are taken from the source: `EnvReader` calls in pais-core's `_settings.py`
-(`env.text("NAME")`), every f-string shaped like a family (`f"SUB_AGENT_{...}_API_KEY"`) and any direct
-`os.environ` / `os.getenv` read in a package. A family is matched with `*` for its variable part.
+Variables PAIS reads are the ones `Settings` declares, plus those found in the source: `EnvReader`
+calls (`env.text("NAME")`), every f-string shaped like a family (`f"SUB_AGENT_{...}_API_KEY"`) and any
+direct `os.environ` / `os.getenv` read in a package. A family is matched with `*` for its variable part.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pais_core import Settings
 from pais_testing.e2e_manifests import KIND_DIR, agent_deployments, container_env, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +56,8 @@ def _reads_in(source: str) -> set[str]:
 
 
 def variables_pais_reads() -> set[str]:
-    reads = _reads_in(SETTINGS.read_text())
+    declared = {name for var, _ in Settings.variables() for name in (var.env or "").split(",") if "<" not in name}
+    reads = declared | _reads_in(SETTINGS.read_text())
     for source in ROOT.glob("packages/*/src/**/*.py"):
         if source != SETTINGS:
             reads |= _reads_in(source.read_text())
