@@ -12,6 +12,10 @@
 # Conventions for images that extend it: the application virtualenv is /opt/pais ($VIRTUAL_ENV,
 # on PATH, owned by root, read-only for the runtime user), the working directory is /app, the
 # runtime user is uid/gid 10001, and the server listens on $AGENT_PORT (default 8000).
+# /opt/pais/constraints.txt pins every distribution of that virtualenv (`name==version`, the PAIS
+# packages included): an image that adds packages installs them with
+# `uv pip install --constraints /opt/pais/constraints.txt ...`, so nothing of the base changes version
+# (the Dockerfile `pais init` generates does).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_IMAGE=ghcr.io/astral-sh/uv:0.13.9
@@ -32,12 +36,14 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
     uv sync --frozen --no-dev --no-editable --no-install-workspace \
         --package pais-server --package pais-cli --extra redis --extra mcp
-# Then the workspace packages, installed as regular (non-editable) wheels.
+# Then the workspace packages, installed as regular (non-editable) wheels, and the constraints
+# file that pins exactly what the virtualenv now holds.
 COPY pyproject.toml uv.lock ./
 COPY packages/ packages/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-editable \
-        --package pais-server --package pais-cli --extra redis --extra mcp
+        --package pais-server --package pais-cli --extra redis --extra mcp \
+    && uv pip list --python "$UV_PROJECT_ENVIRONMENT" --format=freeze >"$UV_PROJECT_ENVIRONMENT/constraints.txt"
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 pais \

@@ -1,8 +1,23 @@
 #!/usr/bin/env bash
-# Runs the whole PAIS test suite: unit, integration (real Redis, real model servers), e2e on local processes.
+# Runs the whole PAIS test suite: lint, format and type checks, then unit, integration (real Redis,
+# real model servers) and e2e tests on local processes. Arguments go to pytest; its exit code is
+# the script's (a failed check before it stops the script with the check's code).
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=bootstrap.sh disable=SC1091
 source "$repo_root/scripts/bootstrap.sh"
 cd "$repo_root"
+
+ensure_uv
+ensure_programs redis-server shellcheck
+echo "==> syncing the uv workspace with the local model (the first sync compiles llama-cpp-python, ~5-8 minutes; cached afterwards)"
+uv sync --all-packages --frozen --group local-model --quiet
+
+echo "==> ruff check"
+uv run --frozen ruff check
+echo "==> ruff format --check"
+uv run --frozen ruff format --check
+echo "==> pyright"
+uv run --frozen pyright
+echo "==> pytest"
 uv run --frozen pytest "$@"

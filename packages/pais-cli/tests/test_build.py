@@ -3,14 +3,19 @@ PAIS base image, and adds exactly the project's own dependencies to it."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import importlib.metadata
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
+import zipfile
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,7 +27,7 @@ from pais_testing.process import ManagedProcess
 
 HADOLINT = str(Path(sys.executable).with_name("hadolint"))
 REPO_ROOT = Path(__file__).resolve().parents[3]
-BASE_IMAGE = f"pais-server:{version('pais-core')}"
+BASE_IMAGE = f"pais-server:{importlib.metadata.version('pais-core')}"
 NO_ENGINE = "unix:///nonexistent/docker.sock"
 # uv runs with the caller's settings (index, certificates, cache) but outside any active virtualenv.
 UV_ENV = {name: value for name, value in os.environ.items() if name != "VIRTUAL_ENV"}
@@ -128,6 +133,9 @@ def word_table(text: str) -> str:
     """
     return tabulate([[word] for word in text.split()], headers=["word"], tablefmt="plain")
 '''
+# A package of the base image's virtualenv (httpx needs it) and a release of it newer than any real one.
+BASE_PACKAGE = "certifi"
+NEWER = "9999.0"
 
 
 @dataclass(frozen=True)
@@ -137,24 +145,68 @@ class HostImage:
     root: Path
     venv: Path
     command: list[str]  # the image's CMD
+    base: dict[str, str]  # the base venv's distributions, name -> version, before the project's stage
     changed: set[str]  # base venv files the project's stage added or changed, relative to site-packages
+    env: dict[str, str]  # uv's environment: the package index plus a newer release of BASE_PACKAGE
 
 
 def _snapshot(directory: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(directory)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in directory.rglob("*")}
 
 
+def _site(venv: Path) -> Path:
+    return next(venv.glob("lib/python*/site-packages"))
+
+
+def _installed(venv: Path) -> dict[str, str]:
+    """Name (normalised) -> version of every distribution in a virtualenv."""
+    return {
+        re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version
+        for d in importlib.metadata.distributions(path=[str(_site(venv))])
+    }
+
+
+def _write_release(directory: Path, name: str, release: str) -> None:
+    """A metadata-only wheel of `name` `release` (no modules: installing it by mistake breaks imports loudly)."""
+    info = f"{name}-{release}.dist-info"
+    files = {
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {release}\n",
+        f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: pais-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = [
+        f"{path},sha256={base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b'=').decode()},"
+        f"{len(text.encode())}"
+        for path, text in files.items()
+    ]
+    with zipfile.ZipFile(directory / f"{name}-{release}-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+        wheel.writestr(f"{info}/RECORD", "\n".join([*record, f"{info}/RECORD,,"]) + "\n")
+
+
+def _lock(project: Path, env: dict[str, str]) -> dict[str, str]:
+    """`pais build`'s lock step; returns the lock's versions (name -> version)."""
+    command = shlex.split(dry_run(cwd=project).commands[0])
+    locked = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert locked.returncode == 0, locked.stderr
+    packages = tomllib.loads((project / "uv.lock").read_text())["package"]
+    return {package["name"]: package["version"] for package in packages if "version" in package}
+
+
 @pytest.fixture(scope="module")
 def host_image(tmp_path_factory: pytest.TempPathFactory) -> HostImage:
     parent = tmp_path_factory.mktemp("image")
+    # The registry as it may look any day: a release newer than the base image's for one of its packages.
+    links = parent / "newer-releases"
+    links.mkdir()
+    _write_release(links, BASE_PACKAGE, NEWER)
+    env = {**UV_ENV, "UV_FIND_LINKS": str(links)}
     project = pais_init(parent, "demo", "--pais-source", str(REPO_ROOT))
     pyproject = project / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"pais-cli==', '"tabulate>=0.9",\n    "pais-cli=='))
+    pyproject.write_text(pyproject.read_text().replace('"pais-cli==', '"tabulate==0.9.0",\n    "pais-cli=='))
     (project / "server.py").write_text((project / "server.py").read_text() + TABULATE_TOOL)
     (project / ".env").write_text("MODEL_API_KEY=secret\n")  # .dockerignore keeps it out
-    lock = dry_run(cwd=project).commands[0]
-    locked = subprocess.run(shlex.split(lock), env=UV_ENV, capture_output=True, text=True, check=False)
-    assert locked.returncode == 0, locked.stderr
+    assert _lock(project, env)[BASE_PACKAGE] == NEWER  # the project's lock disagrees with the base image
 
     root = parent / "root"
     venv = root / "opt/pais"
@@ -162,15 +214,25 @@ def host_image(tmp_path_factory: pytest.TempPathFactory) -> HostImage:
         (REPO_ROOT / "Dockerfile").read_text(), stage="build", context=REPO_ROOT, root=root,
         env=UV_ENV, overrides={"UV_COMPILE_BYTECODE": "0"},
     )  # fmt: skip
-    site = next(venv.glob("lib/python*/site-packages"))
+    base = _installed(venv)
+    site = _site(venv)
     before = _snapshot(site)
     run_stage(
         (project / "Dockerfile").read_text(), stage="agent", context=project, root=root,
-        env={**UV_ENV, "VIRTUAL_ENV": str(venv)},
+        env={**env, "VIRTUAL_ENV": str(venv)},
     )  # fmt: skip
     after = _snapshot(site)
     command = json.loads(parse_dockerfile((project / "Dockerfile").read_text())[-1].arguments)
-    return HostImage(root, venv, command, {path for path, state in after.items() if before.get(path) != state})
+    changed = {path for path, state in after.items() if before.get(path) != state}
+    return HostImage(root, venv, command, base, changed, env)
+
+
+def test_base_image_constraints_pin_every_package_of_its_virtualenv(host_image: HostImage) -> None:
+    lines = (host_image.venv / "constraints.txt").read_text().splitlines()
+    pins = dict(line.split("==") for line in lines)
+    assert len(pins) == len(lines)  # one `name==version` line per distribution
+    assert pins == host_image.base  # every distribution of the base venv, the PAIS packages included
+    assert {"pais-server", "pais-cli", "pydantic-ai-slim", BASE_PACKAGE} <= pins.keys()
 
 
 @pytest.mark.timeout(300)
@@ -178,7 +240,9 @@ def test_image_adds_only_the_projects_own_dependencies_to_the_base_venv(host_ima
     python = str(host_image.venv / "bin/python")
     assert host_image.changed  # tabulate went into the base image's virtualenv ...
     assert {path.split("/")[0].split("-")[0].removesuffix(".py") for path in host_image.changed} == {"tabulate"}
-    # ... and nothing else changed: the PAIS packages (and everything they need) stay as the base installed them.
+    # ... and nothing else changed: the PAIS packages (and everything they need) stay as the base installed them,
+    # although the project's lock and the index offer a newer release of one of them.
+    assert _installed(host_image.venv) == {**host_image.base, "tabulate": "0.9.0"}
     app = host_image.root / "app"
     check = subprocess.run(
         [python, "-c", "import json, server, tabulate, pais_server; print(json.dumps(server.agent.name))"],
@@ -190,6 +254,31 @@ def test_image_adds_only_the_projects_own_dependencies_to_the_base_venv(host_ima
     assert dev_only.returncode != 0  # --no-dev: the dev group stays out of the image
     assert (app / "server.py").is_file()
     assert not (app / ".env").exists()
+
+
+@pytest.mark.timeout(300)
+def test_a_requirement_the_base_image_cannot_meet_fails_the_build_naming_the_package(
+    host_image: HostImage, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    project = pais_init(tmp_path, "clash", "--pais-source", str(REPO_ROOT))
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"pais-cli==', f'"{BASE_PACKAGE}>={NEWER}",\n    "pais-cli=='))
+    assert _lock(project, host_image.env)[BASE_PACKAGE] == NEWER
+    root = tmp_path / "root"
+    venv = root / "opt/pais"
+    shutil.copytree(host_image.venv, venv, symlinks=True)  # a copy of the image's venv: this build must fail
+    before = _snapshot(_site(venv))
+    with pytest.raises(subprocess.CalledProcessError):
+        run_stage(
+            (project / "Dockerfile").read_text(), stage="agent", context=project, root=root,
+            env={**host_image.env, "VIRTUAL_ENV": str(venv)},
+        )  # fmt: skip
+    error = capfd.readouterr().err
+    pinned = f"{BASE_PACKAGE}=={host_image.base[BASE_PACKAGE]}"
+    assert f"{BASE_PACKAGE}>={NEWER}" in error, error
+    assert pinned in error, error
+    assert "the project's dependencies do not fit the PAIS base image's pinned versions" in error
+    assert _snapshot(_site(venv)) == before  # nothing installed, nothing changed
 
 
 @pytest.mark.timeout(300)
