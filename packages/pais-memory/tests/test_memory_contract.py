@@ -357,7 +357,8 @@ async def test_summaries_are_stored_as_events_and_only_move_forward(memory: Memo
     newer = await memory.put_summary("s", "all three", until_seq=7)
     assert newer is not None
     summary = (await memory.load_window("s", turns=1)).summary
-    assert summary is not None and summary.text == "all three"
+    assert summary is not None
+    assert summary.text == "all three"
 
 
 async def test_a_summary_survives_trimming_and_never_splits_a_turn(make_memory: MakeMemory) -> None:
@@ -372,7 +373,8 @@ async def test_a_summary_survives_trimming_and_never_splits_a_turn(make_memory: 
     await store_turn(memory, "s", "c")
     await store_turn(memory, "s", "d")  # every event the summary covered is gone; the summary stays
     summary = (await memory.load_window("s", turns=10)).summary
-    assert summary is not None and summary.text == "a happened"
+    assert summary is not None
+    assert summary.text == "a happened"
 
 
 async def test_summary_lock_admits_one_summariser_per_session(memory: Memory) -> None:

@@ -11,7 +11,8 @@ __all__ = ["decode_turn_list", "decode_turns", "encode_turn"]
 
 
 _TURN_LIST = pydantic.TypeAdapter(
-    list[list[ModelMessage]], config=pydantic.ConfigDict(defer_build=True, ser_json_bytes="base64", val_json_bytes="base64")
+    list[list[ModelMessage]],
+    config=pydantic.ConfigDict(defer_build=True, ser_json_bytes="base64", val_json_bytes="base64"),
 )
 
 

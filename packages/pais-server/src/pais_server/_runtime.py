@@ -11,15 +11,18 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic_ai import Agent
 from pydantic_ai.agent import AbstractAgent
+from pydantic_ai.models import infer_model
 
 from pais_core import AgentSkill, Settings
 from pais_delegation import DelegationToolset
 from pais_memory import Memory, memory_from_settings
 
 from ._card import SkillSource, agent_tool_skills, delegate_skills
+from ._history import History
 from ._model_factory import ModelHandle, model_from_settings
 from ._readiness import Readiness, model_api_probe
 from ._runner import AgentRunner
+from ._summariser import Summariser, summariser_from_settings
 from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 from ._turn_events import TargetResolver, delegation_target
 
@@ -72,6 +75,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
     if handle is not None and handle.base_url is not None:
         probe_client = httpx.AsyncClient(timeout=2.0)
         readiness.add("model_api", model_api_probe(probe_client, handle.base_url))
+    summariser, summary_handle = _summariser(settings, handle, agent)
     runner = AgentRunner(
         agent=agent,
         memory=memory,
@@ -80,6 +84,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         instructions=settings.agent_instructions if custom else None,
         toolsets=[*([delegation] if delegation is not None else []), *(mcp.toolsets if mcp is not None else [])],
         target_for=_target_resolver(delegation),
+        history=History(memory, settings, summariser),
     )
     runtime = Runtime(
         settings=settings,
@@ -114,8 +119,30 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         if probe_client is not None:
             await probe_client.aclose()
         await memory.close()
-        if handle is not None:
-            await handle.aclose()
+        for owned in (handle, summary_handle):
+            if owned is not None:
+                await owned.aclose()
+
+
+def _summariser(
+    settings: Settings, handle: ModelHandle | None, agent: AbstractAgent[Any, Any]
+) -> tuple[Summariser | None, ModelHandle | None]:
+    """The rolling summariser (None when off) and the model handle it owns, if it has its own.
+
+    Its model is `MEMORY_SUMMARY_MODEL` at `MODEL_API_URL`, else the agent's.
+    """
+    if not settings.memory_rolling_summary:
+        return None, None
+    own = None
+    if settings.memory_summary_model is not None:
+        own = model_from_settings(settings.model_copy(update={"model_name": settings.memory_summary_model}))
+    chosen = own or handle
+    if chosen is not None:
+        model = chosen.model
+    else:
+        assert agent.model is not None  # a custom agent without a model gets the environment's (`handle`)
+        model = infer_model(agent.model)
+    return summariser_from_settings(settings, model), own
 
 
 def _mcp_manager(settings: Settings) -> McpManager | None:
