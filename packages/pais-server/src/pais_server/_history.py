@@ -161,6 +161,8 @@ def _oversized(part: object, max_tokens: int) -> bool:
 def _shortened(part: BaseToolReturnPart, max_tokens: int) -> BaseToolReturnPart:
     text = part.model_response_str()
     marker = f"\n[tool result shortened by PAIS: about {estimate_tokens(text)} tokens, only the start is kept]"
-    keep = max(max_tokens * 4 - len(marker.encode()), 0)
-    head = text.encode()[:keep].decode(errors="ignore")
+    room = max(max_tokens - estimate_tokens(marker), 0)
+    head = text
+    while head and (tokens := estimate_tokens(head)) > room:
+        head = head[: min(len(head) - 1, len(head) * room // tokens)]
     return dataclasses.replace(part, content=head + marker)

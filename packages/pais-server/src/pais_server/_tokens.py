@@ -1,12 +1,16 @@
 """How many tokens a piece of history costs: the model's own count where known, an estimate otherwise.
 
-The estimate is one token per 4 bytes of UTF-8 text (rounded up) plus `PART_OVERHEAD` tokens per
-message part for the chat template's role markers and separators. A stored model response carries
-the model's reported `output_tokens`, which is used for it instead.
+The estimate of a text is one token per digit, one per two punctuation characters and one per
+four remaining UTF-8 bytes, plus `PART_OVERHEAD` tokens per message part for the chat template's
+role markers and separators (ChatML: `<|im_start|>role\n ... <|im_end|>\n`). Against SmolLM2's
+tokenizer it is within a few percent over mixed text (prose, Markdown, code, JSON) and errs by up
+to a quarter on single pieces; plain bytes / 4 underestimates JSON and numbers by half.
+A stored model response carries the model's reported `output_tokens`, which is used for it instead.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from pydantic_ai.messages import (
@@ -21,12 +25,17 @@ from pydantic_ai.messages import (
 
 __all__ = ["PART_OVERHEAD", "estimate_tokens", "messages_tokens", "part_text"]
 
-PART_OVERHEAD = 4
+PART_OVERHEAD = 5
+_DIGIT = re.compile(r"\d")
+_PUNCT = re.compile(r"[^\w\s]")
 
 
 def estimate_tokens(text: str) -> int:
-    """Estimated tokens of `text`: UTF-8 bytes / 4, rounded up."""
-    return -(-len(text.encode()) // 4)
+    """Estimated tokens of `text`: digits + punctuation / 2 + other UTF-8 bytes / 4, rounded up."""
+    digits = len(_DIGIT.findall(text))
+    punct = len(_PUNCT.findall(text))
+    rest = max(len(text.encode()) - digits - punct, 0)
+    return digits - (-punct // 2) - (-rest // 4)
 
 
 def part_text(part: ModelRequestPart | ModelResponsePart) -> str:

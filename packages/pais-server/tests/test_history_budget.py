@@ -1,0 +1,205 @@
+"""Long conversations within MEMORY_SHORT_TERM_TOKEN_BUDGET, remembered through rolling summaries.
+
+The scripted model records every request. A request's size is counted the way the README documents:
+each message costs its content's estimate plus the per-message overhead, except an assistant message,
+which costs what the model itself reported for it (`completion_tokens`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, tool_call
+from pydantic_ai import Agent
+from pydantic_ai.capabilities import ProcessHistory
+from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
+
+from pais_server._tokens import PART_OVERHEAD, estimate_tokens
+
+from .conftest import Served, ServeFactory
+
+BUDGET = 1000
+SUMMARISER = "running summary of a conversation"
+ANSWER = "Noted. " + "I have written that down together with the rest of our notes for later reference. " * 2
+FILLER = "Here is one more detail for the record about the migration project and its many moving parts. " * 2
+
+
+def is_summariser(call: ModelCall) -> bool:
+    return any(SUMMARISER in text for text in call.text_of("system"))
+
+
+def summarise_turn_numbers(call: ModelCall) -> Reply:
+    """A summary that keeps the user's name and says which turns it has seen so far."""
+    prompt = call.last_user_text
+    numbers = [int(n) for n in re.findall(r"User: turn (\d+)", prompt)]
+    name = "The user's name is Ada. " if "Ada" in prompt else ""
+    return Reply(text=f"{name}Covered turns up to {max(numbers, default=0)}.")
+
+
+def chat_handler(call: ModelCall) -> Reply:
+    return summarise_turn_numbers(call) if is_summariser(call) else Reply(text=ANSWER)
+
+
+def sent_tokens(call: ModelCall) -> int:
+    total = 0
+    for message in call.messages:
+        content = message.get("content") or ""
+        if message["role"] == "assistant":
+            total += max(1, len(content) // 4) + PART_OVERHEAD  # the scripted model's own count
+        else:
+            total += estimate_tokens(content) + PART_OVERHEAD
+    return total
+
+
+def chat(served: Served, session_id: str, text: str, **extra: Any) -> str:
+    completion = served.openai.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": text}], extra_headers={"X-Session-ID": session_id}, **extra
+    )
+    return completion.choices[0].message.content or ""
+
+
+def wait_for(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def prompt_for(turn: int) -> str:
+    return f"turn {turn}: " + ("my name is Ada. " if turn == 1 else "") + FILLER
+
+
+def test_sixty_turns_stay_within_the_budget_and_the_first_fact_survives_in_the_summary(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    scripted_model.handler = chat_handler
+    served = serve_pais(
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        memory_context_limit=50,  # the budget is what binds
+        memory_short_term_token_budget=BUDGET,
+        memory_rolling_summary=True,
+    )
+    first = [prompt_for(1), ANSWER]
+    assert estimate_tokens(first[0]) + len(ANSWER) // 4 + 2 * PART_OVERHEAD in range(90, 111)  # a turn: ~100 tokens
+
+    for turn in range(1, 61):
+        chat(served, "long", prompt_for(turn))
+
+    agent_calls = [call for call in scripted_model.calls if not is_summariser(call)]
+    assert len(agent_calls) == 60
+    sizes = [sent_tokens(call) for call in agent_calls]
+    assert max(sizes) <= BUDGET
+    assert max(sizes) > BUDGET * 0.7  # the budget, not the turn limit, bounded the history
+    last = agent_calls[-1]
+    assert all("my name is Ada" not in text for text in last.text_of("user"))  # turn 1 itself is long gone
+    assert any("The user's name is Ada." in text for text in last.text_of("system"))  # ...but not forgotten
+
+    summaries = [call for call in scripted_model.calls if is_summariser(call)]
+    assert len(summaries) >= 5
+    seen: set[int] = set()
+    previous = "(none yet)"
+    for call in summaries:
+        prompt = call.last_user_text
+        # the previous summary plus newly dropped turns, nothing else
+        assert prompt.startswith(f"Summary so far:\n{previous}\n\nNew part of the conversation:\n")
+        numbers = [int(n) for n in re.findall(r"User: turn (\d+)", prompt)]
+        assert numbers == list(range(numbers[0], numbers[-1] + 1))
+        assert not seen & set(numbers)
+        assert numbers[0] == max(seen, default=0) + 1
+        seen |= set(numbers)
+        previous = summarise_turn_numbers(call).text
+
+    events = served.events("long")
+    summary_events = [e for e in events if e["event_type"] == "summary"]
+    assert len(summary_events) == len(summaries)
+    assert summary_events[-1]["content"] == previous
+    event_ids = [e["event_id"] for e in events]
+    covered = summary_events[-1]["metadata"]["through_event_id"]
+    # the summary covers up to an agent response; the user message after it starts a replayed turn
+    assert events[event_ids.index(covered)]["event_type"] == "agent_response"
+
+
+def test_a_failed_summarisation_keeps_the_previous_summary(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    def handler(call: ModelCall) -> Reply:
+        if not is_summariser(call):
+            return Reply(text=ANSWER)
+        if "(none yet)" in call.last_user_text:
+            return summarise_turn_numbers(call)
+        return Reply(status=500)  # every later summarisation fails
+
+    scripted_model.handler = handler
+    served = serve_pais(
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        memory_context_limit=4,
+        memory_rolling_summary=True,
+    )
+
+    for turn in range(1, 16):
+        chat(served, "s", prompt_for(turn))
+
+    assert sum(is_summariser(call) for call in scripted_model.calls) > 1
+    summary_events = [e for e in served.events("s") if e["event_type"] == "summary"]
+    assert len(summary_events) == 1
+    last = [call for call in scripted_model.calls if not is_summariser(call)][-1]
+    assert any(summary_events[0]["content"] in text for text in last.text_of("system"))
+    assert len(last.text_of("user")) <= 4 + 1  # still bounded by MEMORY_CONTEXT_LIMIT
+
+
+def test_an_oversized_tool_result_is_shortened_not_dropped_and_agent_history_processors_run_after(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    seen_by_processor: list[list[ModelMessage]] = []
+
+    def mark(messages: list[ModelMessage]) -> list[ModelMessage]:
+        seen_by_processor.append(list(messages))
+        return [ModelRequest(parts=[SystemPromptPart(content="processed by the agent")]), *messages]
+
+    agent = Agent(capabilities=[ProcessHistory(mark)])
+
+    @agent.tool_plain
+    def fetch_report() -> str:
+        """The full quarterly report."""
+        return "Quarterly report line with figures. " * 800  # ~7,000 tokens
+
+    def handler(call: ModelCall) -> Reply:
+        if call.last_user_text == "Fetch the report." and not any(m["role"] == "tool" for m in call.messages):
+            return tool_call("fetch_report")
+        return Reply(text="Done.")
+
+    scripted_model.handler = handler
+    served = serve_pais(
+        agent, model_api_url=scripted_model.url, model_name="scripted", memory_short_term_token_budget=BUDGET
+    )
+
+    chat(served, "r", "Fetch the report.")
+    chat(served, "r", "What did it say?")
+
+    second = scripted_model.calls[-1]
+    tool_messages = [m for m in second.messages if m["role"] == "tool"]
+    assert len(tool_messages) == 1  # the turn stayed, call and (shortened) return together
+    assert [m["tool_calls"][0]["function"]["name"] for m in second.messages if m.get("tool_calls")] == ["fetch_report"]
+    content = tool_messages[0]["content"]
+    assert content.startswith("Quarterly report line with figures.")
+    assert "[tool result shortened by PAIS: about" in content
+    assert estimate_tokens(content) <= BUDGET // 4
+    assert sent_tokens(second) <= BUDGET + 16  # the tool call's arguments are counted with its name
+    # the agent's own processor ran on PAIS's bounded history, and what it added reached the model
+    assert any("[tool result shortened by PAIS" in str(m) for m in seen_by_processor[-1])
+    assert "processed by the agent" in "\n".join(second.text_of("system"))
+
+
+def test_without_a_budget_or_summaries_history_is_as_before(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = chat_handler
+    for turn in range(1, 10):
+        chat(pais, "plain", prompt_for(turn))
+
+    last = scripted_model.calls[-1]
+    assert len(last.text_of("user")) == 6 + 1  # MEMORY_CONTEXT_LIMIT=6 turns, then the prompt
+    assert not any(is_summariser(call) for call in scripted_model.calls)
+    assert all(e["event_type"] != "summary" for e in pais.events("plain"))
