@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from pydantic_ai import Agent
+from pydantic_ai.direct import model_request
 from pydantic_ai.messages import (
     BaseToolCallPart,
     BaseToolReturnPart,
     ModelMessage,
+    ModelRequest,
     ModelResponse,
+    SystemPromptPart,
     TextPart,
     UserPromptPart,
 )
@@ -41,7 +43,7 @@ class Summariser:
             input_tokens: most tokens of turns per call; more turns take several calls, each
                 folding its slice into the summary the previous one wrote.
         """
-        self._agent = Agent(model, instructions=SUMMARY_INSTRUCTIONS, name="pais-summariser")
+        self._model = model
         self._max_tokens = max_tokens
         self._input_tokens = input_tokens
 
@@ -65,10 +67,12 @@ class Summariser:
 
     async def _fold(self, previous: str, messages: list[ModelMessage]) -> str:
         prompt = f"Summary so far:\n{previous or '(none yet)'}\n\nNew part of the conversation:\n{transcript(messages)}"
-        result = await self._agent.run(
-            prompt, model_settings={"max_tokens": self._max_tokens, "temperature": 0.0}, infer_name=False
+        # one plain model request: no agent loop, tools or output validation to pay for
+        request = ModelRequest(parts=[SystemPromptPart(SUMMARY_INSTRUCTIONS), UserPromptPart(prompt)])
+        response = await model_request(
+            self._model, [request], model_settings={"max_tokens": self._max_tokens, "temperature": 0.0}
         )
-        text = result.output.strip()
+        text = (response.text or "").strip()
         if not text:
             raise PaisError("the summary model answered with no text")
         return text
