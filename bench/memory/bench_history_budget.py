@@ -75,7 +75,7 @@ def run(seconds: float, rounds: int) -> dict[str, Any]:
         for name, extra in CONFIGS.items():
             servers[name] = start_pais(extra)
             stack.callback(servers[name].stop)
-        for name, server in servers.items():  # warm-up: every session gets past the budget
+        for server in servers.values():  # warm-up: every session gets past the budget
             wrk(f"{server.url}/v1/chat/completions", connections=CONNECTIONS, seconds=2, body=BODY, lua=ROTATE)
         for _ in range(rounds):
             for name, server in servers.items():
