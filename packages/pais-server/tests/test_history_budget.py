@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 import pytest
+from pais_testing.agent_processes import a2a_user_message
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, tool_call
 from pydantic_ai import Agent
@@ -226,3 +227,31 @@ def test_replicas_share_the_summary_through_redis(
         summaries = [e["content"] for e in events[0] if e["event_type"] == "summary"]
         system = "\n".join(last.text_of("system"))
         assert any(summary in system for summary in summaries)  # (a later one may have been written since)
+
+
+def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    scripted_model.handler = chat_handler
+    served = serve_pais(
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        memory_context_limit=50,
+        memory_short_term_token_budget=600,
+        memory_rolling_summary=True,
+    )
+
+    for turn in range(1, 16):
+        request = {
+            "jsonrpc": "2.0",
+            "id": str(turn),
+            "method": "message/send",
+            "params": {"message": a2a_user_message(prompt_for(turn), "a2a-context")},
+        }
+        reply = served.http.post("/", json=request).json()
+        assert reply["result"]["status"]["state"] == "completed", reply
+
+    agent_calls = [call for call in scripted_model.calls if not is_summariser(call)]
+    assert max(sent_tokens(call) for call in agent_calls) <= 600
+    assert any("The user's name is Ada." in text for text in agent_calls[-1].text_of("system"))
+    assert any(e["event_type"] == "summary" for e in served.events("a2a-context"))
