@@ -229,7 +229,7 @@ def test_replicas_share_the_summary_through_redis(
         assert any(summary in system for summary in summaries)  # (a later one may have been written since)
 
 
-def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary(
+def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary_written_by_the_summary_model(
     serve_pais: ServeFactory, scripted_model: ScriptedModelServer
 ) -> None:
     scripted_model.handler = chat_handler
@@ -239,6 +239,7 @@ def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary(
         memory_context_limit=50,
         memory_short_term_token_budget=600,
         memory_rolling_summary=True,
+        memory_summary_model="small-summariser",
     )
 
     for turn in range(1, 16):
@@ -255,3 +256,6 @@ def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary(
     assert max(sent_tokens(call) for call in agent_calls) <= 600
     assert any("The user's name is Ada." in text for text in agent_calls[-1].text_of("system"))
     assert any(e["event_type"] == "summary" for e in served.events("a2a-context"))
+    # MEMORY_SUMMARY_MODEL writes the summaries; the agent's model answers
+    assert {call.body["model"] for call in scripted_model.calls if is_summariser(call)} == {"small-summariser"}
+    assert {call.body["model"] for call in agent_calls} == {"scripted"}

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic_ai import Agent
 from pydantic_ai.agent import AbstractAgent
-from pydantic_ai.models import infer_model
 
 from pais_core import AgentSkill, Settings
 from pais_delegation import DelegationToolset
@@ -22,7 +21,7 @@ from ._history import History
 from ._model_factory import ModelHandle, model_from_settings
 from ._readiness import Readiness, model_api_probe
 from ._runner import AgentRunner
-from ._summariser import Summariser, summariser_from_settings
+from ._summariser import summariser_for
 from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 from ._turn_events import TargetResolver, delegation_target
 
@@ -75,7 +74,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
     if handle is not None and handle.base_url is not None:
         probe_client = httpx.AsyncClient(timeout=2.0)
         readiness.add("model_api", model_api_probe(probe_client, handle.base_url))
-    summariser, summary_handle = _summariser(settings, handle, agent)
+    summariser, summary_handle = summariser_for(settings, handle, agent)
     runner = AgentRunner(
         agent=agent,
         memory=memory,
@@ -122,27 +121,6 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         for owned in (handle, summary_handle):
             if owned is not None:
                 await owned.aclose()
-
-
-def _summariser(
-    settings: Settings, handle: ModelHandle | None, agent: AbstractAgent[Any, Any]
-) -> tuple[Summariser | None, ModelHandle | None]:
-    """The rolling summariser (None when off) and the model handle it owns, if it has its own.
-
-    Its model is `MEMORY_SUMMARY_MODEL` at `MODEL_API_URL`, else the agent's.
-    """
-    if not settings.memory_rolling_summary:
-        return None, None
-    own = None
-    if settings.memory_summary_model is not None:
-        own = model_from_settings(settings.model_copy(update={"model_name": settings.memory_summary_model}))
-    chosen = own or handle
-    if chosen is not None:
-        model = chosen.model
-    else:
-        assert agent.model is not None  # a custom agent without a model gets the environment's (`handle`)
-        model = infer_model(agent.model)
-    return summariser_from_settings(settings, model), own
 
 
 def _mcp_manager(settings: Settings) -> McpManager | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
+from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.direct import model_request
 from pydantic_ai.messages import (
     BaseToolCallPart,
@@ -15,13 +17,14 @@ from pydantic_ai.messages import (
     TextPart,
     UserPromptPart,
 )
-from pydantic_ai.models import Model
+from pydantic_ai.models import Model, infer_model
 
 from pais_core import PaisError, Settings
 
+from ._model_factory import ModelHandle, model_from_settings
 from ._tokens import estimate_tokens, messages_tokens, part_text
 
-__all__ = ["SUMMARY_INSTRUCTIONS", "Summariser", "summariser_from_settings", "transcript"]
+__all__ = ["SUMMARY_INSTRUCTIONS", "Summariser", "summariser_for", "transcript"]
 
 SUMMARY_INSTRUCTIONS = (
     "You keep the running summary of a conversation between a user and an assistant. "
@@ -94,11 +97,26 @@ def transcript(messages: Sequence[ModelMessage]) -> str:
     return "\n".join(lines)
 
 
-def summariser_from_settings(settings: Settings, model: Model) -> Summariser | None:
-    """The summariser `MEMORY_ROLLING_SUMMARY` asks for: short summaries, slices within the token budget."""
+def summariser_for(
+    settings: Settings, handle: ModelHandle | None, agent: AbstractAgent[Any, Any]
+) -> tuple[Summariser | None, ModelHandle | None]:
+    """The summariser `MEMORY_ROLLING_SUMMARY` asks for (None when off) and the model handle it owns, if any.
+
+    Its model is `MEMORY_SUMMARY_MODEL` at `MODEL_API_URL`, else the agent's (`handle`, the
+    environment's model, or the custom agent's own). Summaries stay short, slices within the budget.
+    """
     if not settings.memory_rolling_summary:
-        return None
+        return None, None
+    own = None
+    if settings.memory_summary_model is not None:
+        own = model_from_settings(settings.model_copy(update={"model_name": settings.memory_summary_model}))
+    chosen = own or handle
+    if chosen is not None:
+        model = chosen.model
+    else:
+        assert agent.model is not None  # a custom agent without a model gets the environment's (`handle`)
+        model = infer_model(agent.model)
     budget = settings.memory_short_term_token_budget
     if budget is None:
-        return Summariser(model, max_tokens=_MAX_SUMMARY_TOKENS)
-    return Summariser(model, max_tokens=min(_MAX_SUMMARY_TOKENS, budget // 4), input_tokens=budget * 3 // 4)
+        return Summariser(model, max_tokens=_MAX_SUMMARY_TOKENS), own
+    return Summariser(model, max_tokens=min(_MAX_SUMMARY_TOKENS, budget // 4), input_tokens=budget * 3 // 4), own
