@@ -58,8 +58,9 @@ class History:
         """Stored history for a run that also sends `texts` (prompt, instructions) and `messages`."""
         if self._budget is None and self._summariser is None:
             return BoundedHistory(await self.memory.load_history(session_id, turns=self._limit))
-        # one turn beyond the limit tells whether something fell out of it
-        window = await self.memory.load_window(session_id, turns=self._limit + (self._summariser is not None))
+        # with summaries, one turn beyond the limit tells whether something fell out of it
+        beyond = 1 if self._summariser is not None else 0
+        window = await self.memory.load_window(session_id, turns=self._limit + beyond)
         summary = window.summary
         turns = [turn for turn in window.turns if summary is None or turn.seq >= summary.until_seq]
         overflow = len(turns) > self._limit
@@ -102,10 +103,9 @@ class History:
                 await self.memory.put_summary(session_id, text, until_seq=kept[0].seq)
         except SessionBusyError:
             pass  # another replica is summarising this session
-        except PaisError as exc:
-            logger.warning("could not summarise session %s: %s; its previous summary stays", session_id, exc.message)
-        except Exception:
-            logger.exception("could not summarise session %s; its previous summary stays", session_id)
+        except Exception as exc:  # a model or backend failure; the next overflowing turn tries again
+            detail = exc.message if isinstance(exc, PaisError) else f"{type(exc).__name__}: {exc}"
+            logger.warning("could not summarise session %s (%s); its previous summary stays", session_id, detail)
 
     def _replayed_after_summary(self, turns: list[StoredTurn]) -> list[StoredTurn]:
         """The newest turns left out of a new summary: about half the limit and half the budget, at least one.
