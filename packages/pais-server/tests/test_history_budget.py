@@ -7,6 +7,7 @@ which costs what the model itself reported for it (`completion_tokens`).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -14,10 +15,14 @@ import pytest
 from pais_testing.agent_processes import a2a_user_message
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, tool_call
+from pais_testing.threaded_server import ThreadedServer
 from pydantic_ai import Agent
 from pydantic_ai.capabilities import ProcessHistory
 from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 
+from pais_core import Settings
+from pais_memory import RedisMemory
+from pais_server import create_app
 from pais_server._tokens import PART_OVERHEAD, estimate_tokens
 
 from .conftest import Served, ServeFactory
@@ -259,3 +264,41 @@ def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary_written_by_th
     # MEMORY_SUMMARY_MODEL writes the summaries; the agent's model answers
     assert {call.body["model"] for call in scripted_model.calls if is_summariser(call)} == {"small-summariser"}
     assert {call.body["model"] for call in agent_calls} == {"scripted"}
+
+
+@pytest.mark.redis
+def test_shutdown_waits_for_a_summary_being_written(scripted_model: ScriptedModelServer) -> None:
+    def handler(call: ModelCall) -> Reply:
+        if is_summariser(call):
+            return Reply(text="The user's name is Ada.", delay=1.0)
+        return Reply(text=ANSWER)
+
+    scripted_model.handler = handler
+    with RedisServer() as redis:
+        settings = Settings(
+            agent_name="test-agent",
+            tool_call_mode="native",
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            memory_type="redis",
+            memory_redis_url=redis.url,
+            memory_context_limit=2,
+            memory_rolling_summary=True,
+        )
+        with ThreadedServer(create_app(settings)) as server:
+            served = Served(server)
+            for turn in range(1, 5):
+                chat(served, "s", prompt_for(turn))
+            served.http.close()
+            served.openai.close()
+            assert any(is_summariser(call) for call in scripted_model.calls)  # started, answer still pending
+
+        async def stored_summary() -> str | None:
+            memory = RedisMemory.from_url(redis.url, key_prefix=settings.redis_key_prefix)
+            try:
+                summary = (await memory.load_window("s", turns=1)).summary
+                return None if summary is None else summary.text
+            finally:
+                await memory.close()
+
+        assert asyncio.run(stored_summary()) == "The user's name is Ada."
