@@ -118,6 +118,7 @@ def test_otel_sdk_disabled_wins() -> None:
         ({"AGENTIC_LOOP_MAX_STEPS": "0"}, "AGENTIC_LOOP_MAX_STEPS", "between 1 and 1000"),
         ({"MEMORY_ENABLED": "maybe"}, "MEMORY_ENABLED", "expected true or false"),
         ({"MEMORY_CONTEXT_LIMIT": "-1"}, "MEMORY_CONTEXT_LIMIT", ">= 0"),
+        ({"MEMORY_SHORT_TERM_TOKEN_BUDGET": "10"}, "MEMORY_SHORT_TERM_TOKEN_BUDGET", "an integer >= 64, got 10"),
         ({"MODEL_API_URL": "not a url", "MODEL_NAME": "m"}, "MODEL_API_URL", "absolute"),
         ({"MODEL_API_URL": "http://m:1"}, "MODEL_NAME", "required when MODEL_API_URL"),
         ({"MODEL_NAME": "llama3"}, "MODEL_API_URL", "is required for MODEL_NAME"),

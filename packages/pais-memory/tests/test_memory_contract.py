@@ -312,3 +312,79 @@ async def test_concurrent_finishers_store_exactly_one_ending(memory: Memory) -> 
     assert stored.count(True) == 1
     winner = stored.index(True)
     assert await memory.get_task("t") == _task(ended[winner % 2], str(winner))
+
+
+async def test_window_keeps_turn_boundaries_and_positions(memory: Memory) -> None:
+    await memory.append("s", [MemoryEvent(event_type="error", content="failed turn")])  # no messages: no turn
+    first = await store_turn(memory, "s", "one")
+    second = await store_turn(memory, "s", "two", tool=True)
+
+    window = await memory.load_window("s", turns=5)
+    assert window.summary is None
+    assert [turn.messages for turn in window.turns] == [first, second]
+    assert [turn.seq for turn in window.turns] == [1, 3]  # the position of each turn's first event
+    assert [t.seq for t in (await memory.load_window("s", turns=5, since_seq=2)).turns] == [3]
+    assert [t.seq for t in (await memory.load_window("s", turns=1)).turns] == [3]
+    assert (await memory.load_window("s", turns=0)).turns == []
+    assert await memory.load_window("unknown", turns=5) == (await memory.load_window("unknown", turns=0))
+
+
+async def test_summaries_are_stored_as_events_and_only_move_forward(memory: Memory) -> None:
+    for label in ("one", "two", "three"):
+        await store_turn(memory, "s", label)
+    first_two = await all_events(memory, "s")
+
+    event = await memory.put_summary("s", "one and two happened", until_seq=4)
+
+    assert event is not None
+    assert event.event_type == "summary"
+    assert event.content == "one and two happened"
+    assert event.metadata == {"until_seq": 4, "through_event_id": first_two[3].event_id}
+    assert (await all_events(memory, "s"))[-1] == event
+    window = await memory.load_window("s", turns=5)
+    assert window.summary is not None
+    assert (window.summary.text, window.summary.until_seq, window.summary.event_id) == (
+        "one and two happened",
+        4,
+        event.event_id,
+    )
+    # a summary covering no more than the stored one (a late or duplicate summariser) changes nothing
+    assert await memory.put_summary("s", "stale", until_seq=4) is None
+    assert await memory.put_summary("s", "older", until_seq=2) is None
+    assert await memory.put_summary("unknown", "nothing", until_seq=1) is None
+    assert not await memory.has_session("unknown")
+    assert len(await all_events(memory, "s")) == 7
+    newer = await memory.put_summary("s", "all three", until_seq=7)
+    assert newer is not None
+    summary = (await memory.load_window("s", turns=1)).summary
+    assert summary is not None
+    assert summary.text == "all three"
+
+
+async def test_a_summary_survives_trimming_and_never_splits_a_turn(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_session_events=4)
+    await store_turn(memory, "s", "a")
+    last = await store_turn(memory, "s", "b")
+
+    await memory.put_summary("s", "a happened", until_seq=2)  # its event pushes out half of turn "a"
+
+    window = await memory.load_window("s", turns=10)
+    assert [turn.messages for turn in window.turns] == [last]
+    await store_turn(memory, "s", "c")
+    await store_turn(memory, "s", "d")  # every event the summary covered is gone; the summary stays
+    summary = (await memory.load_window("s", turns=10)).summary
+    assert summary is not None
+    assert summary.text == "a happened"
+
+
+async def test_summary_lock_admits_one_summariser_per_session(memory: Memory) -> None:
+    async with memory.summary_lock("s", timeout=1):
+        with pytest.raises(SessionBusyError):
+            async with memory.summary_lock("s", timeout=0):
+                pytest.fail("two summarisers at once")
+        async with memory.session_lock("s", timeout=0.3):  # requests on the session are not held up
+            pass
+        async with memory.summary_lock("other", timeout=0):
+            pass
+    async with memory.summary_lock("s", timeout=0):
+        pass

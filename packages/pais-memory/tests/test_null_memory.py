@@ -18,6 +18,9 @@ async def test_nothing_is_remembered() -> None:
     )
 
     assert await memory.load_history("s", turns=5) == []
+    window = await memory.load_window("s", turns=5)
+    assert (window.summary, window.turns) == (None, [])
+    assert await memory.put_summary("s", "nothing to summarise", until_seq=1) is None
     assert not await memory.has_session("s")
     assert (await memory.list_sessions()).items == []
     with pytest.raises(NotFoundError):

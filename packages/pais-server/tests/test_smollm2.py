@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import openai
 import pytest
 from pais_testing.smollm2 import MODEL_ALIAS, SmolLM2Server, smollm2_available
 
@@ -55,3 +56,39 @@ def test_streamed_chat_with_a_real_llm_and_a_second_turn(real_pais: Served) -> N
     events = real_pais.events(session_id)
     assert [e["event_type"] for e in events] == ["user_message", "agent_response"] * 2
     assert events[-1]["content"] == "".join(pieces)
+
+
+def test_a_long_conversation_fits_the_context_window_only_within_a_token_budget(
+    serve_pais: ServeFactory, smollm2: SmolLM2Server
+) -> None:
+    """SmolLM2 serves 2,048 tokens: six replayed turns of ~340 tokens overflow it; a 1,500-token budget never does.
+
+    (SmolLM2's tokenizer: a prompt is 339 tokens, 2,261 with six earlier turns; PAIS estimates 420 per turn.)
+    """
+    note = "the staging cluster runs three gateway replicas behind one load balancer, and backups run nightly. " * 16
+    url = smollm2.url.removesuffix("/v1")
+
+    def conversation(served: Served, session_id: str, turns: int) -> tuple[int, openai.APIStatusError | None]:
+        """Chat `turns` turns; the turns answered and the error that stopped it, if any."""
+        for n in range(turns):
+            try:
+                served.openai.chat.completions.create(
+                    model=MODEL_ALIAS,
+                    messages=[{"role": "user", "content": f"Note {n + 1}: {note}"}],
+                    max_tokens=2,
+                    temperature=0,
+                    extra_headers={"X-Session-ID": session_id},
+                )
+            except openai.APIStatusError as error:
+                return n, error
+        return turns, None
+
+    today = serve_pais(model_api_url=url, model_name=MODEL_ALIAS)  # MEMORY_CONTEXT_LIMIT=6 turns only
+    answered, error = conversation(today, "today", 8)
+    assert error is not None
+    assert answered == 6  # the seventh prompt comes with six turns of history
+    assert error.status_code == 502
+    assert "maximum context length is 2048 tokens" in error.message
+
+    bounded = serve_pais(model_api_url=url, model_name=MODEL_ALIAS, memory_short_term_token_budget=1500)
+    assert conversation(bounded, "bounded", 40) == (40, None)

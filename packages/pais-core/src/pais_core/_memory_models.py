@@ -19,6 +19,7 @@ EventType = Literal[
     "delegation_response",
     "task_delegation_received",
     "error",
+    "summary",
 ]
 
 

@@ -284,6 +284,20 @@ class Settings(_Frozen):
         int, Ge(1), Var("sessions kept (least recently written dropped first; Redis also expires them by TTL)")
     ] = 1000
     memory_max_session_events: Annotated[int, Ge(1), Var("events kept per session (oldest dropped first)")] = 500
+    memory_short_term_token_budget: Annotated[
+        Annotated[int, Ge(64)] | None,
+        Var(
+            "tokens of replayed history plus instructions and the new prompt; the oldest whole turns are dropped "
+            "to fit (see Memory)",
+            default="unset (only `MEMORY_CONTEXT_LIMIT` bounds history)",
+        ),
+    ] = None
+    memory_rolling_summary: Annotated[
+        bool, Var("`true`: turns that fall out of the history are summarised by the model into a running summary")
+    ] = False
+    memory_summary_model: Annotated[
+        str | None, Var("model id (at `MODEL_API_URL`) that writes summaries", default="the agent's model")
+    ] = None
     memory_endpoints_enabled: Annotated[bool, Var("`false` removes `/memory/*`")] = True
     session_lock_timeout_seconds: Annotated[
         Seconds, Var("how long a request waits for another request on the same session before 409")
@@ -505,8 +519,9 @@ def _problem(error: ErrorDetails, info: FieldInfo | None) -> str:
     if kind == "greater_than" and ctx.get("gt") == 0:
         return f"expected a positive number of seconds, got {value}"
     if kind in ("greater_than_equal", "less_than_equal") and info is not None:
-        low = next((m.ge for m in info.metadata if isinstance(m, Ge)), None)
-        high = next((m.le for m in info.metadata if isinstance(m, Le)), None)
+        # bounds sit on the field, or inside an optional type (`Annotated[int, Ge(1)] | None`: then in ctx)
+        low = next((m.ge for m in info.metadata if isinstance(m, Ge)), ctx.get("ge"))
+        high = next((m.le for m in info.metadata if isinstance(m, Le)), ctx.get("le"))
         bounds = f">= {low}" if high is None else f"between {low} and {high}"
         return f"expected an integer {bounds}, got {value}"
     if kind in ("bool_parsing", "bool_type"):

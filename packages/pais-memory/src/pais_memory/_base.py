@@ -12,7 +12,7 @@ from pydantic_ai.messages import ModelMessage
 
 from pais_core import MemoryEvent
 
-__all__ = ["Memory", "Page"]
+__all__ = ["Memory", "Page", "SessionWindow", "StoredTurn", "Summary"]
 
 _T = TypeVar("_T")
 
@@ -27,6 +27,43 @@ class Page(Generic[_T]):
     extra: dict[str, Any] = field(default_factory=dict[str, Any])
 
 
+@dataclass(frozen=True)
+class StoredTurn:
+    """One stored turn: its native messages and `seq`, the position of its first event in the session's log."""
+
+    seq: int
+    messages: list[ModelMessage]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A session's running summary of every turn stored before position `until_seq`.
+
+    `event_id` is the `summary` event that recorded it.
+    """
+
+    text: str
+    until_seq: int
+    event_id: str
+
+
+@dataclass(frozen=True)
+class SessionWindow:
+    """The latest summary (if any) and the most recent turns, oldest first."""
+
+    summary: Summary | None
+    turns: list[StoredTurn]
+
+
+def summary_event(text: str, until_seq: int, through_event_id: str | None) -> MemoryEvent:
+    """The `summary` event backends append when a summary is stored."""
+    return MemoryEvent(
+        event_type="summary",
+        content=text,
+        metadata={"until_seq": until_seq, "through_event_id": through_event_id},
+    )
+
+
 class Memory(ABC):
     """Per-session, append-only event log plus the native Pydantic AI messages of each turn.
 
@@ -38,6 +75,30 @@ class Memory(ABC):
     @abstractmethod
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         """Return the native messages of the session's last `turns` turns, oldest first."""
+
+    @abstractmethod
+    async def load_window(self, session_id: str, *, turns: int, since_seq: int = 0) -> SessionWindow:
+        """Return the session's summary and its last `turns` turns whose `seq` is at least `since_seq`.
+
+        One read of the backend (one round trip for Redis), like `load_history`.
+        """
+
+    @abstractmethod
+    async def put_summary(self, session_id: str, text: str, *, until_seq: int) -> MemoryEvent | None:
+        """Record `text` as the summary of every turn before `until_seq`, plus a `summary` event saying so.
+
+        Atomic, also across replicas: stored only while the session exists and its current summary
+        covers less (a smaller `until_seq`); otherwise nothing changes and None is returned. The event's
+        metadata holds `until_seq` and `through_event_id`, the last event the summary covers.
+        """
+
+    @abstractmethod
+    def summary_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
+        """Hold the right to summarise the session (separate from `session_lock`), waiting at most `timeout`.
+
+        Raises:
+            SessionBusyError: another summariser held it for the whole wait.
+        """
 
     @abstractmethod
     async def append(

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+import pydantic
 from pydantic_ai.messages import ModelMessage, ModelMessagesTypeAdapter
 
-__all__ = ["decode_turns", "encode_turn"]
+__all__ = ["decode_turn_list", "decode_turns", "encode_turn"]
+
+
+_TURN_LIST = pydantic.TypeAdapter(
+    list[list[ModelMessage]],
+    config=pydantic.ConfigDict(defer_build=True, ser_json_bytes="base64", val_json_bytes="base64"),
+)
 
 
 def encode_turn(messages: Sequence[ModelMessage]) -> bytes:
@@ -20,3 +27,10 @@ def decode_turns(turns: Iterable[bytes]) -> list[ModelMessage]:
     if not inner:
         return []
     return ModelMessagesTypeAdapter.validate_json(b"[" + b",".join(inner) + b"]")
+
+
+def decode_turn_list(turns: Sequence[bytes]) -> list[list[ModelMessage]]:
+    """Decode stored turns keeping each turn's messages apart (still one JSON parse for all)."""
+    if not turns:
+        return []
+    return _TURN_LIST.validate_json(b"[" + b",".join(turns) + b"]")

@@ -11,8 +11,8 @@ from pydantic_ai.messages import ModelMessage
 
 from pais_core import MemoryEvent, NotFoundError
 
-from ._base import Memory, Page
-from ._codec import decode_turns, encode_turn
+from ._base import Memory, Page, SessionWindow, StoredTurn, Summary, summary_event
+from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_locks import KeyedLocks
 from ._local_tasks import InProcessTasks, parse_offset
 
@@ -24,6 +24,7 @@ class _Session:
     events: deque[tuple[int, MemoryEvent]]
     turns: deque[tuple[int, bytes]]  # (sequence number of the turn's first event, encoded messages)
     next_seq: int = 0
+    summary: Summary | None = None
 
 
 class LocalMemory(InProcessTasks, Memory):
@@ -40,6 +41,7 @@ class LocalMemory(InProcessTasks, Memory):
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._order: list[str] = []
         self._locks = KeyedLocks()
+        self._summary_locks = KeyedLocks()
         self._init_tasks(max_sessions * 10)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
@@ -48,6 +50,28 @@ class LocalMemory(InProcessTasks, Memory):
             return []
         recent = list(session.turns)[-turns:]
         return decode_turns(turn for _, turn in recent)
+
+    async def load_window(self, session_id: str, *, turns: int, since_seq: int = 0) -> SessionWindow:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return SessionWindow(summary=None, turns=[])
+        recent = [(seq, turn) for seq, turn in list(session.turns)[-turns:] if seq >= since_seq] if turns > 0 else []
+        decoded = decode_turn_list([turn for _, turn in recent])
+        stored = [StoredTurn(seq=seq, messages=messages) for (seq, _), messages in zip(recent, decoded, strict=True)]
+        return SessionWindow(summary=session.summary, turns=stored)
+
+    async def put_summary(self, session_id: str, text: str, *, until_seq: int) -> MemoryEvent | None:
+        session = self._sessions.get(session_id)
+        if session is None or (session.summary is not None and session.summary.until_seq >= until_seq):
+            return None
+        covered = [event for seq, event in session.events if seq < until_seq]
+        event = summary_event(text, until_seq, covered[-1].event_id if covered else None)
+        await self.append(session_id, [event])
+        session.summary = Summary(text=text, until_seq=until_seq, event_id=event.event_id)
+        return event
+
+    def summary_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
+        return self._summary_locks.hold(session_id, timeout=timeout)
 
     async def append(
         self, session_id: str, events: Sequence[MemoryEvent], messages: Sequence[ModelMessage] = ()

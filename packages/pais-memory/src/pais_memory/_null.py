@@ -9,7 +9,7 @@ from pydantic_ai.messages import ModelMessage
 
 from pais_core import MemoryEvent, NotFoundError
 
-from ._base import Memory, Page
+from ._base import Memory, Page, SessionWindow
 from ._local_tasks import InProcessTasks
 
 __all__ = ["NullMemory"]
@@ -23,6 +23,15 @@ class NullMemory(InProcessTasks, Memory):
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         return []
+
+    async def load_window(self, session_id: str, *, turns: int, since_seq: int = 0) -> SessionWindow:
+        return SessionWindow(summary=None, turns=[])
+
+    async def put_summary(self, session_id: str, text: str, *, until_seq: int) -> MemoryEvent | None:
+        return None
+
+    def summary_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
+        return _no_lock()
 
     async def append(
         self, session_id: str, events: Sequence[MemoryEvent], messages: Sequence[ModelMessage] = ()

@@ -19,15 +19,15 @@ from pydantic_ai.messages import ModelMessage
 from pais_core import MemoryEvent, NotFoundError
 
 from . import _redis_lua
-from ._base import Memory, Page
-from ._codec import decode_turns, encode_turn
+from ._base import Memory, Page, SessionWindow, StoredTurn, Summary, summary_event
+from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_tasks import parse_offset
 from ._redis_errors import redis_unavailable
 from ._redis_lock import RedisLocks
 
 __all__ = ["RedisMemory"]
 
-_SESSION_KEYS = ":seq :events :turns"
+_SESSION_KEYS = ":seq :events :turns :summary"
 _TASK_KEYS = ":rec"
 
 
@@ -82,7 +82,11 @@ class RedisMemory(Memory):
         self._append = client.register_script(_redis_lua.APPEND)
         self._put_task = client.register_script(_redis_lua.PUT_TASK)
         self._list = client.register_script(_redis_lua.LIST)
+        self._put_summary = client.register_script(_redis_lua.PUT_SUMMARY)
         self._locks = RedisLocks(client, key_prefix=key_prefix, lease_seconds=lock_lease_seconds, where=self._where)
+        self._summary_locks = RedisLocks(
+            client, key_prefix=f"{key_prefix}:summary", lease_seconds=lock_lease_seconds, where=self._where
+        )
 
     @classmethod
     def from_url(cls, url: str, *, socket_timeout: float = 5.0, **options: Unpack[_Options]) -> RedisMemory:
@@ -112,6 +116,49 @@ class RedisMemory(Memory):
             stored = await self._client.lrange(self._session_key(session_id, ":turns"), -turns, -1)
         return decode_turns(turn.split(b":", 1)[1] for turn in cast(list[bytes], stored))
 
+    async def load_window(self, session_id: str, *, turns: int, since_seq: int = 0) -> SessionWindow:
+        with redis_unavailable(self._where):
+            async with self._client.pipeline(transaction=False) as pipe:
+                pipe.get(self._session_key(session_id, ":summary"))
+                if turns > 0:
+                    pipe.lrange(self._session_key(session_id, ":turns"), -turns, -1)
+                replies = await pipe.execute()
+        raw_summary = cast(bytes | None, replies[0])
+        stored = cast(list[bytes], replies[1]) if turns > 0 else []
+        summary = None
+        if raw_summary is not None:
+            data = json.loads(raw_summary)
+            summary = Summary(text=data["text"], until_seq=data["until_seq"], event_id=data["event_id"])
+        split = [turn.split(b":", 1) for turn in stored]
+        kept = [(int(seq), turn) for seq, turn in split if int(seq) >= since_seq]
+        decoded = decode_turn_list([turn for _, turn in kept])
+        return SessionWindow(
+            summary=summary,
+            turns=[StoredTurn(seq=seq, messages=messages) for (seq, _), messages in zip(kept, decoded, strict=True)],
+        )
+
+    async def put_summary(self, session_id: str, text: str, *, until_seq: int) -> MemoryEvent | None:
+        events_key = self._session_key(session_id, ":events")
+        with redis_unavailable(self._where):
+            covered = cast(
+                list[bytes],
+                await self._client.zrevrangebyscore(  # pyright: ignore[reportUnknownMemberType]
+                    events_key, f"({until_seq}", "-inf", start=0, num=1
+                ),
+            )
+        through = MemoryEvent.model_validate_json(covered[0]).event_id if covered else None
+        event = summary_event(text, until_seq, through)
+        record = json.dumps({"text": text, "until_seq": until_seq, "event_id": event.event_id})
+        keys = [self._session_key(session_id, suffix) for suffix in (":seq", ":events", ":turns", ":summary")]
+        with redis_unavailable(self._where):
+            stored = await self._put_summary(
+                keys=keys, args=[self._max_events, until_seq, record, event.model_dump_json()]
+            )
+        return event if stored else None
+
+    def summary_lock(self, session_id: str, *, timeout: float) -> AbstractAsyncContextManager[None]:
+        return self._summary_locks.hold(session_id, timeout=timeout)
+
     async def append(
         self, session_id: str, events: Sequence[MemoryEvent], messages: Sequence[ModelMessage] = ()
     ) -> None:
@@ -127,7 +174,9 @@ class RedisMemory(Memory):
             *(event.model_dump_json() for event in events),
         ]
         with redis_unavailable(self._where):
-            await self._append(keys=[*keys, *self._registry("sessions")], args=args)
+            await self._append(
+                keys=[*keys, *self._registry("sessions"), self._session_key(session_id, ":summary")], args=args
+            )
 
     async def has_session(self, session_id: str) -> bool:
         with redis_unavailable(self._where):
@@ -205,6 +254,7 @@ class RedisMemory(Memory):
 
     async def close(self) -> None:
         await self._locks.close()
+        await self._summary_locks.close()
         await self._client.aclose()
 
 

@@ -3,7 +3,8 @@
 Layout (P = key prefix):
 
 - `P:s:<session>:seq` next event sequence number, `P:s:<session>:events` sorted set of event JSON
-  scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`.
+  scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`,
+  `P:s:<session>:summary` the running summary JSON (`text`, `until_seq`, `event_id`).
 - `P:t:<task>:rec` task record JSON, `P:ctx:<context>` sorted set of that context's task ids.
 - A *registry* per kind (`P:idx:sessions:*`, `P:idx:tasks:*`): `order` (members scored by a
   creation counter, for stable paginated listing), `activity` (scored by last write time in
@@ -17,7 +18,7 @@ standalone Redis (or a Sentinel-managed primary), not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "EXTEND_LOCK", "LIST", "PUT_TASK", "RELEASE_LOCK"]
+__all__ = ["APPEND", "EXTEND_LOCK", "LIST", "PUT_SUMMARY", "PUT_TASK", "RELEASE_LOCK"]
 
 _REGISTRY = """
 local function now_ms()
@@ -65,10 +66,27 @@ local function touch(reg, member, ttl_ms, max_members)
 end
 """
 
+_TRIM = """
+-- Keep the last max_events events; a turn is replayed only while every event stored with it is kept.
+local function trim(events_key, turns_key, max_events, next_seq)
+  local excess = redis.call('ZCARD', events_key) - max_events
+  if excess > 0 then redis.call('ZREMRANGEBYRANK', events_key, 0, excess - 1) end
+  local oldest = next_seq
+  local head = redis.call('ZRANGE', events_key, 0, 0, 'WITHSCORES')
+  if head[2] then oldest = tonumber(head[2]) end
+  while true do
+    local turn = redis.call('LINDEX', turns_key, 0)
+    if not turn or tonumber(string.match(turn, '^%d+')) >= oldest then break end
+    redis.call('LPOP', turns_key)
+  end
+end
+"""
+
 APPEND = (
     _REGISTRY
+    + _TRIM
     + """
--- KEYS: seq, events, turns, registry(order, activity, counter)
+-- KEYS: seq, events, turns, registry(order, activity, counter), summary
 -- ARGV: session, ttl_ms, max_events, max_sessions, prefix, suffixes, turn ('' = none), events...
 local seq_key, events_key, turns_key = KEYS[1], KEYS[2], KEYS[3]
 local ttl_ms = tonumber(ARGV[2])
@@ -77,24 +95,35 @@ local n = #ARGV - 7
 if n > 0 and redis.call('ZSCORE', events_key, ARGV[8]) then return 0 end
 local first = redis.call('INCRBY', seq_key, n) - n
 for i = 1, n do redis.call('ZADD', events_key, first + i - 1, ARGV[7 + i]) end
-local excess = redis.call('ZCARD', events_key) - tonumber(ARGV[3])
-if excess > 0 then redis.call('ZREMRANGEBYRANK', events_key, 0, excess - 1) end
 if ARGV[7] ~= '' then redis.call('RPUSH', turns_key, first .. ':' .. ARGV[7]) end
--- A turn is replayed only while every event stored with it is kept.
-local oldest = first + n
-local head = redis.call('ZRANGE', events_key, 0, 0, 'WITHSCORES')
-if head[2] then oldest = tonumber(head[2]) end
-while true do
-  local turn = redis.call('LINDEX', turns_key, 0)
-  if not turn or tonumber(string.match(turn, '^%d+')) >= oldest then break end
-  redis.call('LPOP', turns_key)
-end
+trim(events_key, turns_key, tonumber(ARGV[3]), first + n)
 touch(registry(4, ARGV[5], ARGV[6]), ARGV[1], ttl_ms, tonumber(ARGV[4]))
 if ttl_ms > 0 then
   redis.call('PEXPIRE', seq_key, ttl_ms)
   redis.call('PEXPIRE', events_key, ttl_ms)
   redis.call('PEXPIRE', turns_key, ttl_ms)
+  redis.call('PEXPIRE', KEYS[7], ttl_ms)
 end
+return 1
+"""
+)
+
+PUT_SUMMARY = (
+    _TRIM
+    + """
+-- KEYS: seq, events, turns, summary
+-- ARGV: max_events, until_seq, summary JSON, event JSON
+-- Returns 1 when stored, 0 when the session is gone or its summary already covers as much.
+local seq_key, events_key, turns_key, summary_key = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+if redis.call('EXISTS', seq_key) == 0 then return 0 end
+local current = redis.call('GET', summary_key)
+if current and tonumber(cjson.decode(current).until_seq) >= tonumber(ARGV[2]) then return 0 end
+local seq = redis.call('INCR', seq_key) - 1
+redis.call('ZADD', events_key, seq, ARGV[4])
+trim(events_key, turns_key, tonumber(ARGV[1]), seq + 1)
+redis.call('SET', summary_key, ARGV[3])
+local ttl = redis.call('PTTL', seq_key)
+if ttl > 0 then redis.call('PEXPIRE', summary_key, ttl) end
 return 1
 """
 )

@@ -31,6 +31,7 @@ from pais_delegation import delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
+from ._history import BoundedHistory, History
 from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 
@@ -87,6 +88,7 @@ class _Turn:
 
     inp: RunInput
     kwargs: dict[str, Any]
+    history: BoundedHistory
     step: int = 0
 
 
@@ -103,6 +105,7 @@ class AgentRunner:
         toolsets: Sequence[AbstractToolset[Any]] = (),
         instructions: str | None = None,
         target_for: TargetResolver = delegation_target,
+        history: History | None = None,
     ) -> None:
         self.agent = agent
         self.memory = memory
@@ -111,6 +114,7 @@ class AgentRunner:
         self._toolsets = list(toolsets)
         self._instructions = instructions
         self._target_for = target_for
+        self.history = history or History(memory, settings)
         self._limits = UsageLimits(request_limit=settings.agentic_loop_max_steps)
         self._background: set[asyncio.Task[None]] = set()
         self._active_runs = 0
@@ -184,10 +188,15 @@ class AgentRunner:
                 self.memory.session_lock(inp.session_id, timeout=settings.session_lock_timeout_seconds),
             ):
                 with memory_operation("load_history", backend=settings.memory_type):
-                    stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
+                    bounded = await self.history.load(
+                        inp.session_id,
+                        texts=(inp.prompt, settings.instructions, inp.system),
+                        messages=inp.request_history,
+                    )
+                stored = bounded.messages
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
-                turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history))
+                turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history), history=bounded)
                 with delegation_scope(
                     session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
                 ):
@@ -242,12 +251,14 @@ class AgentRunner:
         ]
         with memory_operation("append", backend=self.settings.memory_type):
             await self.memory.append(turn.inp.session_id, events, messages)
+        self.history.after_turn(turn.inp.session_id, turn.history)
         return result
 
     async def drain(self) -> None:
-        """Wait for failure records still being written in the background."""
+        """Wait for failure records and summaries still being written in the background."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self.history.drain()
 
     async def _record_failure(self, inp: RunInput, error: PaisError) -> None:
         events = [user_event(inp.prompt, delegated=inp.delegated), error_event(error.code, error.message)]

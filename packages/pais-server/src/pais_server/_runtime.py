@@ -17,9 +17,11 @@ from pais_delegation import DelegationToolset
 from pais_memory import Memory, memory_from_settings
 
 from ._card import SkillSource, agent_tool_skills, delegate_skills
+from ._history import History
 from ._model_factory import ModelHandle, model_from_settings
 from ._readiness import Readiness, model_api_probe
 from ._runner import AgentRunner
+from ._summariser import summariser_for
 from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 from ._turn_events import TargetResolver, delegation_target
 
@@ -72,6 +74,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
     if handle is not None and handle.base_url is not None:
         probe_client = httpx.AsyncClient(timeout=2.0)
         readiness.add("model_api", model_api_probe(probe_client, handle.base_url))
+    summariser, summary_handle = summariser_for(settings, handle, agent)
     runner = AgentRunner(
         agent=agent,
         memory=memory,
@@ -80,6 +83,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         instructions=settings.agent_instructions if custom else None,
         toolsets=[*([delegation] if delegation is not None else []), *(mcp.toolsets if mcp is not None else [])],
         target_for=_target_resolver(delegation),
+        history=History(memory, settings, summariser),
     )
     runtime = Runtime(
         settings=settings,
@@ -114,8 +118,9 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         if probe_client is not None:
             await probe_client.aclose()
         await memory.close()
-        if handle is not None:
-            await handle.aclose()
+        for owned in (handle, summary_handle):
+            if owned is not None:
+                await owned.aclose()
 
 
 def _mcp_manager(settings: Settings) -> McpManager | None:
