@@ -15,8 +15,9 @@ import re
 from pathlib import Path
 
 import pytest
-from pais_core import Settings
 from pais_testing.e2e_manifests import KIND_DIR, agent_deployments, container_env, render
+
+from pais_core import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = ROOT / "packages" / "pais-core" / "src" / "pais_core" / "_settings.py"
