@@ -276,6 +276,14 @@ class Settings(_Frozen):
             default="`pais:<AGENT_NAME>`",
         ),
     ] = None
+    memory_redis_max_connections: Annotated[
+        int,
+        Ge(1),
+        Var(
+            "Redis connections per replica; a request waits up to 5 s for a free one, then gets 503"
+            " `dependency_unavailable` with `Retry-After`"
+        ),
+    ] = 256
     memory_session_ttl_seconds: Annotated[
         int, Ge(0), Var("sliding TTL of a Redis session; `0` keeps sessions forever", default="`604800` (7 days)")
     ] = 7 * 24 * 3600
