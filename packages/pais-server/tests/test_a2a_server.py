@@ -291,6 +291,19 @@ def test_json_rpc_errors(pais: Served) -> None:
     assert rpc_error(pais, "tasks/resubscribe", {"id": "x"})["code"] == -32004
 
 
+def test_bodies_that_are_not_strict_json_are_parse_errors_and_listings_stay_readable(pais: Served) -> None:
+    lone = {"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": user_message("a\ud800")}}
+    system = {**lone, "params": {"message": {**user_message("hi"), "metadata": {"note": "\udc00"}}}}
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for body in (json.dumps(lone).encode(), json.dumps(system).encode(), deep, b'{"jsonrpc": "2.0", "id": NaN}'):
+        response = pais.http.post("/", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 200
+        assert response.json()["error"]["code"] == -32700, response.text
+
+    assert rpc(pais, "tasks/list", {})["tasks"] == []
+    assert rpc(pais, "message/send", {"message": user_message("fine")})["status"]["state"] == "completed"
+
+
 def test_bad_depth_header_is_invalid_params(pais: Served) -> None:
     answer = rpc_raw(pais, "message/send", {"message": user_message("hi")}, headers={DEPTH_HEADER: "deep"})
     assert answer["error"]["code"] == -32602

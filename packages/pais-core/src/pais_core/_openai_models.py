@@ -79,24 +79,28 @@ class ChatMessage(BaseModel):
 class StreamOptions(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    include_usage: bool = False
+    include_usage: bool = Field(default=False, strict=True)
 
 
 class ChatCompletionRequest(BaseModel):
-    """`POST /v1/chat/completions` body; unknown OpenAI parameters are accepted and ignored."""
+    """`POST /v1/chat/completions` body; unknown OpenAI parameters are accepted and ignored.
+
+    Flags and integers are strict (`"stream": "yes"` or `"seed": false` is a 400, not a guess) and
+    sampling parameters finite and within OpenAI's ranges.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: bool = Field(default=False, strict=True)
     stream_options: StreamOptions | None = None
     session_id: str | None = Field(default=None, min_length=1, max_length=256)
-    temperature: float | None = None
-    top_p: float | None = None
-    max_tokens: int | None = Field(default=None, gt=0)
-    max_completion_tokens: int | None = Field(default=None, gt=0)
-    seed: int | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
+    top_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    max_tokens: int | None = Field(default=None, gt=0, strict=True)
+    max_completion_tokens: int | None = Field(default=None, gt=0, strict=True)
+    seed: int | None = Field(default=None, strict=True)
     user: str | None = None
 
 

@@ -35,6 +35,7 @@ from pais_core import (
 from pais_delegation import depth_from_headers
 
 from ._a2a_tasks import A2AError, A2ATasks
+from ._json_body import parse_json
 
 __all__ = ["A2ATasksDep", "router"]
 
@@ -87,9 +88,9 @@ def _first_problem(exc: ValidationError) -> str:
 async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
     """A2A task lifecycle: send, stream, get, cancel and list."""
     try:
-        data = json.loads(await request.body())
-    except ValueError:
-        return _error(None, JsonRpcErrorCode.PARSE_ERROR, "the request body is not valid JSON")
+        data = parse_json(await request.body())
+    except ValueError as exc:
+        return _error(None, JsonRpcErrorCode.PARSE_ERROR, f"the request body is not valid JSON: {exc}")
     request_id = _request_id(data)
     try:
         rpc = JsonRpcRequest.model_validate(data)
