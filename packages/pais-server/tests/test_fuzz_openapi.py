@@ -66,6 +66,10 @@ def test_invalid_requests_are_documented_as_the_400_they_get(base_url: str) -> N
     assert not {status for _, status in statuses} & {"422"}
     assert "HTTPValidationError" not in served["components"]["schemas"]
 
+    [session_id] = [p for p in served["paths"]["/memory/events"]["get"]["parameters"] if p["name"] == "session_id"]
+    assert session_id["required"] is True
+    assert httpx.get(f"{base_url}/memory/events").status_code == 400
+
     response = httpx.get(f"{base_url}/memory/sessions", params={"limit": "many"})
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
