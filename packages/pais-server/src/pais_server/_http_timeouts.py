@@ -8,6 +8,7 @@ protocol here gives each request a read deadline (closing the connection when it
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -20,14 +21,13 @@ __all__ = ["uvicorn_options"]
 logger = logging.getLogger("pais_server.http")
 
 
-class _ReadDeadlineProtocol(asyncio.Protocol):
+class ReadDeadlineProtocol(asyncio.Protocol):
     """uvicorn's HTTP protocol, closing a connection that does not deliver a whole request
     (headers and body) within `read_timeout` of its first byte, or a first request within
     `read_timeout` of connecting."""
 
-    read_timeout: float = 30.0
-
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, read_timeout: float, **kwargs: Any) -> None:
+        self.read_timeout = read_timeout
         self._http: Any = AutoHTTPProtocol(**kwargs)
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.BaseTransport | None = None
@@ -80,11 +80,9 @@ class _ReadDeadlineProtocol(asyncio.Protocol):
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """The uvicorn settings PAIS serves with: keep-alive, request read deadline, graceful shutdown."""
-    protocol = type(
-        "ReadDeadlineProtocol", (_ReadDeadlineProtocol,), {"read_timeout": settings.http_read_timeout_seconds}
-    )
     return {
-        "http": protocol,
+        # a partial of a module-level class: picklable, for the worker processes of `pais run --reload`
+        "http": functools.partial(ReadDeadlineProtocol, read_timeout=settings.http_read_timeout_seconds),
         "timeout_keep_alive": settings.http_keep_alive_seconds,
         "timeout_graceful_shutdown": int(settings.shutdown_grace_seconds),
     }
