@@ -47,7 +47,7 @@ def _assert_error(response: Any, status: int, code: str | None = None) -> dict[s
         (b'{"messages": [{"role": "user", "content": "hi"}], "stream": "often"}', "stream"),
         (b'{"messages": [{"role": "user", "content": "   "}]}', "no text"),
         # unpaired UTF-16 surrogates, escaped or raw, anywhere: nothing stored could be serialised later
-        (b'{"messages": [{"role": "user", "content": "a\\ud800"}]}', "not valid JSON"),
+        (b'{"messages": [{"role": "user", "content": "a\\ud800"}]}', "no unpaired UTF-16 surrogates"),
         (b'{"messages": [{"role": "system", "content": "\\udc00"}, {"role": "user", "content": "hi"}]}', "JSON"),
         (b'{"model": "m\\ud83d", "messages": [{"role": "user", "content": "hi"}]}', "not valid JSON"),
         (b'{"messages": [{"role": "user", "content": "\xed\xa0\x80"}]}', "not valid JSON"),

@@ -18,6 +18,8 @@ from starlette.responses import Response
 
 __all__ = ["StrictJsonRoute", "parse_json"]
 
+_UNICODE_PROBLEMS = ("surrogate", "hex escape", "unicode code point")
+
 
 def parse_json(body: bytes) -> Any:
     """Parse a request body.
@@ -25,7 +27,12 @@ def parse_json(body: bytes) -> Any:
     Raises:
         ValueError: the body is not strict JSON (the message says where and why).
     """
-    return from_json(body, allow_inf_nan=False)
+    try:
+        return from_json(body, allow_inf_nan=False)
+    except ValueError as exc:
+        if any(sign in str(exc) for sign in _UNICODE_PROBLEMS):
+            raise ValueError(f"{exc} (strings must be valid Unicode: no unpaired UTF-16 surrogates)") from None
+        raise
 
 
 class _StrictJsonRequest(Request):
