@@ -176,6 +176,14 @@ def probe(request: pytest.FixtureRequest, servers: dict[str, ThreadedServer]) ->
     probe.close()
 
 
+@pytest.fixture
+def keyed_probe(servers: dict[str, ThreadedServer]) -> Iterator[Probe]:
+    """A keep-alive connection to the server behind `AGENT_API_KEY`."""
+    probe = Probe("keyed", servers["keyed"].port, API_KEY)
+    yield probe
+    probe.close()
+
+
 def assert_still_readable(probe: Probe) -> None:
     """Every stored session's events and the A2A task listing (both dialects) still answer 200."""
     cursor: str | None = None

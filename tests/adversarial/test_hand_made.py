@@ -127,10 +127,10 @@ BAD_A2A_BODIES: dict[str, tuple[bytes, int]] = {
     "empty": (b"", -32700),
     "nested 100k deep": (b"[" * 100_000 + b"]" * 100_000, -32700),
     "nested 100k deep object": (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, -32700),
-    "lone surrogate in text": (_rpc("message/send", {"message": _message("a\ud800")}), -32700),
-    "lone surrogate in metadata": (_rpc("message/send", {"message": _message(metadata={"k": "\udc00"})}), -32700),
-    "lone surrogate in method": (_rpc("tasks/\ud800", {}), -32700),
-    "raw surrogate bytes": (_rpc("message/send", {"message": _message()}).replace(b"hi", b"\xed\xa0\x80"), -32700),
+    "lone surrogate in text": (_rpc("message/send", {"message": _message("a\ud800")}), -32602),
+    "lone surrogate in metadata": (_rpc("message/send", {"message": _message(metadata={"k": "\udc00"})}), -32602),
+    "lone surrogate in method": (_rpc("tasks/\ud800", {}), -32602),
+    "raw surrogate bytes": (_rpc("message/send", {"message": _message()}).replace(b"hi", b"\xed\xa0\x80"), -32602),
     "NaN id": (b'{"jsonrpc": "2.0", "id": NaN, "method": "tasks/list"}', -32700),
     "batch": (b"[" + _rpc("tasks/list", {}) + b"]", -32600),
     "no jsonrpc": (b'{"id": 1, "method": "tasks/list"}', -32600),
@@ -219,12 +219,10 @@ AUTH_VARIANTS: dict[str, dict[str, str]] = {
     [("POST", CHAT, _chat()), ("POST", "/", _rpc("tasks/list", {})), ("GET", "/memory/sessions", None)],
 )
 def test_wrong_credentials_are_401_everywhere(
-    servers: object, probe: Probe, variant: str, method: str, path: str, body: bytes | None
+    keyed_probe: Probe, variant: str, method: str, path: str, body: bytes | None
 ) -> None:
-    if probe.key is None:
-        pytest.skip("only the keyed server needs a key")
-    target = f"{path}?api_key={probe.key}" if variant == "in a query" else path
-    answer = probe.request("auth", method, target, body, AUTH_VARIANTS[variant], authorized=False)
+    target = f"{path}?api_key={keyed_probe.key}" if variant == "in a query" else path
+    answer = keyed_probe.request("auth", method, target, body, AUTH_VARIANTS[variant], authorized=False)
     assert answer.status == 401, answer.body
     assert answer.headers["www-authenticate"] == "Bearer"
 

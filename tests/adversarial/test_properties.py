@@ -255,7 +255,7 @@ def test_valid_a2a_sends_with_any_text_complete_unless_it_has_lone_surrogates(
     answer = probe.request("a2a property (valid)", "POST", "/", _body(request, raw))
     reply = answer.json()
     if _has_lone_surrogate(request, raw):
-        assert reply["error"]["code"] == -32700, reply
+        assert reply["error"]["code"] == -32602, reply
     else:
         task = reply["result"]["task"] if v1 else reply["result"]
         assert task["status"]["state"] in ("completed", "TASK_STATE_COMPLETED"), reply

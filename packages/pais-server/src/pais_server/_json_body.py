@@ -16,22 +16,27 @@ from pydantic_core import from_json
 from starlette.requests import Request
 from starlette.responses import Response
 
-__all__ = ["StrictJsonRoute", "parse_json"]
+__all__ = ["InvalidUnicodeError", "StrictJsonRoute", "parse_json"]
 
 _UNICODE_PROBLEMS = ("surrogate", "hex escape", "unicode code point")
+
+
+class InvalidUnicodeError(ValueError):
+    """The body is JSON text, but a string in it is not valid Unicode (an unpaired surrogate)."""
 
 
 def parse_json(body: bytes) -> Any:
     """Parse a request body.
 
     Raises:
-        ValueError: the body is not strict JSON (the message says where and why).
+        InvalidUnicodeError: a string holds an unpaired UTF-16 surrogate, escaped or raw.
+        ValueError: the body is not strict JSON otherwise (the message says where and why).
     """
     try:
         return from_json(body, allow_inf_nan=False)
     except ValueError as exc:
         if any(sign in str(exc) for sign in _UNICODE_PROBLEMS):
-            raise ValueError(f"{exc} (strings must be valid Unicode: no unpaired UTF-16 surrogates)") from None
+            raise InvalidUnicodeError(f"{exc} (strings must be valid Unicode: no unpaired UTF-16 surrogates)") from None
         raise
 
 
