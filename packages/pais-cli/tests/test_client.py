@@ -98,4 +98,4 @@ def test_http_errors_show_the_openai_error_message(tmp_path: Path, start_agent: 
             assert "Traceback" not in result.stderr
     missing = pais("events", url, "--session", "", cwd=tmp_path)
     assert missing.returncode == 1
-    assert "answered HTTP 400: the session_id query parameter is required" in missing.stderr
+    assert "answered HTTP 400: query.session_id: " in missing.stderr

@@ -177,6 +177,15 @@ async def test_redis_down_at_start_up_then_up() -> None:
         await memory.close()
 
 
+async def test_more_concurrent_operations_than_connections_wait_for_a_free_one(make_redis: MakeRedis) -> None:
+    memory = make_redis(max_connections=2)
+
+    await asyncio.gather(*(memory.append(f"s{i}", said(f"turn {i}")) for i in range(60)))
+
+    assert (await memory.list_sessions(limit=100)).total == 60
+    assert [event.content for event in (await memory.get_events("s59")).items] == ["turn 59"]
+
+
 async def test_settings_select_redis_memory(redis_server: RedisServer) -> None:
     settings = Settings.from_env(
         {

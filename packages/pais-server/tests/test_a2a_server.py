@@ -291,6 +291,29 @@ def test_json_rpc_errors(pais: Served) -> None:
     assert rpc_error(pais, "tasks/resubscribe", {"id": "x"})["code"] == -32004
 
 
+def test_unpaired_surrogates_are_invalid_params_and_listings_stay_readable(pais: Served) -> None:
+    lone = {"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": user_message("a\ud800")}}
+    in_metadata = {**lone, "id": "two", "params": {"message": {**user_message("hi"), "metadata": {"note": "\udc00"}}}}
+    in_the_id = {**lone, "id": "\ud800"}
+    for request, request_id in ((lone, 1), (in_metadata, "two"), (in_the_id, None)):
+        response = pais.http.post("/", content=json.dumps(request), headers={"Content-Type": "application/json"})
+        assert response.status_code == 200
+        answer = response.json()
+        assert answer["id"] == request_id
+        assert answer["error"]["code"] == -32602, answer
+        assert "unpaired UTF-16 surrogates" in answer["error"]["message"]
+
+    assert rpc(pais, "tasks/list", {})["tasks"] == []
+    assert rpc(pais, "message/send", {"message": user_message("fine")})["status"]["state"] == "completed"
+
+
+def test_too_deep_or_nan_bodies_are_parse_errors(pais: Served) -> None:
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, b'{"id": NaN}'):
+        response = pais.http.post("/", content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 200
+        assert response.json()["error"]["code"] == -32700, response.text
+
+
 def test_bad_depth_header_is_invalid_params(pais: Served) -> None:
     answer = rpc_raw(pais, "message/send", {"message": user_message("hi")}, headers={DEPTH_HEADER: "deep"})
     assert answer["error"]["code"] == -32602

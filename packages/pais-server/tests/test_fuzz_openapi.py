@@ -1,14 +1,13 @@
 """Schemathesis against the OpenAPI schema PAIS serves: every operation, no 5xx, responses as documented.
 
-The app runs on loopback with scripted model replies (`DEBUG_MOCK_RESPONSES`), so each case is
-instant; its schema is read once at import (schemathesis parametrizes at collection time) and
-checked to be exactly what the running server serves. Every built-in check runs but two:
-- `positive_data_acceptance`: PAIS validates more than a JSON schema can say (the last message
-  must come from the user, cursors are opaque tokens the server issued), so some schema-valid
-  requests rightly get 400;
-- `negative_data_rejection`: request bodies are parsed leniently, as Pydantic does by default
-  (`"seed": false` is read as 0), so some schema-violating requests are served. They must still
-  never cause a 5xx, which `not_a_server_error` checks for every negative case.
+Two apps run on loopback with scripted model replies (`DEBUG_MOCK_RESPONSES`), so each case is
+instant: one open, one behind `AGENT_API_KEY` (fuzzed with the key, and without it, when every
+operation outside the probes and the card must be a 401). Their schemas are read once at import
+(schemathesis parametrizes at collection time) and checked to be exactly what the servers serve.
+Every built-in check runs but `positive_data_acceptance`: PAIS validates more than a JSON schema
+can say (the last message must come from the user, cursors are opaque tokens the server issued),
+so some schema-valid requests rightly get 400. `negative_data_rejection` holds since the chat
+request's types are strict (`"seed": false` is a 400).
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from pais_core import Settings  # noqa: E402
 from pais_server import create_app  # noqa: E402
+from pais_server._auth import OPEN_PATHS  # noqa: E402
 
 EXAMPLES_PER_OPERATION = 50
 OPERATIONS = {
@@ -39,9 +39,15 @@ OPERATIONS = {
 }
 
 
+KEY = "fuzz-key"
 APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=("fuzzed reply",)))
-schema = schemathesis.openapi.from_dict(
-    APP.openapi(), config=schemathesis.Config.from_dict({"cache": {"enabled": False}})
+KEYED_APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=("fuzzed reply",), agent_api_key=KEY))
+_CONFIG = schemathesis.Config.from_dict({"cache": {"enabled": False}})
+schema = schemathesis.openapi.from_dict(APP.openapi(), config=_CONFIG)
+keyed_schema = schemathesis.openapi.from_dict(KEYED_APP.openapi(), config=_CONFIG)
+ALL_HEALTH_CHECKS: list[HealthCheck] = list(HealthCheck)  # pyright: ignore[reportAssignmentType]
+FUZZ = settings(
+    max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=ALL_HEALTH_CHECKS
 )
 
 
@@ -51,11 +57,19 @@ def base_url() -> Iterator[str]:
         yield server.base_url
 
 
-def test_the_served_schema_is_the_fuzzed_one_and_lists_every_operation(base_url: str) -> None:
+@pytest.fixture(scope="module")
+def keyed_url() -> Iterator[str]:
+    with ThreadedServer(KEYED_APP) as server:
+        yield server.base_url
+
+
+def test_the_served_schemas_are_the_fuzzed_ones_and_list_every_operation(base_url: str, keyed_url: str) -> None:
     served = httpx.get(f"{base_url}/openapi.json").json()
     assert served == APP.openapi()
     operations = {(method.upper(), path) for path, item in served["paths"].items() for method in item}
     assert operations >= OPERATIONS
+    keyed = httpx.get(f"{keyed_url}/openapi.json", headers={"Authorization": f"Bearer {KEY}"}).json()
+    assert keyed == KEYED_APP.openapi()
 
 
 def test_invalid_requests_are_documented_as_the_400_they_get(base_url: str) -> None:
@@ -66,6 +80,10 @@ def test_invalid_requests_are_documented_as_the_400_they_get(base_url: str) -> N
     assert not {status for _, status in statuses} & {"422"}
     assert "HTTPValidationError" not in served["components"]["schemas"]
 
+    [session_id] = [p for p in served["paths"]["/memory/events"]["get"]["parameters"] if p["name"] == "session_id"]
+    assert session_id["required"] is True
+    assert httpx.get(f"{base_url}/memory/events").status_code == 400
+
     response = httpx.get(f"{base_url}/memory/sessions", params={"limit": "many"})
     assert response.status_code == 400
     assert response.json()["error"]["type"] == "invalid_request_error"
@@ -73,6 +91,29 @@ def test_invalid_requests_are_documented_as_the_400_they_get(base_url: str) -> N
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck))  # pyright: ignore[reportArgumentType]
+@FUZZ
 def test_every_operation_answers_as_documented(case: Any, base_url: str) -> None:
-    case.call_and_validate(base_url=base_url, excluded_checks=[positive_data_acceptance, negative_data_rejection])
+    case.call_and_validate(base_url=base_url, excluded_checks=[positive_data_acceptance])
+
+
+@keyed_schema.parametrize()
+@FUZZ
+def test_with_the_key_every_operation_answers_as_documented(case: Any, keyed_url: str) -> None:
+    # Every case carries the key, so a negative case whose mutation is "no Authorization" is served:
+    # negative data is checked on the open app, missing keys by the next test.
+    case.call_and_validate(
+        base_url=keyed_url,
+        headers={"Authorization": f"Bearer {KEY}"},
+        excluded_checks=[positive_data_acceptance, negative_data_rejection],
+    )
+
+
+@keyed_schema.parametrize()
+@settings(max_examples=10, deadline=None, database=None, suppress_health_check=ALL_HEALTH_CHECKS)
+def test_without_the_key_only_the_probes_and_the_card_answer(case: Any, keyed_url: str) -> None:
+    response = case.call(base_url=keyed_url)
+    if case.path in OPEN_PATHS:
+        assert response.status_code < 500, response.text
+    else:
+        assert response.status_code == 401, response.text
+        assert response.json()["error"]["type"] == "authentication_error"

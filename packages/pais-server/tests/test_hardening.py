@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import signal
+import socket
 import threading
 import time
 
@@ -11,7 +14,10 @@ import openai
 import pytest
 from pais_testing.ports import free_port, wait_for_http
 from pais_testing.process import pais_server_process
+from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted
+
+from pais_memory import RedisMemory
 
 from .conftest import ServeFactory
 
@@ -57,6 +63,16 @@ def test_probes_and_card_stay_open_and_card_advertises_bearer(secured) -> None: 
     card = secured.http.get("/.well-known/agent-card.json").json()
     assert card["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert card["security"] == [{"bearer": []}]
+
+
+def test_the_openapi_document_declares_the_bearer_scheme_where_the_key_is_needed(secured) -> None:  # type: ignore[no-untyped-def]
+    document = secured.http.get("/openapi.json", headers={"Authorization": "Bearer s3cret-key"}).json()
+
+    assert document["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
+    assert document["paths"]["/v1/chat/completions"]["post"]["security"] == [{"bearer": []}]
+    assert document["paths"]["/memory/events"]["get"]["security"] == [{"bearer": []}]
+    assert "security" not in document["paths"]["/health"]["get"]
+    assert "security" not in document["paths"]["/ready"]["get"]
 
 
 def test_runs_over_the_limit_get_503_with_retry_after(
@@ -109,3 +125,74 @@ def test_sigterm_mid_stream_lets_the_stream_finish(scripted_model: ScriptedModel
         assert proc.proc is not None
         proc.proc.wait(20)
     assert "Application shutdown complete" in proc.output()
+
+
+@pytest.mark.redis
+def test_a_stream_cut_off_by_the_end_of_the_grace_period_leaves_its_turn_in_memory(
+    scripted_model: ScriptedModelServer,
+) -> None:
+    scripted_model.handler = scripted(Reply(text=" ".join(f"w{i}" for i in range(20)), chunk_delay=0.3))
+    port = free_port()
+    with RedisServer() as redis:
+        env = {
+            "MODEL_API_URL": scripted_model.url,
+            "MODEL_NAME": "scripted",
+            "MEMORY_TYPE": "redis",
+            "MEMORY_REDIS_URL": redis.url,
+            "SHUTDOWN_GRACE_SECONDS": "1",
+        }
+        with pais_server_process(env, port=port) as proc:
+            wait_for_http(f"http://127.0.0.1:{port}/ready")
+            body = {"messages": [{"role": "user", "content": "a long answer"}], "stream": True}
+            with (
+                contextlib.suppress(httpx.HTTPError),
+                httpx.stream(
+                    "POST", f"http://127.0.0.1:{port}/v1/chat/completions", json=body, headers={"X-Session-ID": "cut"}
+                ) as response,
+            ):
+                for line in response.iter_lines():
+                    if '"content":"w0' in line:
+                        proc.signal(signal.SIGTERM)
+            assert proc.proc is not None
+            proc.proc.wait(20)
+
+        async def stored() -> list[str]:
+            memory = RedisMemory.from_url(redis.url, key_prefix="pais:test-agent")
+            try:
+                return [event.event_type for event in (await memory.get_events("cut")).items]
+            finally:
+                await memory.close()
+
+        assert asyncio.run(stored()) == ["user_message", "error"], proc.output()
+
+
+def test_connections_that_send_no_whole_request_in_time_are_closed() -> None:
+    port = free_port()
+    env = {"DEBUG_MOCK_RESPONSES": '["hi"]', "HTTP_READ_TIMEOUT_SECONDS": "1", "HTTP_KEEP_ALIVE_SECONDS": "1"}
+    with pais_server_process(env, port=port):
+        wait_for_http(f"http://127.0.0.1:{port}/ready")
+
+        def closed_by_server(*sent: bytes) -> bool:
+            """Send `sent` slowly, then whether the server hung up within 10 s (never sending a response)."""
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                for piece in sent:
+                    sock.sendall(piece)
+                    time.sleep(0.3)
+                try:
+                    return sock.recv(1024) == b""
+                except ConnectionResetError:
+                    return True
+
+        body = b'{"messages": [{"role": "user", "content": "hi"}]}'
+        assert closed_by_server()  # silent
+        assert closed_by_server(b"GET /health HTTP/1.1\r\n", b"Host: x\r\n", b"X-Slow: 1\r\n")  # headers never end
+        head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        assert closed_by_server(head + f"Content-Length: {len(body)}\r\n\r\n".encode(), body[:5], body[5:10])
+        # a whole request is answered, and the idle connection is closed after the keep-alive time
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            received = b""
+            while chunk := sock.recv(1024):  # until the server closes it (a timeout here fails the test)
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200")
+            assert received.endswith(b'{"status":"ok"}')

@@ -78,3 +78,26 @@ def test_mcp_server_down_at_startup_does_not_stop_the_agent(
         scripted_model.handler = _add_then_report
         reply = served.openai.chat.completions.create(model="x", messages=[{"role": "user", "content": "add"}])
         assert reply.choices[0].message.content == "The sum is 42."
+
+
+def test_an_mcp_server_that_dies_while_idle_is_reported_at_the_next_readiness_check(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    mcp_server = McpTestServer(port=free_port()).start()
+    try:
+        served = serve_pais(
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            mcp_servers=(McpServerSpec(name="tools", url=mcp_server.base_url),),
+        )
+        [before] = served.http.get("/ready").json()["details"]["mcp_servers"]
+        assert before["state"] == "connected", before
+    finally:
+        mcp_server.stop()
+
+    time.sleep(1.0)  # readiness pings each server at most once a second
+    ready = served.http.get("/ready")
+
+    assert ready.status_code == 200  # a degraded MCP server is reported, not fatal
+    [after] = ready.json()["details"]["mcp_servers"]
+    assert after["state"] == "degraded"

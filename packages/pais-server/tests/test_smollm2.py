@@ -86,9 +86,9 @@ def test_a_long_conversation_fits_the_context_window_only_within_a_token_budget(
     today = serve_pais(model_api_url=url, model_name=MODEL_ALIAS)  # MEMORY_CONTEXT_LIMIT=6 turns only
     answered, error = conversation(today, "today", 8)
     assert error is not None
-    assert answered == 6  # the seventh prompt comes with six turns of history
-    assert error.status_code == 502
-    assert "maximum context length is 2048 tokens" in error.message
+    # the sixth or seventh prompt, with five or six ~340-token turns of history (the answers' lengths vary)
+    assert 5 <= answered <= 6
+    assert error.status_code == 502  # llama.cpp refused the prompt: past its context (the detail is logged only)
 
     bounded = serve_pais(model_api_url=url, model_name=MODEL_ALIAS, memory_short_term_token_budget=1500)
     assert conversation(bounded, "bounded", 40) == (40, None)

@@ -73,6 +73,25 @@ def test_json_format_is_one_object_per_line() -> None:
     assert "ValueError: broken" in second["exception"]
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_credentials_in_urls_are_redacted_from_messages_and_tracebacks(log_format: str) -> None:
+    stream = io.StringIO()
+    configure_logging(Settings(agent_name="a", log_format=log_format), stream=stream)  # pyright: ignore[reportArgumentType]
+    log = logging.getLogger("pais.secrets")
+
+    log.warning("model API at %s failed", "http://admin:hunter2@model:8080/v1?api_key=sk-123&x=1")
+    try:
+        raise ConnectionError("cannot reach redis://:s3cret@redis:6379/0")
+    except ConnectionError:
+        log.exception("memory down")
+
+    written = stream.getvalue()
+    assert "http://admin:***@model:8080/v1?api_key=***&x=1" in written
+    assert "redis://:***@redis:6379/0" in written
+    for secret in ("hunter2", "sk-123", "s3cret"):
+        assert secret not in written
+
+
 def test_log_level_is_honoured() -> None:
     stream = io.StringIO()
     configure_logging(Settings(agent_name="a", log_level="WARNING"), stream=stream)

@@ -39,6 +39,8 @@ def run(target: str | None, *, host: str, port: int | None, reload: bool, env_fi
         return
     import uvicorn
 
+    from pais_server import uvicorn_options
+
     os.environ[_TARGET_VARIABLE] = target or ""
     uvicorn.run(
         f"{__name__}:app_from_environment",
@@ -48,6 +50,7 @@ def run(target: str | None, *, host: str, port: int | None, reload: bool, env_fi
         reload=True,
         reload_dirs=[str(parsed.watch_dir if parsed else Path.cwd())],
         log_level=settings.log_level.lower(),
+        **uvicorn_options(settings),
     )
 
 
@@ -95,6 +98,8 @@ def _announce(
     from rich.console import Console
     from rich.markup import escape
 
+    from pais_core import redact_urls
+
     if agent is not None and agent.model is not None:
         model = "the agent's own model"
     elif settings.debug_mock_responses:
@@ -102,7 +107,7 @@ def _announce(
     elif settings.model_name == "test":
         model = "Pydantic AI's offline TestModel (MODEL_NAME=test)"
     elif settings.model_api_url:
-        model = f"{settings.model_name or '(MODEL_NAME unset)'} at {settings.model_base_url}"
+        model = f"{settings.model_name or '(MODEL_NAME unset)'} at {redact_urls(settings.model_base_url or '')}"
     else:
         model = "Pydantic AI's offline TestModel (set MODEL_API_URL and MODEL_NAME for a real model)"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host

@@ -79,6 +79,7 @@ from ._openai_models import (
     Usage,
     new_completion_id,
 )
+from ._redact import redact_urls
 from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, Settings, SubAgentSpec, Var
 from ._version import __version__
 
@@ -164,6 +165,7 @@ __all__ = [
     "new_completion_id",
     "new_event_id",
     "parts_text",
+    "redact_urls",
     "to_v1",
     "to_v1_stream_response",
 ]

@@ -79,6 +79,7 @@ class DependencyUnavailableError(PaisError):
     status_code = 503
     error_type = "service_unavailable"
     code = "dependency_unavailable"
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "1"}
 
     def __init__(self, dependency: str, message: str) -> None:
         super().__init__(message)

@@ -36,21 +36,29 @@ def new_completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex}"
 
 
+_REQUEST = ConfigDict(extra="allow", strict=True)
+"""Request models accept unknown fields, but no value of the wrong type (`"yes"` is not a bool, `"1"` not a number)."""
+
+
 class ContentPart(BaseModel):
     """One part of a multi-part message content; only text parts carry text."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = _REQUEST
 
     type: str
     text: str | None = None
 
 
 class ToolCallFunction(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     name: str
     arguments: str
 
 
 class ToolCall(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     id: str
     type: Literal["function"] = "function"
     function: ToolCallFunction
@@ -59,7 +67,7 @@ class ToolCall(BaseModel):
 class ChatMessage(BaseModel):
     """A message of the request's `messages` list."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = _REQUEST
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[ContentPart] | None = None
@@ -77,23 +85,27 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = _REQUEST
 
     include_usage: bool = False
 
 
 class ChatCompletionRequest(BaseModel):
-    """`POST /v1/chat/completions` body; unknown OpenAI parameters are accepted and ignored."""
+    """`POST /v1/chat/completions` body; unknown OpenAI parameters are accepted and ignored.
 
-    model_config = ConfigDict(extra="allow")
+    Types are strict (`"stream": "yes"` or `"seed": false` is a 400, not a guess) and sampling
+    parameters finite and within OpenAI's ranges.
+    """
+
+    model_config = _REQUEST
 
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
     session_id: str | None = Field(default=None, min_length=1, max_length=256)
-    temperature: float | None = None
-    top_p: float | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2, allow_inf_nan=False)
+    top_p: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     max_tokens: int | None = Field(default=None, gt=0)
     max_completion_tokens: int | None = Field(default=None, gt=0)
     seed: int | None = None

@@ -276,6 +276,14 @@ class Settings(_Frozen):
             default="`pais:<AGENT_NAME>`",
         ),
     ] = None
+    memory_redis_max_connections: Annotated[
+        int,
+        Ge(1),
+        Var(
+            "Redis connections per replica; a request waits up to 5 s for a free one, then gets 503"
+            " `dependency_unavailable` with `Retry-After`"
+        ),
+    ] = 256
     memory_session_ttl_seconds: Annotated[
         int, Ge(0), Var("sliding TTL of a Redis session; `0` keeps sessions forever", default="`604800` (7 days)")
     ] = 7 * 24 * 3600
@@ -315,6 +323,16 @@ class Settings(_Frozen):
     ] = 0
     request_timeout_seconds: Annotated[Seconds, Var("whole-request timeout (504 when exceeded)")] = 300.0
     shutdown_grace_seconds: Annotated[Seconds, Var("how long in-flight requests may finish after SIGTERM")] = 25.0
+    http_keep_alive_seconds: Annotated[
+        int, Ge(1), Var("an idle keep-alive connection is closed this many seconds after its last response")
+    ] = 5
+    http_read_timeout_seconds: Annotated[
+        Seconds,
+        Var(
+            "a connection must deliver a whole request (headers and body) within this time of its first byte,"
+            " and a new connection its first request, or it is closed"
+        ),
+    ] = 30.0
 
     log_level: Annotated[
         LogLevel, BeforeValidator(_log_level), Var("`DEBUG`, `INFO`, `WARNING`, `ERROR`, `CRITICAL`")

@@ -21,6 +21,7 @@ def memory_from_settings(settings: Settings) -> Memory:
         assert settings.memory_redis_url is not None  # enforced by Settings.from_env
         return RedisMemory.from_url(
             settings.memory_redis_url,
+            max_connections=settings.memory_redis_max_connections,
             key_prefix=settings.redis_key_prefix,
             session_ttl_seconds=settings.memory_session_ttl_seconds,
             max_sessions=settings.memory_max_sessions,

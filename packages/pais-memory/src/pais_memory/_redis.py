@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict, Unpack, cast
 
 try:
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 except ImportError as _exc:  # pragma: no cover - depends on the environment
@@ -89,19 +89,25 @@ class RedisMemory(Memory):
         )
 
     @classmethod
-    def from_url(cls, url: str, *, socket_timeout: float = 5.0, **options: Unpack[_Options]) -> RedisMemory:
+    def from_url(
+        cls, url: str, *, socket_timeout: float = 5.0, max_connections: int = 256, **options: Unpack[_Options]
+    ) -> RedisMemory:
         """Connect to `url` (`redis://`, `rediss://` or `unix://`); connections open lazily.
 
-        `options` are the constructor's. A dropped connection is retried twice with a short
-        backoff, then the operation fails with `DependencyUnavailableError`.
+        `options` are the constructor's. At most `max_connections` connections are open at once;
+        a request beyond waits up to `socket_timeout` for a free one. A dropped connection is
+        retried twice with a short backoff. Either failure ends the operation with
+        `DependencyUnavailableError`.
         """
-        client = Redis.from_url(  # pyright: ignore[reportUnknownMemberType]
+        pool = BlockingConnectionPool.from_url(  # pyright: ignore[reportUnknownMemberType]
             url,
+            max_connections=max_connections,
+            timeout=socket_timeout,
             socket_timeout=socket_timeout,
             socket_connect_timeout=min(socket_timeout, 2.0),
             retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=2),
         )
-        return cls(client, **options)
+        return cls(Redis.from_pool(pool), **options)
 
     def _session_key(self, session_id: str, suffix: str) -> str:
         return f"{self._prefix}:s:{session_id}{suffix}"

@@ -35,6 +35,7 @@ from pais_core import (
 from pais_delegation import depth_from_headers
 
 from ._a2a_tasks import A2AError, A2ATasks
+from ._json_body import InvalidUnicodeError, parse_json
 from ._sse import event_stream
 
 __all__ = ["A2ATasksDep", "router"]
@@ -78,6 +79,17 @@ def _request_id(data: Any) -> _Id:
     return found if isinstance(found, str | int) and not isinstance(found, bool) else None
 
 
+def _lenient_id(body: bytes) -> _Id:
+    """The request id of a body only Python's lenient parser reads (it keeps lone surrogates), if printable."""
+    try:
+        request_id = _request_id(json.loads(body))
+        if isinstance(request_id, str):
+            request_id.encode()
+    except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+        return None
+    return request_id
+
+
 def _first_problem(exc: ValidationError) -> str:
     error = exc.errors()[0]
     where = ".".join(str(part) for part in error["loc"])
@@ -87,10 +99,13 @@ def _first_problem(exc: ValidationError) -> str:
 @router.post("/", include_in_schema=False)
 async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
     """A2A task lifecycle: send, stream, get, cancel and list."""
+    body = await request.body()
     try:
-        data = json.loads(await request.body())
-    except ValueError:
-        return _error(None, JsonRpcErrorCode.PARSE_ERROR, "the request body is not valid JSON")
+        data = parse_json(body)
+    except InvalidUnicodeError as exc:  # well-formed JSON-RPC otherwise: answer its id
+        return _error(_lenient_id(body), JsonRpcErrorCode.INVALID_PARAMS, f"invalid request: {exc}")
+    except ValueError as exc:
+        return _error(None, JsonRpcErrorCode.PARSE_ERROR, f"the request body is not valid JSON: {exc}")
     request_id = _request_id(data)
     try:
         rpc = JsonRpcRequest.model_validate(data)

@@ -18,8 +18,9 @@ from pais_telemetry import configure, current_telemetry, is_untraced
 
 from . import _a2a_routes, _chat_routes, _discovery_routes, _memory_routes, _probe_routes
 from ._a2a_tasks import A2ATasks
-from ._auth import BearerAuth
+from ._auth import BearerAuth, document_bearer_auth
 from ._http_errors import BodySizeLimit, install_error_handlers
+from ._http_timeouts import uvicorn_options
 from ._runtime import Runtime, open_runtime
 
 __all__ = ["create_app", "serve"]
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     if settings.agent_api_key:
         app.add_middleware(BearerAuth, api_key=settings.agent_api_key)
+        document_bearer_auth(app)
     return app
 
 
@@ -93,7 +95,7 @@ def serve(
         port=port or settings.agent_port,
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's records go through the root handler: same format, trace ids
-        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
+        **uvicorn_options(settings),
     )
     try:
         _DrainingServer(config, app).run()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hmac
+from typing import Any
 
+from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -12,7 +14,7 @@ from pais_core import AuthenticationError
 
 from ._http_errors import error_response
 
-__all__ = ["OPEN_PATHS", "BearerAuth"]
+__all__ = ["OPEN_PATHS", "BearerAuth", "document_bearer_auth"]
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/.well-known/agent-card.json", "/.well-known/agent.json"})
 
@@ -40,3 +42,24 @@ class BearerAuth:
         problem = "invalid API key" if supplied else "missing API key: send Authorization: Bearer <AGENT_API_KEY>"
         response = error_response(AuthenticationError(problem), {"WWW-Authenticate": "Bearer"})
         await response(scope, receive, send)
+
+
+def document_bearer_auth(app: FastAPI) -> None:
+    """Declare the bearer scheme in the OpenAPI document, required by every operation outside `OPEN_PATHS`."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        first = app.openapi_schema is None
+        schema = build()
+        if first:  # built once and cached by FastAPI: edit that copy
+            schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+                "type": "http",
+                "scheme": "bearer",
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path not in OPEN_PATHS:
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
+        return schema
+
+    app.openapi = openapi

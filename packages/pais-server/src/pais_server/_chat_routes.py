@@ -23,12 +23,13 @@ from pais_delegation import depth_from_headers
 from ._conversation import split_conversation
 from ._deps import runtime_of
 from ._http_errors import error_responses
+from ._json_body import StrictJsonRoute
 from ._runner import RunInput
 from ._sse import stream_completion
 
 __all__ = ["router"]
 
-router = APIRouter()
+router = APIRouter(route_class=StrictJsonRoute)
 
 _SESSION_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
 

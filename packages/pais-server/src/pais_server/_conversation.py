@@ -34,7 +34,8 @@ def split_conversation(messages: list[ChatMessage]) -> Conversation:
     """Split a Chat Completions `messages` list.
 
     Raises:
-        BadRequestError: the list does not end with a user message with text.
+        BadRequestError: the list does not end with a user message with text, or an assistant
+            message's `tool_calls` are not all answered by tool messages before the next message.
     """
     last = messages[-1]
     if last.role != "user":
@@ -54,6 +55,14 @@ def _history(messages: list[ChatMessage]) -> list[ModelMessage]:
     history: list[ModelMessage] = []
     pending: list[ModelRequestPart] = []
     tool_names: dict[str, str] = {}
+    unanswered: list[str] = []
+
+    def check_answered() -> None:
+        if unanswered:
+            raise BadRequestError(
+                "an assistant message with 'tool_calls' must be followed by tool messages answering each"
+                f" tool_call_id; no answer to {', '.join(repr(call_id) for call_id in unanswered)}"
+            )
 
     def flush() -> None:
         if pending:
@@ -62,22 +71,28 @@ def _history(messages: list[ChatMessage]) -> list[ModelMessage]:
 
     for message in messages:
         if message.role == "user":
+            check_answered()
             pending.append(UserPromptPart(content=message.text()))
         elif message.role in ("tool", "function"):
             call_id = message.tool_call_id or ""
+            if call_id in unanswered:
+                unanswered.remove(call_id)
             name = tool_names.get(call_id, message.name or "tool")
             pending.append(ToolReturnPart(tool_name=name, content=message.text(), tool_call_id=call_id))
         elif message.role == "assistant":
+            check_answered()
             flush()
             parts: list[ModelResponsePart] = []
             if message.text():
                 parts.append(TextPart(content=message.text()))
             for call in message.tool_calls or []:
                 tool_names[call.id] = call.function.name
+                unanswered.append(call.id)
                 parts.append(
                     ToolCallPart(tool_name=call.function.name, args=call.function.arguments, tool_call_id=call.id)
                 )
             if parts:
                 history.append(ModelResponse(parts=parts))
+    check_answered()
     flush()
     return history

@@ -1,4 +1,4 @@
-"""OpenAI-style error responses for every failure, and the request body size limit."""
+"""Error responses in the endpoint's protocol for every failure, and the request body size limit."""
 
 from __future__ import annotations
 
@@ -12,11 +12,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY, RequestBodyLimitMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pais_core import ErrorBody, PaisError, PayloadTooLargeError
+from pais_core import (
+    ErrorBody,
+    JsonRpcError,
+    JsonRpcErrorCode,
+    JsonRpcResponse,
+    PaisError,
+    PayloadTooLargeError,
+)
 
-__all__ = ["BodySizeLimit", "error_response", "error_responses", "install_error_handlers"]
+__all__ = ["BodySizeLimit", "UnexpectedErrors", "error_response", "error_responses", "install_error_handlers"]
 
 logger = logging.getLogger("pais_server.http")
 
@@ -50,7 +57,10 @@ def _describe(errors: Any) -> str:
     for error in list(errors)[:5]:
         where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
         if error.get("type") == "json_invalid":
-            problems.append("the request body is not valid JSON")
+            reason = error.get("ctx", {}).get("error")
+            problems.append(
+                f"the request body is not valid JSON: {reason}" if reason else "the request body is not valid JSON"
+            )
         elif not where and error.get("type") in ("model_attributes_type", "dict_type"):
             problems.append("the request body must be a JSON object")
         else:
@@ -78,16 +88,49 @@ def install_error_handlers(app: FastAPI) -> None:
         body = ErrorBody.of(str(exc.detail), kind, str(exc.status_code))
         return JSONResponse(body.model_dump(exclude_none=True), status_code=exc.status_code, headers=exc.headers)
 
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = ErrorBody.of("internal server error", "server_error", "internal_error")
-        return JSONResponse(body.model_dump(exclude_none=True), status_code=500)
-
     app.add_exception_handler(PaisError, pais_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(Exception, unexpected)
+    app.add_middleware(UnexpectedErrors)  # the innermost middleware: it sees what no handler took
     _document_validation_as_400(app)
+
+
+class UnexpectedErrors:
+    """Pure ASGI middleware: an exception no handler took becomes a logged 500 in the endpoint's
+    error shape (JSON-RPC on the A2A endpoint `POST /`, the OpenAI body elsewhere).
+
+    Starlette's catch-all handler re-raises after answering, which makes uvicorn drop the
+    keep-alive connection; answering here keeps it usable for the client's next request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not started:  # else the response is cut short and the server closes the connection
+                await _internal_error(scope)(scope, receive, send)
+
+
+def _internal_error(scope: Scope) -> JSONResponse:
+    if scope["path"] == "/" and scope["method"] == "POST":
+        error = JsonRpcError(code=int(JsonRpcErrorCode.INTERNAL_ERROR), message="internal error")
+        return JSONResponse(JsonRpcResponse(id=None, error=error).to_wire(), status_code=500)
+    body = ErrorBody.of("internal server error", "server_error", "internal_error")
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=500)
 
 
 def _document_validation_as_400(app: FastAPI) -> None:

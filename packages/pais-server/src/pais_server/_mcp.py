@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -114,6 +115,20 @@ class _Server:
             logger.warning("MCP server %r failed, reconnecting: %s", self.spec.name, _describe(error))
         self.state, self.error = "degraded", _describe(error)
         self._wake.set()
+
+    async def probe(self) -> None:
+        try:
+            async with asyncio.timeout(2.0):
+                await self.toolset.client.ping()
+        except McpError as error:  # an answer, even "method not found", means the server is there
+            if getattr(error, "code", None) in (_CONNECTION_CLOSED, _REQUEST_TIMEOUT):
+                self._lost(error)
+        except Exception as error:
+            self._lost(error)
+
+    def _lost(self, error: BaseException) -> None:
+        if self.state == "connected" and not self._closing:
+            self.reconnect(error)
 
     async def close(self, timeout: float) -> None:
         self._closing = True
@@ -293,6 +308,7 @@ class McpManager:
             for spec in settings.mcp_servers
         ]
         self._toolset = _McpServersToolset(self._servers)
+        self._probed_at = -1.0
 
     @property
     def toolsets(self) -> list[AbstractToolset[Any]]:
@@ -321,6 +337,16 @@ class McpManager:
             )
             for server in self._servers
         ]
+
+    async def probe(self) -> None:
+        """Ping every connected server (at most once a second, each for at most 2 s); one that does
+        not answer is marked degraded and reconnected, so `/ready` reports an idle server's death
+        at once rather than at its next periodic ping."""
+        now = time.monotonic()
+        if now - self._probed_at < 1.0:
+            return
+        self._probed_at = now
+        await asyncio.gather(*(server.probe() for server in self._servers if server.state == "connected"))
 
     @property
     def degraded(self) -> bool:

@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from pais_core import BadRequestError
-
 from ._deps import RuntimeDep
 from ._http_errors import error_responses
 
@@ -32,11 +30,12 @@ async def sessions(runtime: RuntimeDep, cursor: str | None = None, limit: Limit 
 
 @router.get("/events", responses=error_responses(400, 401, 404, 500, 503))
 async def events(
-    runtime: RuntimeDep, session_id: str | None = None, cursor: str | None = None, limit: Limit = 100
+    runtime: RuntimeDep,
+    session_id: Annotated[str, Query(min_length=1)],
+    cursor: str | None = None,
+    limit: Limit = 100,
 ) -> dict[str, Any]:
     """One session's events in order; follow `next_cursor` for more."""
-    if not session_id:
-        raise BadRequestError("the session_id query parameter is required")
     page = await runtime.memory.get_events(session_id, cursor=cursor, limit=limit)
     return {
         "agent": runtime.settings.agent_name,

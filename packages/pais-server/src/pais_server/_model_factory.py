@@ -68,7 +68,7 @@ def _chat_completions_model(settings: Settings, model_name: str) -> ModelHandle:
         base_url=base_url,
         api_key=settings.model_api_key or "unused",
         timeout=settings.model_timeout_seconds,
-        max_retries=1,
+        max_retries=0,  # MODEL_TIMEOUT_SECONDS bounds the whole call: a retry would double it
     )
     model = OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client))
     return ModelHandle(model, client=client, base_url=base_url)

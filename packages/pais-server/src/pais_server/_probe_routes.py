@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+
+from pais_core import redact_urls
 
 from ._deps import RuntimeDep
 
@@ -27,8 +30,11 @@ async def health() -> dict[str, str]:
         503: {"description": "Draining for shutdown, or a dependency is down (named in `failed`)"},
     },
 )
-async def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Readiness: 200 when every dependency answers, else 503 naming the failing ones."""
+async def ready(runtime: RuntimeDep) -> Response:
+    """Readiness: 200 when every dependency answers, else 503 naming the failing ones.
+
+    Open without a key: every URL in it (settings, dependency errors) has its credentials redacted.
+    """
     if runtime.readiness.draining:
         body = {"status": "shutting_down", "failed": ["server"], "checks": {}}
         return JSONResponse(body, status_code=503)
@@ -43,6 +49,7 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     if runtime.tool_mode is not None:
         details["tool_mode"] = runtime.tool_mode.details()
     if runtime.mcp is not None:  # a degraded MCP server is reported, not fatal: the agent still serves
+        await runtime.mcp.probe()
         details["mcp_servers"] = [status.model_dump() for status in runtime.mcp.status()]
     if details:
         body["details"] = details
@@ -53,4 +60,8 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
             "type": "service_unavailable",
             "code": "dependency_unavailable",
         }
-    return JSONResponse(body, status_code=503 if failed else 200)
+    return Response(
+        redact_urls(json.dumps(body, ensure_ascii=False, separators=(",", ":"))),
+        status_code=503 if failed else 200,
+        media_type="application/json",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 from pydantic_ai.exceptions import (
@@ -20,9 +21,12 @@ from pais_core import (
     ModelAPIFailedError,
     PaisError,
     UpstreamTimeoutError,
+    redact_urls,
 )
 
 __all__ = ["AgentStepLimitError", "RunCancelledError", "ServerBusyError", "to_pais_error"]
+
+logger = logging.getLogger("pais_server.model")
 
 
 class AgentStepLimitError(PaisError):
@@ -51,7 +55,11 @@ class ServerBusyError(PaisError):
 
 
 def to_pais_error(exc: BaseException, *, max_steps: int, request_timeout: float) -> PaisError:
-    """Translate `exc` into the error the client sees."""
+    """Translate `exc` into the error the client sees.
+
+    What the model API said (it may echo credentials or internals) goes to the log only; callers
+    and the stored `error` event get a generic message with the status.
+    """
     if isinstance(exc, PaisError):
         return exc
     if isinstance(exc, RunCancelled) and not isinstance(exc, TimeoutError):
@@ -61,18 +69,27 @@ def to_pais_error(exc: BaseException, *, max_steps: int, request_timeout: float)
             f"the agent did not finish within AGENTIC_LOOP_MAX_STEPS={max_steps} model requests ({exc})"
         )
     if isinstance(exc, ModelTimeoutError | ModelRequestTimeout):
-        return UpstreamTimeoutError(f"the model API timed out: {exc}")
+        return _logged(exc, UpstreamTimeoutError("the model API timed out"))
     if isinstance(exc, ModelConnectionError):
-        return DependencyUnavailableError("model_api", f"the model API is unreachable: {exc}")
+        return _logged(exc, DependencyUnavailableError("model_api", "the model API is unreachable"))
     if isinstance(exc, ModelHTTPError):
-        return ModelAPIFailedError(f"the model API returned HTTP {exc.status_code}: {_short(exc.body)}")
+        return _logged(exc, ModelAPIFailedError(f"the model API returned HTTP {exc.status_code}"))
     if isinstance(exc, ModelAPIError | UnexpectedModelBehavior):
-        return ModelAPIFailedError(f"the model API failed: {exc}")
+        return _logged(exc, ModelAPIFailedError("the model API failed"))
     if isinstance(exc, TimeoutError):
         return UpstreamTimeoutError(f"the request did not finish within REQUEST_TIMEOUT_SECONDS={request_timeout:g}")
     return PaisError(f"internal error while running the agent: {type(exc).__name__}")
 
 
-def _short(body: object, limit: int = 300) -> str:
-    text = str(body)
+def _logged(exc: BaseException, error: PaisError) -> PaisError:
+    logger.warning("%s: %s: %s", error.message, type(exc).__name__, redact_urls(_short(_detail(exc))))
+    return error
+
+
+def _detail(exc: BaseException) -> str:
+    body = getattr(exc, "body", None)
+    return f"{exc} {body}" if body is not None else str(exc)
+
+
+def _short(text: str, limit: int = 1000) -> str:
     return text if len(text) <= limit else f"{text[:limit]}..."

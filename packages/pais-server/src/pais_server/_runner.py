@@ -117,6 +117,7 @@ class AgentRunner:
         self.history = history or History(memory, settings)
         self._limits = UsageLimits(request_limit=settings.agentic_loop_max_steps)
         self._background: set[asyncio.Task[None]] = set()
+        self._running: set[asyncio.Task[Any]] = set()
         self._active_runs = 0
 
     async def run(self, inp: RunInput) -> RunResult:
@@ -178,6 +179,9 @@ class AgentRunner:
                 f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
             )
         self._active_runs += 1
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine run by asyncio always has one
+        self._running.add(task)
         try:
             if inp.depth > settings.delegation_max_depth:
                 raise BadRequestError(
@@ -219,6 +223,7 @@ class AgentRunner:
             raise error from exc
         finally:
             self._active_runs -= 1
+            self._running.discard(task)
 
     def _run_kwargs(self, inp: RunInput, history: list[ModelMessage]) -> dict[str, Any]:
         instructions = "\n\n".join(text for text in (self._instructions, inp.system) if text) or None
@@ -255,7 +260,13 @@ class AgentRunner:
         return result
 
     async def drain(self) -> None:
-        """Wait for failure records and summaries still being written in the background."""
+        """At shutdown: cancel the runs still going (past the grace period), wait until every cut-off
+        turn has its user message and error event in memory, then for summaries still being written."""
+        running = [task for task in self._running if not task.done()]
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=5.0)
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         await self.history.drain()

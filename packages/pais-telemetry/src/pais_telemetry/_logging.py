@@ -13,7 +13,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import Logger, LoggerProvider, SeverityNumber
 
-from pais_core import Settings
+from pais_core import Settings, redact_urls
 
 __all__ = [
     "TEXT_LOG_FORMAT",
@@ -65,6 +65,19 @@ class TraceContextFilter(logging.Filter):
         return True
 
 
+class _RedactUrls(logging.Filter):
+    """Hides the credentials of any URL in a record's message and traceback (`redact_urls`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_urls(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        if record.exc_info:  # formatted once per record, then reused by every formatter
+            record.exc_text = redact_urls(record.exc_text or logging.Formatter().formatException(record.exc_info))
+        return True
+
+
 class JsonLogFormatter(logging.Formatter):
     """One JSON object per record: timestamp, level, logger, message, trace_id, span_id and any extras."""
 
@@ -78,7 +91,7 @@ class JsonLogFormatter(logging.Formatter):
             "span_id": getattr(record, "span_id", _NO_SPAN_ID),
         }
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         for key, value in vars(record).items():
@@ -96,6 +109,7 @@ class _OtlpLogHandler(logging.Handler):
 
     def __init__(self, provider: LoggerProvider) -> None:
         super().__init__()
+        self.addFilter(_RedactUrls())
         self._provider = provider
         self._loggers: dict[str, Logger] = {}
 
@@ -133,8 +147,8 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> N
 
     Replaces the handler an earlier call installed and leaves other handlers alone. Text lines show
     the ids only inside a span; JSON records always have both fields (all zeros outside a span).
-    The HTTP clients' one line per request (every model call) is kept for `DEBUG`; above it they
-    log warnings only.
+    Credentials in URLs are redacted. The HTTP clients' one line per request (every model call) is
+    kept for `DEBUG`; above it they log warnings only.
 
     Args:
         settings: reads `log_level` and `log_format`.
@@ -146,6 +160,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> N
             root.removeHandler(handler)
     handler = _StdoutHandler(stream or sys.stdout)
     handler.addFilter(TraceContextFilter())
+    handler.addFilter(_RedactUrls())
     handler.setFormatter(JsonLogFormatter() if settings.log_format == "json" else logging.Formatter(TEXT_LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(settings.log_level)
