@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import Memory, Page
+from ._base import Memory, Page, RunEvent
 from ._factory import memory_from_settings
 from ._local import LocalMemory
 from ._null import NullMemory
@@ -10,7 +10,7 @@ from ._null import NullMemory
 if TYPE_CHECKING:
     from ._redis import RedisMemory
 
-__all__ = ["LocalMemory", "Memory", "NullMemory", "Page", "RedisMemory", "memory_from_settings"]
+__all__ = ["LocalMemory", "Memory", "NullMemory", "Page", "RedisMemory", "RunEvent", "memory_from_settings"]
 
 
 def __getattr__(name: str) -> Any:

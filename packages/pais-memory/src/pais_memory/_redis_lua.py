@@ -5,6 +5,9 @@ Layout (P = key prefix):
 - `P:s:<session>:seq` next event sequence number, `P:s:<session>:events` sorted set of event JSON
   scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`.
 - `P:t:<task>:rec` task record JSON, `P:ctx:<context>` sorted set of that context's task ids.
+- `P:run:<run>:log` a run's event log (a stream; fields `d` = event JSON, `f` = 1 on the final event).
+- `P:lease:<run>` the holder of a run's lease (expires with the lease), `P:idx:leases` sorted set of
+  leased run ids scored by lease expiry in server milliseconds, to find leases that ran out.
 - A *registry* per kind (`P:idx:sessions:*`, `P:idx:tasks:*`): `order` (members scored by a
   creation counter, for stable paginated listing), `activity` (scored by last write time in
   server milliseconds, for TTL pruning and least-recently-used eviction) and `counter`.
@@ -17,14 +20,29 @@ standalone Redis (or a Sentinel-managed primary), not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "EXTEND_LOCK", "LIST", "PUT_TASK", "RELEASE_LOCK"]
+__all__ = [
+    "ACQUIRE_LEASE",
+    "APPEND",
+    "APPEND_RUN_EVENT",
+    "EXTEND_LOCK",
+    "LIST",
+    "PUT_TASK",
+    "RELEASE_LEASE",
+    "RELEASE_LOCK",
+    "RENEW_LEASE",
+    "TAKE_EXPIRED_LEASES",
+]
 
-_REGISTRY = """
+_NOW = """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+"""
 
+_REGISTRY = (
+    _NOW
+    + """
 local function registry(first_key, prefix, suffixes)
   return {order = KEYS[first_key], activity = KEYS[first_key + 1], counter = KEYS[first_key + 2],
           prefix = prefix, suffixes = suffixes}
@@ -64,6 +82,7 @@ local function touch(reg, member, ttl_ms, max_members)
   end
 end
 """
+)
 
 APPEND = (
     _REGISTRY
@@ -170,3 +189,61 @@ EXTEND_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+
+APPEND_RUN_EVENT = """
+-- KEYS: log; ARGV: event JSON, final (1/0), ttl_ms (0 = keep)
+local id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[1], 'f', ARGV[2])
+if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return id
+"""
+
+ACQUIRE_LEASE = (
+    _NOW
+    + """
+-- KEYS: lease, lease index; ARGV: run id, holder, ttl_ms. Returns 1 when the holder has the lease.
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
+RENEW_LEASE = (
+    _NOW
+    + """
+-- KEYS: lease, lease index; ARGV: run id, holder, ttl_ms. Returns 1 when renewed.
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
+RELEASE_LEASE = """
+-- KEYS: lease, lease index; ARGV: run id, holder. A lease held by another holder stays.
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+TAKE_EXPIRED_LEASES = (
+    _NOW
+    + """
+-- KEYS: lease index; ARGV: lease key prefix, limit. Removes and returns the runs whose lease ran out.
+local now = now_ms()
+local out = {}
+for _, run in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local ttl = redis.call('PTTL', ARGV[1] .. run)
+  if ttl > 0 then
+    redis.call('ZADD', KEYS[1], now + ttl, run)
+  else
+    redis.call('ZREM', KEYS[1], run)
+    out[#out + 1] = run
+  end
+end
+return out
+"""
+)
