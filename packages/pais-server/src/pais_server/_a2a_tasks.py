@@ -201,6 +201,10 @@ class A2ATasks:
             raise A2AError(
                 JsonRpcErrorCode.INVALID_PARAMS, "contextId must be 1-256 printable ASCII characters without spaces"
             )
+        if message.parts and not any(isinstance(part, TextPart) for part in message.parts):
+            raise A2AError(
+                JsonRpcErrorCode.CONTENT_TYPE_NOT_SUPPORTED, "this agent reads text parts only; the message has none"
+            )
         prompt, history = _conversation(message)
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
@@ -264,6 +268,8 @@ class A2ATasks:
         tasks = [Task.model_validate(record) for record in page.items]
         if params.status is not None:
             tasks = [task for task in tasks if task.status.state == params.status]
+        if (after := params.status_timestamp_after) is not None:
+            tasks = [task for task in tasks if _changed_at(task) >= after]
         if not include_artifacts:
             tasks = [task.model_copy(update={"artifacts": None}) for task in tasks]
         return ListTasksResult(
@@ -275,10 +281,11 @@ class A2ATasks:
 
     async def _refuse_follow_up(self, task_id: str) -> None:
         task = await self._load(task_id)
-        detail = "has ended" if task.status.state in TERMINAL_TASK_STATES else "is still running"
+        ended = task.status.state in TERMINAL_TASK_STATES
         raise A2AError(
-            JsonRpcErrorCode.INVALID_PARAMS,
-            f"task {task_id} {detail} ({task.status.state}); send the message without taskId to start a new task",
+            JsonRpcErrorCode.UNSUPPORTED_OPERATION if ended else JsonRpcErrorCode.INVALID_PARAMS,
+            f"task {task_id} {'has ended' if ended else 'is still running'} ({task.status.state}); "
+            "send the message without taskId to start a new task",
         )
 
     async def _load(self, task_id: str) -> Task:
@@ -404,6 +411,15 @@ class A2ATasks:
                 continue
             if state == "canceled":
                 run.token.cancel()
+
+
+def _changed_at(task: Task) -> datetime:
+    """When the task's status last changed (the epoch when it has no readable timestamp)."""
+    try:
+        changed = datetime.fromisoformat(task.status.timestamp or "")
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+    return changed if changed.tzinfo is not None else changed.replace(tzinfo=UTC)
 
 
 def _trim(task: Task, history_length: int | None) -> Task:
