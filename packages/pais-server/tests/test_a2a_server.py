@@ -206,6 +206,31 @@ def test_stream_sends_the_task_progress_answer_chunks_and_a_final_status(method:
     assert answer_of(stored) == "the sum is five"
 
 
+@pytest.mark.parametrize("method", ["tasks/resubscribe", "SubscribeToTask"])
+def test_subscribe_gives_the_current_task_then_follows_it_to_the_end(
+    pais: Served, scripted_model: ScriptedModelServer, method: str
+) -> None:
+    scripted_model.handler = lambda call: Reply(text="done at last", delay=1.0)
+    params = {"message": user_message("take your time", "ctx-sub"), "configuration": {"blocking": False}}
+    task = rpc(pais, "message/send", params)
+
+    events = sse(pais, method, {"id": task["id"]})
+
+    if method == "SubscribeToTask":
+        events = [{**inner, "kind": key} for event in events for key, inner in event.items()]
+    assert events[0]["kind"] == "task"
+    assert events[0]["id"] == task["id"]
+    assert [e["kind"] for e in events[1:]].count("task") == 0
+    final = events[-1]
+    assert final["kind"] in ("status-update", "statusUpdate")
+    assert final["status"]["state"] in ("completed", "TASK_STATE_COMPLETED")
+    chunks = [e["artifact"]["parts"][0]["text"] for e in events if e["kind"] in ("artifact-update", "artifactUpdate")]
+    assert "".join(chunks) == "done at last"
+    ended = rpc_error(pais, method, {"id": task["id"]})  # ended: nothing left to follow (GetTask has it)
+    assert ended["code"] == -32004
+    assert "completed" in ended["message"]
+
+
 @pytest.fixture
 def slow(scripted_model: ScriptedModelServer) -> ScriptedModelServer:
     scripted_model.handler = lambda call: Reply(text="too late", delay=SLOW_MODEL_SECONDS)
@@ -362,7 +387,8 @@ def test_json_rpc_errors(pais: Served) -> None:
     assert rpc_error(pais, "GetTask", {"id": "no-such-task"})["code"] == -32001
     assert rpc_error(pais, "tasks/cancel", {"id": "no-such-task"})["code"] == -32001
     assert rpc_error(pais, "tasks/list", {"pageToken": "garbage"})["code"] == -32602
-    assert rpc_error(pais, "tasks/resubscribe", {"id": "x"})["code"] == -32004
+    assert rpc_error(pais, "tasks/resubscribe", {"id": "x"})["code"] == -32001
+    assert rpc_error(pais, "SubscribeToTask", {"id": "x"})["code"] == -32001
 
 
 def test_bad_depth_header_is_invalid_params(pais: Served) -> None:

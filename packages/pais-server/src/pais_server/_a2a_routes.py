@@ -96,7 +96,7 @@ def _first_problem(exc: ValidationError) -> str:
 
 @router.post("/", include_in_schema=False)
 async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
-    """A2A task lifecycle: send, stream, get, cancel and list."""
+    """A2A task lifecycle: send, stream, subscribe, get, cancel and list."""
     try:
         data = json.loads(await request.body())
     except ValueError:
@@ -129,6 +129,9 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
             return _reply(rpc.id, _wire(await tasks.get(query.id, history_length=query.history_length), version))
         if operation == "cancel":
             return _reply(rpc.id, _wire(await tasks.cancel(from_v1(TaskIdParams, params).id), version))
+        if operation == "resubscribe":
+            events = await tasks.subscribe(from_v1(TaskIdParams, params).id)
+            return event_stream(_stream_payloads(rpc.id, events, version))
         if operation == "list":
             listing = from_v1(ListTasksParams, params)
             include_artifacts = version == "0.3" or params.get("includeArtifacts") is True
