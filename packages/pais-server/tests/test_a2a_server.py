@@ -206,6 +206,10 @@ def test_stream_sends_the_task_progress_answer_chunks_and_a_final_status(method:
     assert answer_of(stored) == "the sum is five"
 
 
+def _tagged(event: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {**event, "kind": kind}
+
+
 @pytest.mark.parametrize("method", ["tasks/resubscribe", "SubscribeToTask"])
 def test_subscribe_gives_the_current_task_then_follows_it_to_the_end(
     pais: Served, scripted_model: ScriptedModelServer, method: str
@@ -217,7 +221,7 @@ def test_subscribe_gives_the_current_task_then_follows_it_to_the_end(
     events = sse(pais, method, {"id": task["id"]})
 
     if method == "SubscribeToTask":
-        events = [{**inner, "kind": key} for event in events for key, inner in event.items()]
+        events = [_tagged(inner, key) for event in events for key, inner in event.items()]
     assert events[0]["kind"] == "task"
     assert events[0]["id"] == task["id"]
     assert [e["kind"] for e in events[1:]].count("task") == 0
