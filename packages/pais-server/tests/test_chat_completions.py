@@ -137,10 +137,15 @@ def test_stream_wire_format_and_headers(pais: Served, scripted_model: ScriptedMo
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
     assert response.headers["x-session-id"] == "wire-1"
+    assert response.headers["x-completion-id"].startswith("chatcmpl-")
     events = response.text.split("\n\n")
-    assert events[-2:] == ["data: [DONE]", ""]  # one `data:` line per event, blank line after each
-    chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-2]]
-    assert all(event.startswith("data: {") and "\n" not in event for event in events[:-2])
+    # one `data:` line and an `id:` line (1, 2, ... to resume from) per event, blank line after each
+    assert events[-1] == ""
+    assert [event.split("\n")[1] for event in events[:-1]] == [f"id: {n}" for n in range(1, len(events))]
+    assert events[-2].split("\n")[0] == "data: [DONE]"
+    data = [event.split("\n")[0] for event in events[:-2]]
+    assert all(line.startswith("data: {") for line in data)
+    chunks = [json.loads(line.removeprefix("data: ")) for line in data]
     assert chunks[0]["choices"][0] == {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
     assert chunks[0]["session_id"] == "wire-1"
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"

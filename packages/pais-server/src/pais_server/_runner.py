@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -245,7 +245,7 @@ class AgentRunner:
         return result
 
     async def drain(self) -> None:
-        """Wait for failure records still being written in the background."""
+        """Wait for work still running in the background (failure records, detached streams)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
@@ -256,7 +256,11 @@ class AgentRunner:
         except PaisError:
             logger.warning("could not record the failed turn of session %s in memory", inp.session_id)
 
-    def _record_in_background(self, inp: RunInput, error: PaisError) -> None:
-        task = asyncio.get_running_loop().create_task(self._record_failure(inp, error))
+    def in_background(self, work: Coroutine[Any, Any, None], *, name: str | None = None) -> None:
+        """Run `work` beyond the request that started it; `drain` waits for it at shutdown."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _record_in_background(self, inp: RunInput, error: PaisError) -> None:
+        self.in_background(self._record_failure(inp, error))

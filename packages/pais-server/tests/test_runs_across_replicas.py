@@ -1,12 +1,15 @@
-"""Runs that outlive their request, across two replicas (processes) sharing Redis, with the official a2a-sdk client.
+"""Runs that outlive their request, across two replicas (processes) sharing Redis.
 
-A streaming client that drops its connection on one replica subscribes on the other and gets every
-event; a replica killed while running a task leaves it to the other, which ends it `failed`.
+With the official a2a-sdk client, a streaming client that drops its connection on one replica
+subscribes on the other and gets every event; a chat stream dropped on one replica is resumed on
+the other with `Last-Event-ID`; a replica killed while running a task leaves it to the other,
+which ends it `failed`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 import uuid
@@ -105,6 +108,50 @@ async def test_a_dropped_stream_is_resumed_on_the_other_replica_with_nothing_mis
         async for _ in subscriber.subscribe(pb.SubscribeToTaskRequest(id="no-such-task")):
             pass
     await subscriber.close()
+
+
+def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
+    """`(id, data)` of each server-sent event."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            yield fields.get("id", ""), fields.get("data", "")
+            fields = {}
+        elif ":" in line:
+            name, _, value = line.partition(":")
+            fields[name] = value.removeprefix(" ")
+
+
+def content(events: list[tuple[str, str]]) -> str:
+    chunks = [json.loads(data) for _, data in events if data.startswith("{")]
+    return "".join(chunk["choices"][0]["delta"].get("content") or "" for chunk in chunks if chunk["choices"])
+
+
+def test_a_dropped_chat_stream_is_resumed_on_the_other_replica(replicas: tuple[AgentProcess, AgentProcess]) -> None:
+    first, second = replicas
+    body = {"messages": [{"role": "user", "content": "tell me slowly"}], "stream": True}
+    seen: list[tuple[str, str]] = []
+    with first.http.stream("POST", "/v1/chat/completions", json=body, headers={"X-Session-ID": "chat-resumed"}) as sent:
+        completion_id = sent.headers["x-completion-id"]
+        for event in sse_events(sent.iter_lines()):
+            seen.append(event)
+            if len(seen) == 4:  # the role chunk and three words: then the client goes away
+                break
+
+    path = f"/v1/chat/completions/{completion_id}/events"
+    with second.http.stream("GET", path, headers={"Last-Event-ID": seen[-1][0]}) as resumed:
+        assert resumed.status_code == 200
+        rest = list(sse_events(resumed.iter_lines()))
+
+    assert [int(event_id) for event_id, _ in seen + rest] == list(range(1, len(seen) + len(rest) + 1))
+    assert content(seen) + content(rest) == ANSWER  # nothing missing, nothing twice
+    assert rest[-1] == (str(len(seen) + len(rest)), "[DONE]")
+    # the run finished although its client left, and its turn is in memory
+    assert [e["event_type"] for e in second.events("chat-resumed")] == ["user_message", "agent_response"]
+    assert second.http.get(path, headers={"Last-Event-ID": "x"}).status_code == 400
+    missing = second.http.get("/v1/chat/completions/chatcmpl-unknown/events")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
 
 
 def result(answer: dict[str, Any]) -> dict[str, Any]:
