@@ -331,8 +331,9 @@ async def test_run_log_reads_in_order_from_any_event(memory: Memory) -> None:
     assert [e.data["n"] for e in await memory.read_run_events("r", after=ids[1], limit=2)] == [2, 3]
     assert await memory.read_run_events("r", after=ids[4]) == []
     assert await memory.read_run_events("unknown") == []
-    with pytest.raises(BadRequestError):
-        await memory.read_run_events("r", after="not an id")
+    for bad in ("not an id", "²", "-1"):
+        with pytest.raises(BadRequestError):
+            await memory.read_run_events("r", after=bad)
 
 
 async def test_a_follower_gets_missed_then_live_events_without_gap_or_duplicate(memory: Memory) -> None:

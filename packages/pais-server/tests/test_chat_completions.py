@@ -151,6 +151,25 @@ def test_stream_wire_format_and_headers(pais: Served, scripted_model: ScriptedMo
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
 
 
+def test_a_stream_is_resumed_after_the_last_event_id(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted("one two three")
+    body = {"messages": [{"role": "user", "content": "go"}], "stream": True}
+    streamed = pais.http.post("/v1/chat/completions", json=body)
+    events = [event.split("\n") for event in streamed.text.split("\n\n")[:-1]]
+    path = f"/v1/chat/completions/{streamed.headers['x-completion-id']}/events"
+
+    assert pais.http.get(path).text == streamed.text  # without Last-Event-ID: the whole stream again
+    resumed = pais.http.get(path, headers={"Last-Event-ID": "2"})
+    assert resumed.headers["content-type"].startswith("text/event-stream")
+    assert [event.split("\n") for event in resumed.text.split("\n\n")[:-1]] == events[2:]
+    assert pais.http.get(path, headers={"Last-Event-ID": str(len(events))}).text == ""
+    for bad in ("x", "²".encode(), "-1", "9" * 40):
+        answer = pais.http.get(path, headers={"Last-Event-ID": bad})
+        assert answer.status_code == 400
+        assert answer.json()["error"]["type"] == "invalid_request_error"
+    assert pais.http.get("/v1/chat/completions/chatcmpl-nothing/events").status_code == 404
+
+
 def test_stream_error_event_is_openai_shaped(serve_pais, scripted_model: ScriptedModelServer) -> None:  # type: ignore[no-untyped-def]
     scripted_model.handler = scripted(Reply(status=500))
     served = serve_pais(model_api_url=scripted_model.url, model_name="scripted")
