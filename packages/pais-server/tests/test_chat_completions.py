@@ -163,8 +163,8 @@ def test_a_stream_is_resumed_after_the_last_event_id(pais: Served, scripted_mode
     assert resumed.headers["content-type"].startswith("text/event-stream")
     assert [event.split("\n") for event in resumed.text.split("\n\n")[:-1]] == events[2:]
     assert pais.http.get(path, headers={"Last-Event-ID": str(len(events))}).text == ""
-    for bad in ("x", "²".encode(), "-1", "9" * 40):
-        answer = pais.http.get(path, headers={"Last-Event-ID": bad})
+    for bad in (b"x", "²".encode(), b"-1", b"9" * 40):
+        answer = pais.http.get(path, headers={b"Last-Event-ID": bad})
         assert answer.status_code == 400
         assert answer.json()["error"]["type"] == "invalid_request_error"
     assert pais.http.get("/v1/chat/completions/chatcmpl-nothing/events").status_code == 404
