@@ -336,6 +336,16 @@ async def test_run_log_reads_in_order_from_any_event(memory: Memory) -> None:
             await memory.read_run_events("r", after=bad)
 
 
+async def test_run_events_are_appended_in_batches_in_order(memory: Memory) -> None:
+    first = await memory.append_run_event("r", {"n": 0})
+    ids = await memory.append_run_events("r", [({"n": 1}, False), ({"n": 2}, False), ({"n": 3}, True)])
+    assert await memory.append_run_events("r", []) == []
+
+    events = await collect(memory, "r")
+    assert [e.id for e in events] == [first, *ids]
+    assert [(e.data["n"], e.final) for e in events] == [(0, False), (1, False), (2, False), (3, True)]
+
+
 async def test_a_follower_gets_missed_then_live_events_without_gap_or_duplicate(memory: Memory) -> None:
     first = await memory.append_run_event("r", {"n": 0})
     await memory.append_run_event("r", {"n": 1})

@@ -111,6 +111,10 @@ class Memory(ABC):
                 the memory's run-log retention time later.
         """
 
+    async def append_run_events(self, run_id: str, events: Sequence[tuple[dict[str, Any], bool]]) -> list[str]:
+        """Append several `(data, final)` events in order (one round trip where the backend allows); their ids."""
+        return [await self.append_run_event(run_id, data, final=final) for data, final in events]
+
     @abstractmethod
     async def read_run_events(self, run_id: str, *, after: str | None = None, limit: int = 100) -> list[RunEvent]:
         """Up to `limit` events of the run's log after the event id `after` (from the start when None).

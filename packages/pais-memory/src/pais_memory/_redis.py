@@ -213,7 +213,10 @@ class RedisMemory(Memory):
         return int(reply[0]), rows
 
     async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:
-        return await self._runs.append(run_id, data, final=final)
+        return (await self._runs.append(run_id, [(data, final)]))[0]
+
+    async def append_run_events(self, run_id: str, events: Sequence[tuple[dict[str, Any], bool]]) -> list[str]:
+        return await self._runs.append(run_id, events) if events else []
 
     async def read_run_events(self, run_id: str, *, after: str | None = None, limit: int = 100) -> list[RunEvent]:
         return await self._runs.read(run_id, after=after, limit=limit)

@@ -23,7 +23,7 @@ from __future__ import annotations
 __all__ = [
     "ACQUIRE_LEASE",
     "APPEND",
-    "APPEND_RUN_EVENT",
+    "APPEND_RUN_EVENTS",
     "EXTEND_LOCK",
     "LIST",
     "PUT_TASK",
@@ -190,11 +190,15 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[
 return 0
 """
 
-APPEND_RUN_EVENT = """
--- KEYS: log; ARGV: event JSON, final (1/0), ttl_ms (0 = keep)
-local id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[1], 'f', ARGV[2])
-if tonumber(ARGV[3]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return id
+APPEND_RUN_EVENTS = """
+-- KEYS: log; ARGV: live ttl_ms (0 = keep), ended ttl_ms, then (event JSON, final 1/0) pairs. Returns the ids.
+local ids, ttl = {}, tonumber(ARGV[1])
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i], 'f', ARGV[i + 1])
+  if ARGV[i + 1] == '1' then ttl = tonumber(ARGV[2]) end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return ids
 """
 
 ACQUIRE_LEASE = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -13,7 +13,7 @@ from pais_core import BadRequestError
 
 from ._base import RunEvent
 from ._redis_errors import redis_unavailable
-from ._redis_lua import ACQUIRE_LEASE, APPEND_RUN_EVENT, RELEASE_LEASE, RENEW_LEASE, TAKE_EXPIRED_LEASES
+from ._redis_lua import ACQUIRE_LEASE, APPEND_RUN_EVENTS, RELEASE_LEASE, RENEW_LEASE, TAKE_EXPIRED_LEASES
 
 __all__ = ["RedisRuns"]
 
@@ -40,7 +40,7 @@ class RedisRuns:
         self._retention_ms = max(retention_ms, 1)
         self._where = where
         self._lease_index = f"{key_prefix}:idx:leases"
-        self._append = client.register_script(APPEND_RUN_EVENT)
+        self._append = client.register_script(APPEND_RUN_EVENTS)
         self._acquire = client.register_script(ACQUIRE_LEASE)
         self._renew = client.register_script(RENEW_LEASE)
         self._release = client.register_script(RELEASE_LEASE)
@@ -52,11 +52,14 @@ class RedisRuns:
     def _lease(self, run_id: str) -> str:
         return f"{self._prefix}:lease:{run_id}"
 
-    async def append(self, run_id: str, data: dict[str, Any], *, final: bool) -> str:
-        args = [json.dumps(data), int(final), self._retention_ms if final else self._live_ttl_ms]
+    async def append(self, run_id: str, events: Sequence[tuple[dict[str, Any], bool]]) -> list[str]:
+        """Append the `(data, final)` events in one script call; their ids."""
+        args: list[str | int] = [self._live_ttl_ms, self._retention_ms]
+        for data, final in events:
+            args += [json.dumps(data), int(final)]
         with redis_unavailable(self._where):
-            event_id = await self._append(keys=[self._log(run_id)], args=args)
-        return cast(bytes, event_id).decode()
+            ids = await self._append(keys=[self._log(run_id)], args=args)
+        return [event_id.decode() for event_id in cast(list[bytes], ids)]
 
     async def read(self, run_id: str, *, after: str | None, limit: int) -> list[RunEvent]:
         start = "-" if after is None else f"({_stream_id(after)}"

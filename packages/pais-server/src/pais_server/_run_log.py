@@ -17,9 +17,10 @@ logger = logging.getLogger("pais_server.runs")
 class RunLogWriter:
     """Appends a run's events to `memory`'s log for `run_id` in the order they were emitted.
 
-    `emit` never waits: a background task appends queued events one by one, so the run is not
-    slowed by the backend. A write that fails is logged and skipped (the run goes on; a follower
-    then misses that event). `close` waits until everything emitted was written.
+    `emit` never waits: a background task appends what is queued, everything queued so far in one
+    `append_run_events` call (one round trip with Redis however fast the run emits), so the run is
+    not slowed by the backend. A write that fails is logged and skipped (the run goes on; a
+    follower then misses those events). `close` waits until everything emitted was written.
     """
 
     def __init__(self, memory: Memory, run_id: str) -> None:
@@ -42,9 +43,21 @@ class RunLogWriter:
         await asyncio.shield(self._writer)
 
     async def _write(self) -> None:
-        while (item := await self._queue.get()) is not None:
-            data, final = item
+        closing = False
+        while not closing:
+            batch: list[tuple[dict[str, Any], bool]] = []
+            item = await self._queue.get()
+            while item is not None:
+                batch.append(item)
+                if self._queue.empty():
+                    break
+                item = self._queue.get_nowait()
+            closing = item is None
+            if not batch:
+                continue
             try:
-                await self._memory.append_run_event(self.run_id, data, final=final)
+                await self._memory.append_run_events(self.run_id, batch)
             except PaisError as exc:
-                logger.warning("could not write an event of run %s to its log: %s", self.run_id, exc.message)
+                logger.warning(
+                    "could not write %d events of run %s to its log: %s", len(batch), self.run_id, exc.message
+                )
