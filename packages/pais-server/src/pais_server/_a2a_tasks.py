@@ -134,7 +134,7 @@ class TaskRun:
             self.events.put_nowait(event)
         if self.log is not None and event is not None:
             final = isinstance(event, TaskStatusUpdateEvent) and event.final
-            self.log.emit(event.model_dump(mode="json", by_alias=True, exclude_none=True), final=final)
+            self.log.emit(_logged(event), final=final)
 
     @property
     def streamed_text(self) -> bool:
@@ -237,12 +237,12 @@ class A2ATasks:
             metadata=params.metadata,
         )
         # The log exists before the record: whoever sees the task can follow it.
-        await self.memory.append_run_event(task_id, task.model_dump(mode="json", by_alias=True, exclude_none=True))
+        await self.memory.append_run_event(task_id, _logged(task))
         await self._store(task)
         token = CancellationToken()
         run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
         run.emit(run.snapshot())
-        run.log = RunLogWriter(self.memory, task_id)
+        run.log = RunLogWriter(self.memory, task_id)  # from here on: the submitted task is in the log already
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
@@ -490,9 +490,12 @@ class A2ATasks:
             return
         logger.warning("task %s was left behind by its replica; ended it failed", task_id)
         update = TaskStatusUpdateEvent(taskId=task.id, contextId=task.context_id, status=status, final=True)
-        await self.memory.append_run_event(
-            task_id, update.model_dump(mode="json", by_alias=True, exclude_none=True), final=True
-        )
+        await self.memory.append_run_event(task_id, _logged(update), final=True)
+
+
+def _logged(event: Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent | Message) -> dict[str, Any]:
+    """A stream event as its run log stores it: the 0.3 JSON shape, read back with `STREAM_EVENT`."""
+    return event.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def _changed_at(task: Task) -> datetime:
