@@ -18,7 +18,7 @@ from pydantic_ai.messages import (
 )
 
 from pais_core import BadRequestError, MemoryEvent, NotFoundError, SessionBusyError
-from pais_memory import Memory
+from pais_memory import Memory, RunEvent
 
 MakeMemory = Callable[..., Memory]
 
@@ -388,3 +388,115 @@ async def test_summary_lock_admits_one_summariser_per_session(memory: Memory) ->
             pass
     async with memory.summary_lock("s", timeout=0):
         pass
+
+
+# --- Run logs and leases ------------------------------------------------------------------------
+
+
+async def collect(memory: Memory, run_id: str, *, after: str | None = None) -> list[RunEvent]:
+    return [event async for event in memory.follow_run_events(run_id, after=after)]
+
+
+async def test_run_log_reads_in_order_from_any_event(memory: Memory) -> None:
+    ids = [await memory.append_run_event("r", {"n": n}) for n in range(5)]
+
+    assert len(set(ids)) == 5
+    everything = await memory.read_run_events("r")
+    assert [(e.id, e.data, e.final) for e in everything] == [(ids[n], {"n": n}, False) for n in range(5)]
+    assert [e.data["n"] for e in await memory.read_run_events("r", after=ids[1])] == [2, 3, 4]
+    assert [e.data["n"] for e in await memory.read_run_events("r", after=ids[1], limit=2)] == [2, 3]
+    assert await memory.read_run_events("r", after=ids[4]) == []
+    assert await memory.read_run_events("unknown") == []
+    for bad in ("not an id", "²", "-1"):
+        with pytest.raises(BadRequestError):
+            await memory.read_run_events("r", after=bad)
+
+
+async def test_run_events_are_appended_in_batches_in_order(memory: Memory) -> None:
+    first = await memory.append_run_event("r", {"n": 0})
+    ids = await memory.append_run_events("r", [({"n": 1}, False), ({"n": 2}, False), ({"n": 3}, True)])
+    assert await memory.append_run_events("r", []) == []
+
+    events = await collect(memory, "r")
+    assert [e.id for e in events] == [first, *ids]
+    assert [(e.data["n"], e.final) for e in events] == [(0, False), (1, False), (2, False), (3, True)]
+
+
+async def test_a_follower_gets_missed_then_live_events_without_gap_or_duplicate(memory: Memory) -> None:
+    first = await memory.append_run_event("r", {"n": 0})
+    await memory.append_run_event("r", {"n": 1})
+    followers = [asyncio.create_task(collect(memory, "r", after=first)), asyncio.create_task(collect(memory, "r"))]
+    await asyncio.sleep(0)  # the followers have read what was there and wait
+    for n in range(2, 40):
+        await memory.append_run_event("r", {"n": n})
+        if n % 7 == 0:
+            await asyncio.sleep(0.01)
+    await memory.append_run_event("r", {"n": 40}, final=True)
+    await memory.append_run_event("r", {"n": 41})  # after the end: nobody follows it
+
+    from_first, from_start = await asyncio.wait_for(asyncio.gather(*followers), timeout=10)
+    assert [e.data["n"] for e in from_first] == list(range(1, 41))
+    assert [e.data["n"] for e in from_start] == list(range(41))
+    assert [e.final for e in from_start] == [False] * 40 + [True]
+
+
+async def test_following_an_ended_or_unknown_log_ends(memory: Memory) -> None:
+    assert await collect(memory, "unknown") == []
+    await memory.append_run_event("r", {"n": 0})
+    last = await memory.append_run_event("r", {"n": 1}, final=True)
+
+    assert [e.data["n"] for e in await collect(memory, "r")] == [0, 1]
+    with pytest.raises(BadRequestError):
+        await collect(memory, "r", after="not an id")
+    reader = memory.follow_run_events("r", after=last)  # nothing after the final event: it would wait forever
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(anext(aiter(reader)), timeout=0.3)
+
+
+async def test_an_ended_run_log_is_deleted_after_its_retention(make_memory: MakeMemory) -> None:
+    memory = make_memory(run_log_retention_seconds=0.5)
+    await memory.append_run_event("running", {"n": 0})
+    await memory.append_run_event("ended", {"n": 0})
+    await memory.append_run_event("ended", {"n": 1}, final=True)
+    assert len(await memory.read_run_events("ended")) == 2  # readable right after the end
+
+    for _ in range(100):  # up to 10 s
+        if not await memory.read_run_events("ended"):
+            break
+        await asyncio.sleep(0.1)
+    assert await memory.read_run_events("ended") == []
+    assert await collect(memory, "ended") == []
+    assert len(await memory.read_run_events("running")) == 1
+
+
+async def test_a_lease_has_one_holder_until_released(memory: Memory) -> None:
+    assert await memory.acquire_lease("r", "a", ttl_seconds=30)
+    assert await memory.acquire_lease("r", "a", ttl_seconds=30)  # the holder again: renewed
+    assert not await memory.acquire_lease("r", "b", ttl_seconds=30)
+    assert await memory.renew_lease("r", "a", ttl_seconds=30)
+    assert not await memory.renew_lease("r", "b", ttl_seconds=30)
+    await memory.release_lease("r", "b")  # not b's to release
+    assert not await memory.acquire_lease("r", "b", ttl_seconds=30)
+    await memory.release_lease("r", "a")
+    assert not await memory.renew_lease("r", "a", ttl_seconds=30)
+    assert await memory.acquire_lease("r", "b", ttl_seconds=30)
+    assert await memory.take_expired_leases() == []
+
+
+async def test_an_expired_lease_is_taken_once_and_a_released_one_never(memory: Memory) -> None:
+    for run_id in ("dead-1", "dead-2", "done"):
+        assert await memory.acquire_lease(run_id, "replica-a", ttl_seconds=0.2)
+    assert await memory.acquire_lease("alive", "replica-a", ttl_seconds=30)
+    await memory.release_lease("done", "replica-a")
+
+    taken: list[str] = []
+    deadline = time.monotonic() + 10
+    while len(taken) < 2 and time.monotonic() < deadline:
+        rounds = await asyncio.gather(*(memory.take_expired_leases() for _ in range(3)))
+        taken += [run_id for batch in rounds for run_id in batch]
+        await asyncio.sleep(0.05)
+
+    assert sorted(taken) == ["dead-1", "dead-2"]
+    assert await memory.take_expired_leases() == []
+    assert not await memory.renew_lease("dead-1", "replica-a", ttl_seconds=30)  # too late to renew
+    assert await memory.acquire_lease("dead-1", "replica-b", ttl_seconds=30)  # free for another holder

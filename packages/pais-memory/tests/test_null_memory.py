@@ -54,6 +54,17 @@ async def test_tasks_are_kept() -> None:
     assert [t["id"] for t in (await memory.list_tasks(context_id="ctx")).items] == ["t1", "t2"]
 
 
+async def test_run_logs_and_leases_are_kept() -> None:
+    memory = NullMemory(max_tasks=2)
+    for run_id in ("r0", "r1", "r2"):
+        await memory.append_run_event(run_id, {"run": run_id}, final=True)
+    assert await memory.acquire_lease("r2", "me", ttl_seconds=30)
+
+    assert await memory.read_run_events("r0") == []  # the oldest log went, like the oldest task
+    assert [e.data for e in await memory.read_run_events("r2")] == [{"run": "r2"}]
+    assert not await memory.acquire_lease("r2", "someone-else", ttl_seconds=30)
+
+
 @pytest.mark.parametrize(
     ("env", "expected"), [({"MEMORY_ENABLED": "false"}, NullMemory), ({"MEMORY_TYPE": "null"}, NullMemory)]
 )

@@ -237,3 +237,31 @@ def test_the_readme_example_runs(redis_server: RedisServer) -> None:
         "user_message Hello!",
         "user_message What did I just say?",
     ]
+
+
+async def test_a_run_log_is_followed_from_another_replica(make_redis: MakeRedis) -> None:
+    writer, reader = make_redis(), make_redis()
+    first = await writer.append_run_event("r", {"n": 0})
+
+    async def follow() -> list[int]:
+        return [event.data["n"] async for event in reader.follow_run_events("r", after=first)]
+
+    follower = asyncio.create_task(follow())
+    await asyncio.sleep(0.1)  # the follower is blocked in XREAD
+    for n in range(1, 10):
+        await writer.append_run_event("r", {"n": n}, final=n == 9)
+
+    assert await asyncio.wait_for(follower, timeout=10) == list(range(1, 10))
+
+
+async def test_an_expired_lease_goes_to_exactly_one_replica(make_redis: MakeRedis) -> None:
+    replicas = [make_redis() for _ in range(3)]
+    for n in range(10):
+        assert await replicas[0].acquire_lease(f"run-{n}", "dead-replica", ttl_seconds=0.1)
+    await asyncio.sleep(0.3)
+
+    taken = await asyncio.gather(*(replica.take_expired_leases(limit=4) for replica in replicas))
+
+    flat = [run_id for batch in taken for run_id in batch]
+    flat += await replicas[0].take_expired_leases()
+    assert sorted(flat) == sorted(f"run-{n}" for n in range(10))

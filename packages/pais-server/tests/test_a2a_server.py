@@ -206,6 +206,35 @@ def test_stream_sends_the_task_progress_answer_chunks_and_a_final_status(method:
     assert answer_of(stored) == "the sum is five"
 
 
+def _tagged(event: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {**event, "kind": kind}
+
+
+@pytest.mark.parametrize("method", ["tasks/resubscribe", "SubscribeToTask"])
+def test_subscribe_gives_the_current_task_then_follows_it_to_the_end(
+    pais: Served, scripted_model: ScriptedModelServer, method: str
+) -> None:
+    scripted_model.handler = lambda call: Reply(text="done at last", delay=1.0)
+    params = {"message": user_message("take your time", "ctx-sub"), "configuration": {"blocking": False}}
+    task = rpc(pais, "message/send", params)
+
+    events = sse(pais, method, {"id": task["id"]})
+
+    if method == "SubscribeToTask":
+        events = [_tagged(inner, key) for event in events for key, inner in event.items()]
+    assert events[0]["kind"] == "task"
+    assert events[0]["id"] == task["id"]
+    assert [e["kind"] for e in events[1:]].count("task") == 0
+    final = events[-1]
+    assert final["kind"] in ("status-update", "statusUpdate")
+    assert final["status"]["state"] in ("completed", "TASK_STATE_COMPLETED")
+    chunks = [e["artifact"]["parts"][0]["text"] for e in events if e["kind"] in ("artifact-update", "artifactUpdate")]
+    assert "".join(chunks) == "done at last"
+    ended = rpc_error(pais, method, {"id": task["id"]})  # ended: nothing left to follow (GetTask has it)
+    assert ended["code"] == -32004
+    assert "completed" in ended["message"]
+
+
 @pytest.fixture
 def slow(scripted_model: ScriptedModelServer) -> ScriptedModelServer:
     scripted_model.handler = lambda call: Reply(text="too late", delay=SLOW_MODEL_SECONDS)
@@ -258,11 +287,85 @@ def test_a_failed_run_fails_the_task(pais: Served, scripted_model: ScriptedModel
     assert [e["event_type"] for e in pais.events("ctx-f")] == ["user_message", "error"]
 
 
-def test_follow_up_on_a_finished_task_is_refused(pais: Served) -> None:
+@pytest.mark.parametrize("method", ["message/send", "SendMessage"])
+def test_follow_up_on_a_finished_task_is_an_unsupported_operation(pais: Served, method: str) -> None:
     task = rpc(pais, "message/send", {"message": user_message("hi")})
-    error = rpc_error(pais, "message/send", {"message": {**user_message("more"), "taskId": task["id"]}})
-    assert error["code"] == -32602
+    error = rpc_error(pais, method, {"message": {**user_message("more"), "taskId": task["id"]}})
+    assert error["code"] == -32004
     assert "completed" in error["message"]
+
+
+@pytest.mark.parametrize("method", ["message/send", "SendMessage", "message/stream", "SendStreamingMessage"])
+def test_a_send_without_message_id_is_invalid(pais: Served, method: str) -> None:
+    message = {k: v for k, v in user_message("hi").items() if k != "messageId"}
+    error = rpc_error(pais, method, {"message": message})
+    assert error["code"] == -32602
+    assert "messageId" in error["message"]
+    assert rpc(pais, "tasks/list", {})["tasks"] == []  # no task was started
+
+
+def test_a_message_with_only_unsupported_parts_is_refused_as_such(pais: Served) -> None:
+    raw = {**user_message("x"), "parts": [{"kind": "file", "file": {"bytes": "aGk=", "mimeType": "image/png"}}]}
+    assert rpc_error(pais, "message/send", {"message": raw})["code"] == -32005
+    v1 = {**v1_message("x"), "parts": [{"raw": "aGk=", "mediaType": "image/png"}, {"data": {"a": 1}}]}
+    assert rpc_error(pais, "SendMessage", {"message": v1})["code"] == -32005
+    mixed = {**v1_message("what is this?"), "parts": [{"text": "what is this?"}, {"raw": "aGk="}]}
+    assert rpc(pais, "SendMessage", {"message": mixed})["task"]["status"]["state"] == "TASK_STATE_COMPLETED"
+
+
+PUSH_CONFIG_METHODS = [
+    ("CreateTaskPushNotificationConfig", {"taskId": "t", "url": "http://127.0.0.1:9/hook"}),
+    ("GetTaskPushNotificationConfig", {"taskId": "t", "id": "c"}),
+    ("ListTaskPushNotificationConfigs", {"taskId": "t"}),
+    ("ListTaskPushNotificationConfig", {"taskId": "t"}),
+    ("DeleteTaskPushNotificationConfig", {"taskId": "t", "id": "c"}),
+    ("tasks/pushNotificationConfig/set", {"taskId": "t", "pushNotificationConfig": {"url": "http://127.0.0.1:9/"}}),
+    ("tasks/pushNotificationConfig/get", {"id": "t"}),
+    ("tasks/pushNotificationConfig/list", {"id": "t"}),
+    ("tasks/pushNotificationConfig/delete", {"id": "t", "pushNotificationConfigId": "c"}),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), PUSH_CONFIG_METHODS)
+def test_push_notification_config_methods_say_push_is_not_supported(
+    pais: Served, method: str, params: dict[str, Any]
+) -> None:
+    assert rpc_error(pais, method, params)["code"] == -32003
+
+
+def test_a_send_asking_for_push_notifications_is_refused(pais: Served) -> None:
+    config = {"url": "http://127.0.0.1:9/hook", "token": "t"}
+    v03 = {"message": user_message("hi"), "configuration": {"pushNotificationConfig": config}}
+    assert rpc_error(pais, "message/send", v03)["code"] == -32003
+    v1 = {"message": v1_message("hi"), "configuration": {"taskPushNotificationConfig": config}}
+    assert rpc_error(pais, "SendMessage", v1)["code"] == -32003
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"pageSize": 101},
+        {"pageSize": 0},
+        {"historyLength": -1},
+        {"statusTimestampAfter": "yesterday"},
+        {"statusTimestampAfter": "2026-01-01T00:00:00"},  # no time zone
+    ],
+)
+@pytest.mark.parametrize("method", ["tasks/list", "ListTasks"])
+def test_list_tasks_rejects_out_of_range_params(pais: Served, method: str, params: dict[str, Any]) -> None:
+    assert rpc_error(pais, method, params)["code"] == -32602
+
+
+def test_list_tasks_filters_by_status_timestamp(pais: Served) -> None:
+    first = rpc(pais, "message/send", {"message": user_message("one")})
+    second = rpc(pais, "message/send", {"message": user_message("two")})
+    assert second["status"]["timestamp"] > first["status"]["timestamp"]
+
+    listed = rpc(pais, "ListTasks", {"statusTimestampAfter": second["status"]["timestamp"], "pageSize": 100})
+    assert [task["id"] for task in listed["tasks"]] == [second["id"]]
+    everything = rpc(pais, "ListTasks", {"statusTimestampAfter": "2000-01-01T00:00:00+01:00"})
+    assert [task["id"] for task in everything["tasks"]] == [first["id"], second["id"]]
+    assert rpc_error(pais, "GetTask", {"id": first["id"], "historyLength": -1})["code"] == -32602
 
 
 def test_json_rpc_errors(pais: Served) -> None:
@@ -288,7 +391,8 @@ def test_json_rpc_errors(pais: Served) -> None:
     assert rpc_error(pais, "GetTask", {"id": "no-such-task"})["code"] == -32001
     assert rpc_error(pais, "tasks/cancel", {"id": "no-such-task"})["code"] == -32001
     assert rpc_error(pais, "tasks/list", {"pageToken": "garbage"})["code"] == -32602
-    assert rpc_error(pais, "tasks/resubscribe", {"id": "x"})["code"] == -32004
+    assert rpc_error(pais, "tasks/resubscribe", {"id": "x"})["code"] == -32001
+    assert rpc_error(pais, "SubscribeToTask", {"id": "x"})["code"] == -32001
 
 
 def test_unpaired_surrogates_are_invalid_params_and_listings_stay_readable(pais: Served) -> None:

@@ -43,6 +43,13 @@ def test_card_lists_the_agents_tools_as_skills(serve_pais: ServeFactory) -> None
     assert [(s["id"], s["description"]) for s in card["skills"]] == [("add", "Add two integers.")]
 
 
+def test_an_agent_without_tools_still_offers_one_skill(serve_pais: ServeFactory) -> None:
+    card = serve_pais(agent_description="Answers questions").http.get("/.well-known/agent-card.json").json()
+    assert card["skills"] == [
+        {"id": "chat", "name": "test-agent", "description": "Answers questions", "tags": ["chat"]}
+    ]
+
+
 def test_health_and_ready_with_offline_model(serve_pais: ServeFactory) -> None:
     served = serve_pais()
     assert served.http.get("/health").json() == {"status": "ok"}

@@ -137,13 +137,37 @@ def test_stream_wire_format_and_headers(pais: Served, scripted_model: ScriptedMo
     assert response.headers["cache-control"] == "no-cache"
     assert response.headers["x-accel-buffering"] == "no"
     assert response.headers["x-session-id"] == "wire-1"
+    assert response.headers["x-completion-id"].startswith("chatcmpl-")
     events = response.text.split("\n\n")
-    assert events[-2:] == ["data: [DONE]", ""]  # one `data:` line per event, blank line after each
-    chunks = [json.loads(event.removeprefix("data: ")) for event in events[:-2]]
-    assert all(event.startswith("data: {") and "\n" not in event for event in events[:-2])
+    # one `data:` line and an `id:` line (1, 2, ... to resume from) per event, blank line after each
+    assert events[-1] == ""
+    assert [event.split("\n")[1] for event in events[:-1]] == [f"id: {n}" for n in range(1, len(events))]
+    assert events[-2].split("\n")[0] == "data: [DONE]"
+    data = [event.split("\n")[0] for event in events[:-2]]
+    assert all(line.startswith("data: {") for line in data)
+    chunks = [json.loads(line.removeprefix("data: ")) for line in data]
     assert chunks[0]["choices"][0] == {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
     assert chunks[0]["session_id"] == "wire-1"
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+def test_a_stream_is_resumed_after_the_last_event_id(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted("one two three")
+    body = {"messages": [{"role": "user", "content": "go"}], "stream": True}
+    streamed = pais.http.post("/v1/chat/completions", json=body)
+    events = [event.split("\n") for event in streamed.text.split("\n\n")[:-1]]
+    path = f"/v1/chat/completions/{streamed.headers['x-completion-id']}/events"
+
+    assert pais.http.get(path).text == streamed.text  # without Last-Event-ID: the whole stream again
+    resumed = pais.http.get(path, headers={"Last-Event-ID": "2"})
+    assert resumed.headers["content-type"].startswith("text/event-stream")
+    assert [event.split("\n") for event in resumed.text.split("\n\n")[:-1]] == events[2:]
+    assert pais.http.get(path, headers={"Last-Event-ID": str(len(events))}).text == ""
+    for bad in (b"x", "²".encode(), b"-1", b"9" * 40):
+        answer = pais.http.get(path, headers={b"Last-Event-ID": bad})
+        assert answer.status_code == 400
+        assert answer.json()["error"]["type"] == "invalid_request_error"
+    assert pais.http.get("/v1/chat/completions/chatcmpl-nothing/events").status_code == 404
 
 
 def test_stream_error_event_is_openai_shaped(serve_pais, scripted_model: ScriptedModelServer) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,8 @@ import time
 import httpx
 import openai
 import pytest
+from a2a.types import AgentCard
+from google.protobuf.json_format import ParseDict
 from pais_testing.ports import free_port, wait_for_http
 from pais_testing.process import pais_server_process
 from pais_testing.redis_server import RedisServer
@@ -61,8 +63,14 @@ def test_probes_and_card_stay_open_and_card_advertises_bearer(secured) -> None: 
     assert secured.http.get("/health").status_code == 200
     assert secured.http.get("/ready").status_code == 200
     card = secured.http.get("/.well-known/agent-card.json").json()
-    assert card["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
-    assert card["security"] == [{"bearer": []}]
+    assert card["securitySchemes"] == {
+        "bearer": {"type": "http", "scheme": "bearer", "httpAuthSecurityScheme": {"scheme": "bearer"}}
+    }
+    assert card["security"] == [{"bearer": []}]  # 0.3
+    assert card["securityRequirements"] == [{"schemes": {"bearer": {"list": []}}}]  # 1.0
+    parsed = ParseDict(card, AgentCard(), ignore_unknown_fields=True)  # how the a2a-sdk 1.x client reads it
+    assert parsed.security_schemes["bearer"].http_auth_security_scheme.scheme == "bearer"
+    assert list(parsed.security_requirements[0].schemes) == ["bearer"]
 
 
 def test_the_openapi_document_declares_the_bearer_scheme_where_the_key_is_needed(secured) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 __all__ = [
     "A2A_METHODS",
@@ -280,7 +280,7 @@ class TaskQueryParams(_Wire):
     """Params of `tasks/get`."""
 
     id: str
-    history_length: int | None = Field(default=None, alias="historyLength")
+    history_length: int | None = Field(default=None, alias="historyLength", ge=0)
     metadata: dict[str, Any] | None = None
 
 
@@ -296,9 +296,11 @@ class ListTasksParams(_Wire):
 
     context_id: str | None = Field(default=None, alias="contextId")
     status: TaskState | None = None
-    page_size: int | None = Field(default=None, alias="pageSize", ge=1)
+    page_size: int | None = Field(default=None, alias="pageSize", ge=1, le=100)
     page_token: str | None = Field(default=None, alias="pageToken")
-    history_length: int | None = Field(default=None, alias="historyLength")
+    history_length: int | None = Field(default=None, alias="historyLength", ge=0)
+    status_timestamp_after: AwareDatetime | None = Field(default=None, alias="statusTimestampAfter")
+    """Only tasks whose status changed at or after this instant (ISO 8601 with a time zone)."""
 
 
 class ListTasksResult(_Wire):

@@ -310,6 +310,13 @@ class Settings(_Frozen):
     session_lock_timeout_seconds: Annotated[
         Seconds, Var("how long a request waits for another request on the same session before 409")
     ] = 10.0
+    run_log_retention_seconds: Annotated[
+        Seconds, Var("how long a run's event log stays readable (subscribe, resume) after the run ended")
+    ] = 3600.0
+    a2a_task_lease_seconds: Annotated[
+        Seconds,
+        Var("lease of a running A2A task; another replica ends a `working` task `failed` once its lease expired"),
+    ] = 30.0
 
     max_request_bytes: Annotated[int, Ge(1024), Var("request body limit (413 above it)")] = 1024 * 1024
     max_request_messages: Annotated[int, Ge(1), Var("messages per chat request (400 above it)")] = 1000

@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import Memory, Page, SessionWindow, StoredTurn, Summary
+from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary
 from ._factory import memory_from_settings
 from ._local import LocalMemory
 from ._null import NullMemory
@@ -16,6 +16,7 @@ __all__ = [
     "NullMemory",
     "Page",
     "RedisMemory",
+    "RunEvent",
     "SessionWindow",
     "StoredTurn",
     "Summary",

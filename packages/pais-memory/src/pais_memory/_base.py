@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -12,7 +12,7 @@ from pydantic_ai.messages import ModelMessage
 
 from pais_core import MemoryEvent
 
-__all__ = ["Memory", "Page", "SessionWindow", "StoredTurn", "Summary"]
+__all__ = ["Memory", "Page", "RunEvent", "SessionWindow", "StoredTurn", "Summary"]
 
 _T = TypeVar("_T")
 
@@ -62,6 +62,15 @@ def summary_event(text: str, until_seq: int, through_event_id: str | None) -> Me
         content=text,
         metadata={"until_seq": until_seq, "through_event_id": through_event_id},
     )
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """One entry of a run log: its id (ordered within the log), its JSON data, and whether it ends the run."""
+
+    id: str
+    data: dict[str, Any]
+    final: bool = False
 
 
 class Memory(ABC):
@@ -153,6 +162,63 @@ class Memory(ABC):
         self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
     ) -> Page[dict[str, Any]]:
         """List task records, oldest first, optionally only those of one context."""
+
+    @abstractmethod
+    async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:
+        """Append one event to the run's log (created by its first event) and return the event's id.
+
+        Args:
+            final: the event ends the run: followers stop after it, and the whole log is deleted
+                the memory's run-log retention time later.
+        """
+
+    async def append_run_events(self, run_id: str, events: Sequence[tuple[dict[str, Any], bool]]) -> list[str]:
+        """Append several `(data, final)` events in order (one round trip where the backend allows); their ids."""
+        return [await self.append_run_event(run_id, data, final=final) for data, final in events]
+
+    @abstractmethod
+    async def read_run_events(self, run_id: str, *, after: str | None = None, limit: int = 100) -> list[RunEvent]:
+        """Up to `limit` events of the run's log after the event id `after` (from the start when None).
+
+        An unknown or deleted log reads as empty.
+
+        Raises:
+            BadRequestError: `after` is not an event id.
+        """
+
+    @abstractmethod
+    def follow_run_events(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
+        """Every event after `after` (from the start when None), waiting for new ones, up to the final one.
+
+        What was missed comes first, then live events as they are appended, with no gap and no
+        duplicate. Ends after the final event, or at once (or as soon as it is deleted) when the log
+        does not exist.
+
+        Raises:
+            BadRequestError: `after` is not an event id.
+        """
+
+    @abstractmethod
+    async def acquire_lease(self, run_id: str, holder: str, *, ttl_seconds: float) -> bool:
+        """Take the run's lease for `holder` for `ttl_seconds`; False when another holder has it.
+
+        The holder that already has it gets it renewed.
+        """
+
+    @abstractmethod
+    async def renew_lease(self, run_id: str, holder: str, *, ttl_seconds: float) -> bool:
+        """Extend `holder`'s lease to `ttl_seconds` from now; False when it is no longer theirs."""
+
+    @abstractmethod
+    async def release_lease(self, run_id: str, holder: str) -> None:
+        """Give the lease up (no-op when another holder has it)."""
+
+    @abstractmethod
+    async def take_expired_leases(self, *, limit: int = 100) -> list[str]:
+        """Run ids whose lease expired without being released, each returned to exactly one caller.
+
+        Across replicas too: the replica that takes an expired run is the one to deal with it.
+        """
 
     async def ping(self) -> None:
         """Check the backend is reachable.

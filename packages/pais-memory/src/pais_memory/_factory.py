@@ -14,7 +14,7 @@ __all__ = ["memory_from_settings"]
 def memory_from_settings(settings: Settings) -> Memory:
     """Return `LocalMemory`, `RedisMemory` or `NullMemory` per `MEMORY_TYPE`/`MEMORY_ENABLED`."""
     if settings.memory_type == "null":
-        return NullMemory()
+        return NullMemory(run_log_retention_seconds=settings.run_log_retention_seconds)
     if settings.memory_type == "redis":
         from ._redis import RedisMemory
 
@@ -26,8 +26,10 @@ def memory_from_settings(settings: Settings) -> Memory:
             session_ttl_seconds=settings.memory_session_ttl_seconds,
             max_sessions=settings.memory_max_sessions,
             max_session_events=settings.memory_max_session_events,
+            run_log_retention_seconds=settings.run_log_retention_seconds,
         )
     return LocalMemory(
         max_sessions=settings.memory_max_sessions,
         max_session_events=settings.memory_max_session_events,
+        run_log_retention_seconds=settings.run_log_retention_seconds,
     )

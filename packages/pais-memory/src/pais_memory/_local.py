@@ -14,6 +14,7 @@ from pais_core import MemoryEvent, NotFoundError
 from ._base import Memory, Page, SessionWindow, StoredTurn, Summary, summary_event
 from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_locks import KeyedLocks
+from ._local_runs import InProcessRuns
 from ._local_tasks import InProcessTasks, parse_offset
 
 __all__ = ["LocalMemory"]
@@ -27,15 +28,19 @@ class _Session:
     summary: Summary | None = None
 
 
-class LocalMemory(InProcessTasks, Memory):
+class LocalMemory(InProcessTasks, InProcessRuns, Memory):
     """Sessions kept in this process.
 
     Bounded: at most `max_sessions` sessions (the least recently written is dropped) and
     `max_session_events` events per session (the oldest are dropped). A stored turn is replayed
-    only while every event stored with it is kept, so history never splits a turn.
+    only while every event stored with it is kept, so history never splits a turn. Task records
+    and run logs: at most `10 * max_sessions` each; an ended run's log is deleted
+    `run_log_retention_seconds` after its final event.
     """
 
-    def __init__(self, *, max_sessions: int = 1000, max_session_events: int = 500) -> None:
+    def __init__(
+        self, *, max_sessions: int = 1000, max_session_events: int = 500, run_log_retention_seconds: float = 3600.0
+    ) -> None:
         self._max_sessions = max_sessions
         self._max_events = max_session_events
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
@@ -43,6 +48,7 @@ class LocalMemory(InProcessTasks, Memory):
         self._locks = KeyedLocks()
         self._summary_locks = KeyedLocks()
         self._init_tasks(max_sessions * 10)
+        self._init_runs(max_sessions * 10, run_log_retention_seconds)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         session = self._sessions.get(session_id)

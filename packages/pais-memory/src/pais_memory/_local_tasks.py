@@ -65,6 +65,6 @@ def parse_offset(cursor: str | None) -> int:
     """Decode a non-negative integer cursor (an offset, sequence number or score); reject garbage."""
     if cursor is None or cursor == "":
         return 0
-    if not cursor.isdigit():
+    if not (cursor.isascii() and cursor.isdigit()):  # `isdigit` alone accepts digits `int` rejects, like '²'
         raise BadRequestError(f"invalid cursor {cursor!r}")
     return int(cursor)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict, Unpack, cast
 
@@ -19,11 +19,12 @@ from pydantic_ai.messages import ModelMessage
 from pais_core import MemoryEvent, NotFoundError
 
 from . import _redis_lua
-from ._base import Memory, Page, SessionWindow, StoredTurn, Summary, summary_event
+from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary, summary_event
 from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_tasks import parse_offset
 from ._redis_errors import redis_unavailable
 from ._redis_lock import RedisLocks
+from ._redis_runs import RedisRuns
 
 __all__ = ["RedisMemory"]
 
@@ -38,6 +39,7 @@ class _Options(TypedDict, total=False):
     max_session_events: int
     max_tasks: int | None
     lock_lease_seconds: float
+    run_log_retention_seconds: float
 
 
 class RedisMemory(Memory):
@@ -50,6 +52,9 @@ class RedisMemory(Memory):
       written session. Each session keeps its last `max_session_events` events; a stored turn is
       replayed only while all events stored with it are kept, so history never splits a turn.
     - Task records expire like sessions; at most `max_tasks` (default `10 * max_sessions`) are kept.
+    - Run logs are Redis streams (`XADD`, `XREAD BLOCK`): a running log expires like a session, an
+      ended one `run_log_retention_seconds` after its final event. Run leases are keys holding their
+      holder, set and renewed by compare-and-set scripts, indexed by expiry to find those that ran out.
     - `session_lock` serialises requests on one session across replicas with a bounded wait.
     - Redis being unreachable raises `DependencyUnavailableError("redis", ...)`; the client
       reconnects by itself once Redis is back.
@@ -67,6 +72,7 @@ class RedisMemory(Memory):
         max_session_events: int = 500,
         max_tasks: int | None = None,
         lock_lease_seconds: float = 30.0,
+        run_log_retention_seconds: float = 3600.0,
     ) -> None:
         """Use an existing `redis.asyncio.Redis` client (it must keep `decode_responses=False`)."""
         if client.get_encoder().decode_responses:
@@ -86,6 +92,13 @@ class RedisMemory(Memory):
         self._locks = RedisLocks(client, key_prefix=key_prefix, lease_seconds=lock_lease_seconds, where=self._where)
         self._summary_locks = RedisLocks(
             client, key_prefix=f"{key_prefix}:summary", lease_seconds=lock_lease_seconds, where=self._where
+        )
+        self._runs = RedisRuns(
+            client,
+            key_prefix=key_prefix,
+            live_ttl_ms=self._ttl_ms,
+            retention_ms=int(run_log_retention_seconds * 1000),
+            where=self._where,
         )
 
     @classmethod
@@ -253,6 +266,30 @@ class RedisMemory(Memory):
         flat = cast(list[bytes], reply[1:])
         rows = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
         return int(reply[0]), rows
+
+    async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:
+        return (await self._runs.append(run_id, [(data, final)]))[0]
+
+    async def append_run_events(self, run_id: str, events: Sequence[tuple[dict[str, Any], bool]]) -> list[str]:
+        return await self._runs.append(run_id, events) if events else []
+
+    async def read_run_events(self, run_id: str, *, after: str | None = None, limit: int = 100) -> list[RunEvent]:
+        return await self._runs.read(run_id, after=after, limit=limit)
+
+    def follow_run_events(self, run_id: str, *, after: str | None = None) -> AsyncIterator[RunEvent]:
+        return self._runs.follow(run_id, after=after)
+
+    async def acquire_lease(self, run_id: str, holder: str, *, ttl_seconds: float) -> bool:
+        return await self._runs.acquire_lease(run_id, holder, ttl_seconds)
+
+    async def renew_lease(self, run_id: str, holder: str, *, ttl_seconds: float) -> bool:
+        return await self._runs.renew_lease(run_id, holder, ttl_seconds)
+
+    async def release_lease(self, run_id: str, holder: str) -> None:
+        await self._runs.release_lease(run_id, holder)
+
+    async def take_expired_leases(self, *, limit: int = 100) -> list[str]:
+        return await self._runs.take_expired_leases(limit)
 
     async def ping(self) -> None:
         with redis_unavailable(self._where):

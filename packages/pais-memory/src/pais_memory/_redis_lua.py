@@ -6,6 +6,9 @@ Layout (P = key prefix):
   scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`,
   `P:s:<session>:summary` the running summary JSON (`text`, `until_seq`, `event_id`).
 - `P:t:<task>:rec` task record JSON, `P:ctx:<context>` sorted set of that context's task ids.
+- `P:run:<run>:log` a run's event log (a stream; fields `d` = event JSON, `f` = 1 on the final event).
+- `P:lease:<run>` the holder of a run's lease (expires with the lease), `P:idx:leases` sorted set of
+  leased run ids scored by lease expiry in server milliseconds, to find leases that ran out.
 - A *registry* per kind (`P:idx:sessions:*`, `P:idx:tasks:*`): `order` (members scored by a
   creation counter, for stable paginated listing), `activity` (scored by last write time in
   server milliseconds, for TTL pruning and least-recently-used eviction) and `counter`.
@@ -18,14 +21,30 @@ standalone Redis (or a Sentinel-managed primary), not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "EXTEND_LOCK", "LIST", "PUT_SUMMARY", "PUT_TASK", "RELEASE_LOCK"]
+__all__ = [
+    "ACQUIRE_LEASE",
+    "APPEND",
+    "APPEND_RUN_EVENTS",
+    "EXTEND_LOCK",
+    "LIST",
+    "PUT_SUMMARY",
+    "PUT_TASK",
+    "RELEASE_LEASE",
+    "RELEASE_LOCK",
+    "RENEW_LEASE",
+    "TAKE_EXPIRED_LEASES",
+]
 
-_REGISTRY = """
+_NOW = """
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+"""
 
+_REGISTRY = (
+    _NOW
+    + """
 local function registry(first_key, prefix, suffixes)
   return {order = KEYS[first_key], activity = KEYS[first_key + 1], counter = KEYS[first_key + 2],
           prefix = prefix, suffixes = suffixes}
@@ -65,6 +84,7 @@ local function touch(reg, member, ttl_ms, max_members)
   end
 end
 """
+)
 
 _TRIM = """
 -- Keep the last max_events events; a turn is replayed only while every event stored with it is kept.
@@ -199,3 +219,65 @@ EXTEND_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+
+APPEND_RUN_EVENTS = """
+-- KEYS: log; ARGV: live ttl_ms (0 = keep), ended ttl_ms, then (event JSON, final 1/0) pairs. Returns the ids.
+local ids, ttl = {}, tonumber(ARGV[1])
+for i = 3, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i], 'f', ARGV[i + 1])
+  if ARGV[i + 1] == '1' then ttl = tonumber(ARGV[2]) end
+end
+if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
+return ids
+"""
+
+ACQUIRE_LEASE = (
+    _NOW
+    + """
+-- KEYS: lease, lease index; ARGV: run id, holder, ttl_ms. Returns 1 when the holder has the lease.
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
+RENEW_LEASE = (
+    _NOW
+    + """
+-- KEYS: lease, lease index; ARGV: run id, holder, ttl_ms. Returns 1 when renewed.
+if redis.call('GET', KEYS[1]) ~= ARGV[2] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[2], now_ms() + tonumber(ARGV[3]), ARGV[1])
+return 1
+"""
+)
+
+RELEASE_LEASE = """
+-- KEYS: lease, lease index; ARGV: run id, holder. A lease held by another holder stays.
+local current = redis.call('GET', KEYS[1])
+if current and current ~= ARGV[2] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
+"""
+
+TAKE_EXPIRED_LEASES = (
+    _NOW
+    + """
+-- KEYS: lease index; ARGV: lease key prefix, limit. Removes and returns the runs whose lease ran out.
+local now = now_ms()
+local out = {}
+for _, run in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))) do
+  local ttl = redis.call('PTTL', ARGV[1] .. run)
+  if ttl > 0 then
+    redis.call('ZADD', KEYS[1], now + ttl, run)
+  else
+    redis.call('ZREM', KEYS[1], run)
+    out[#out + 1] = run
+  end
+end
+return out
+"""
+)

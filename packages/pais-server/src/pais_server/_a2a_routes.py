@@ -46,6 +46,16 @@ router = APIRouter()
 
 _Id = str | int | None
 
+_PUSH_CONFIG_METHODS = frozenset(
+    {
+        *(f"{verb}TaskPushNotificationConfig" for verb in ("Create", "Set", "Get", "List", "Delete")),
+        "ListTaskPushNotificationConfigs",
+        *(f"tasks/pushNotificationConfig/{verb}" for verb in ("set", "create", "get", "list", "delete")),
+    }
+)
+"""Push-notification config methods of both dialects: answered -32003 while this agent sends no push notifications."""
+_PUSH_CONFIG_KEYS = ("pushNotificationConfig", "taskPushNotificationConfig")
+
 
 async def _tasks(request: Request) -> A2ATasks:  # async: no thread-pool hop
     tasks: A2ATasks = request.app.state.a2a_tasks
@@ -98,7 +108,7 @@ def _first_problem(exc: ValidationError) -> str:
 
 @router.post("/", include_in_schema=False)
 async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
-    """A2A task lifecycle: send, stream, get, cancel and list."""
+    """A2A task lifecycle: send, stream, subscribe, get, cancel and list."""
     body = await request.body()
     try:
         data = parse_json(body)
@@ -114,12 +124,15 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
             request_id, JsonRpcErrorCode.INVALID_REQUEST, f"not a JSON-RPC 2.0 request: {_first_problem(exc)}"
         )
     found = A2A_METHODS.get(rpc.method)
+    if rpc.method in _PUSH_CONFIG_METHODS:
+        return _error(rpc.id, JsonRpcErrorCode.PUSH_NOTIFICATION_NOT_SUPPORTED, "push notifications are not supported")
     if found is None:
         return _error(rpc.id, JsonRpcErrorCode.METHOD_NOT_FOUND, f"method {rpc.method!r} not found")
     operation, version = found
     params = rpc.params or {}
     try:
         if operation in ("send", "stream"):
+            _check_send(params)
             send = from_v1(MessageSendParams, params)
             run = await tasks.submit(send, depth=depth_from_headers(request.headers), stream=operation == "stream")
             if operation == "stream":
@@ -131,6 +144,9 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
             return _reply(rpc.id, _wire(await tasks.get(query.id, history_length=query.history_length), version))
         if operation == "cancel":
             return _reply(rpc.id, _wire(await tasks.cancel(from_v1(TaskIdParams, params).id), version))
+        if operation == "resubscribe":
+            events = await tasks.subscribe(from_v1(TaskIdParams, params).id)
+            return event_stream(_stream_payloads(rpc.id, events, version))
         if operation == "list":
             listing = from_v1(ListTasksParams, params)
             include_artifacts = version == "0.3" or params.get("includeArtifacts") is True
@@ -147,6 +163,22 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
     except PaisError as exc:
         logger.warning("A2A %s failed: %s", rpc.method, exc.message)
         return _error(rpc.id, JsonRpcErrorCode.INTERNAL_ERROR, exc.message)
+
+
+def _check_send(params: dict[str, Any]) -> None:
+    """What a send needs beyond its model: a client-chosen `messageId`, and no push-notification config.
+
+    Raises:
+        A2AError: the params ask for something this agent refuses.
+    """
+    message = params.get("message")
+    if isinstance(message, dict) and not cast(dict[str, Any], message).get("messageId"):
+        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "message.messageId is required")
+    configuration = params.get("configuration")
+    if isinstance(configuration, dict) and any(
+        cast(dict[str, Any], configuration).get(key) for key in _PUSH_CONFIG_KEYS
+    ):
+        raise A2AError(JsonRpcErrorCode.PUSH_NOTIFICATION_NOT_SUPPORTED, "push notifications are not supported")
 
 
 async def _stream_payloads(

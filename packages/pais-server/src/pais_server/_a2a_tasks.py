@@ -17,6 +17,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, User
 from pydantic_ai.messages import TextPart as ModelTextPart
 
 from pais_core import (
+    STREAM_EVENT,
     TERMINAL_TASK_STATES,
     Artifact,
     JsonRpcErrorCode,
@@ -38,6 +39,8 @@ from pais_delegation import CONTEXT_METADATA_KEY
 from pais_memory import Memory
 from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
+from ._leases import Leases, LeaseSweeper
+from ._run_log import RunLogWriter
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
@@ -49,6 +52,9 @@ PROGRESS_METADATA_KEY = "pais_progress"
 
 _CONTEXT_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
 _SHUTDOWN_GRACE = 5.0
+_ABANDONED = (
+    "the replica running this task stopped before it finished (its lease expired); send the message again to retry"
+)
 
 
 class A2AError(Exception):
@@ -95,11 +101,13 @@ def _conversation(message: Message) -> tuple[str, list[ModelMessage]]:
 
 @dataclass(eq=False)
 class TaskRun:
-    """One task being run on this replica; its events are queued when the caller streams."""
+    """One task being run on this replica; its events go to its run log, and to a queue when the caller streams."""
 
     task: Task
     token: CancellationToken
     events: asyncio.Queue[StreamEvent | None] | None
+    log: RunLogWriter | None = None
+    """Where every event of the task goes, for subscribers on any replica."""
     future: asyncio.Future[Task] = field(init=False)
     artifact_id: str = field(default_factory=new_a2a_id)
     """The id of the task's answer artifact, streamed in chunks and stored whole."""
@@ -121,9 +129,12 @@ class TaskRun:
             yield event
 
     def emit(self, event: StreamEvent | None) -> None:
-        """Queue `event` for the streaming caller (None ends the stream)."""
+        """Queue `event` for the streaming caller (None ends the stream) and append it to the run log."""
         if self.events is not None:
             self.events.put_nowait(event)
+        if self.log is not None and event is not None:
+            final = isinstance(event, TaskStatusUpdateEvent) and event.final
+            self.log.emit(_logged(event), final=final)
 
     @property
     def streamed_text(self) -> bool:
@@ -132,7 +143,7 @@ class TaskRun:
 
     def emit_text(self, text: str, *, last: bool) -> None:
         """Stream answer text as chunks of one artifact, holding one chunk back to mark the last one."""
-        if self.events is None:
+        if self.events is None and self.log is None:
             return
         if self._pending is not None:
             self._emit_chunk(self._pending, last=last and not text)
@@ -161,6 +172,9 @@ class A2ATasks:
     Task records live in the memory backend, so any replica answers `get`, `list` and `cancel`.
     The replica running a task polls its record every `poll_seconds` while it runs and stops the
     run (Pydantic AI `CancellationToken`) as soon as another replica marked it `canceled`.
+    Each task's events go to its run log, which any replica follows for `SubscribeToTask`. The
+    replica running a task holds its lease (`A2A_TASK_LEASE_SECONDS`); every replica sweeps for
+    expired leases and ends a task whose replica died `failed`.
     """
 
     def __init__(self, runner: AgentRunner, *, poll_seconds: float = 0.25) -> None:
@@ -169,8 +183,12 @@ class A2ATasks:
         self.poll_seconds = poll_seconds
         self._runs: dict[str, TaskRun] = {}
         self._closing = False
+        lease = runner.settings.a2a_task_lease_seconds
+        self._leases = Leases(self.memory, ttl_seconds=lease)
+        self._sweeper = LeaseSweeper(self.memory, self._end_abandoned, interval=lease / 3)
 
     async def __aenter__(self) -> A2ATasks:
+        self._sweeper.start()
         return self
 
     async def __aexit__(
@@ -181,6 +199,7 @@ class A2ATasks:
     async def aclose(self) -> None:
         """Stop the tasks still running here (they end `failed`), waiting briefly for their records."""
         self._closing = True
+        await self._sweeper.stop()
         runs = list(self._runs.values())
         for run in runs:
             run.token.cancel()
@@ -201,6 +220,10 @@ class A2ATasks:
             raise A2AError(
                 JsonRpcErrorCode.INVALID_PARAMS, "contextId must be 1-256 printable ASCII characters without spaces"
             )
+        if message.parts and not any(isinstance(part, TextPart) for part in message.parts):
+            raise A2AError(
+                JsonRpcErrorCode.CONTENT_TYPE_NOT_SUPPORTED, "this agent reads text parts only; the message has none"
+            )
         prompt, history = _conversation(message)
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
@@ -213,10 +236,13 @@ class A2ATasks:
             history=[received],
             metadata=params.metadata,
         )
+        # The log exists before the record: whoever sees the task can follow it.
+        await self.memory.append_run_event(task_id, _logged(task))
         await self._store(task)
         token = CancellationToken()
         run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
         run.emit(run.snapshot())
+        run.log = RunLogWriter(self.memory, task_id)  # from here on: the submitted task is in the log already
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
@@ -230,6 +256,41 @@ class A2ATasks:
             A2AError: no such task.
         """
         return _trim(await self._load(task_id), history_length)
+
+    async def subscribe(self, task_id: str) -> AsyncIterator[StreamEvent]:
+        """The task as it is now, then every event of its run log up to the final status update.
+
+        Events streamed before the subscription (answer chunks included) are replayed, so a client
+        that lost its stream misses nothing; works on any replica.
+
+        Raises:
+            A2AError: no such task, or it already ended (`GetTask` returns it).
+        """
+        task = await self._load(task_id)
+        if task.status.state in TERMINAL_TASK_STATES:
+            raise A2AError(
+                JsonRpcErrorCode.UNSUPPORTED_OPERATION,
+                f"task {task_id} is already {task.status.state}; get it with GetTask (tasks/get)",
+            )
+        return self._follow(task)
+
+    async def _follow(self, task: Task) -> AsyncIterator[StreamEvent]:
+        yield task
+        ended = False
+        try:
+            async for entry in self.memory.follow_run_events(task.id):
+                event = STREAM_EVENT.validate_python(entry.data)
+                if not isinstance(event, Task):  # the task as submitted: its current state went first
+                    yield event
+                ended = entry.final
+            if not ended:  # the log is gone (retention): say how the task stands
+                current = await self._load(task.id)
+                final = current.status.state in TERMINAL_TASK_STATES
+                yield TaskStatusUpdateEvent(
+                    taskId=task.id, contextId=task.context_id, status=current.status, final=final
+                )
+        except PaisError as exc:
+            logger.warning("subscription to task %s ended early: %s", task.id, exc.message)
 
     async def cancel(self, task_id: str) -> Task:
         """Mark the task `canceled`; the replica running it stops the run.
@@ -264,6 +325,8 @@ class A2ATasks:
         tasks = [Task.model_validate(record) for record in page.items]
         if params.status is not None:
             tasks = [task for task in tasks if task.status.state == params.status]
+        if (after := params.status_timestamp_after) is not None:
+            tasks = [task for task in tasks if _changed_at(task) >= after]
         if not include_artifacts:
             tasks = [task.model_copy(update={"artifacts": None}) for task in tasks]
         return ListTasksResult(
@@ -275,10 +338,11 @@ class A2ATasks:
 
     async def _refuse_follow_up(self, task_id: str) -> None:
         task = await self._load(task_id)
-        detail = "has ended" if task.status.state in TERMINAL_TASK_STATES else "is still running"
+        ended = task.status.state in TERMINAL_TASK_STATES
         raise A2AError(
-            JsonRpcErrorCode.INVALID_PARAMS,
-            f"task {task_id} {detail} ({task.status.state}); send the message without taskId to start a new task",
+            JsonRpcErrorCode.UNSUPPORTED_OPERATION if ended else JsonRpcErrorCode.INVALID_PARAMS,
+            f"task {task_id} {'has ended' if ended else 'is still running'} ({task.status.state}); "
+            "send the message without taskId to start a new task",
         )
 
     async def _load(self, task_id: str) -> Task:
@@ -301,6 +365,13 @@ class A2ATasks:
         return None if record is None else Task.model_validate(record).status.state
 
     async def _execute(self, run: TaskRun, inp: RunInput) -> Task:
+        async with self._leases.hold(run.task.id):
+            ended = await self._execute_leased(run, inp)
+        if run.log is not None:
+            await run.log.close()
+        return ended
+
+    async def _execute_leased(self, run: TaskRun, inp: RunInput) -> Task:
         # Started by `submit` with `create_task`, which copies the request's context: the span is a child
         # of the request span, also when a non-blocking send has already answered.
         task = run.task
@@ -350,6 +421,7 @@ class A2ATasks:
         try:
             if run.events is None:
                 result = await self.runner.run(inp)
+                run.emit_text(result.output, last=True)
             else:
                 result = await self._stream(run, inp)
         except PaisError as exc:
@@ -404,6 +476,35 @@ class A2ATasks:
                 continue
             if state == "canceled":
                 run.token.cancel()
+
+    async def _end_abandoned(self, task_id: str) -> None:
+        """End `failed` a task whose replica stopped renewing its lease, and tell its subscribers."""
+        record = await self.memory.get_task(task_id)
+        if record is None or task_id in self._runs:
+            return
+        task = Task.model_validate(record)
+        if task.status.state in TERMINAL_TASK_STATES:
+            return
+        status = TaskStatus(state="failed", message=_agent_message(task, _ABANDONED), timestamp=_now())
+        if not await self._store(task.model_copy(update={"status": status}), unless_ended=True):
+            return
+        logger.warning("task %s was left behind by its replica; ended it failed", task_id)
+        update = TaskStatusUpdateEvent(taskId=task.id, contextId=task.context_id, status=status, final=True)
+        await self.memory.append_run_event(task_id, _logged(update), final=True)
+
+
+def _logged(event: Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent | Message) -> dict[str, Any]:
+    """A stream event as its run log stores it: the 0.3 JSON shape, read back with `STREAM_EVENT`."""
+    return event.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _changed_at(task: Task) -> datetime:
+    """When the task's status last changed (the epoch when it has no readable timestamp)."""
+    try:
+        changed = datetime.fromisoformat(task.status.timestamp or "")
+    except ValueError:
+        return datetime.fromtimestamp(0, UTC)
+    return changed if changed.tzinfo is not None else changed.replace(tzinfo=UTC)
 
 
 def _trim(task: Task, history_length: int | None) -> Task:

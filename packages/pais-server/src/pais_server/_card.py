@@ -59,10 +59,19 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
     legacy = AgentInterface(url=f"{base_url}/")
     security: dict[str, Any] = {}
     if settings.agent_api_key:
+        # One scheme in both shapes: 0.3 (`type`/`scheme`, `security`) and 1.0 (`httpAuthSecurityScheme`,
+        # `securityRequirements`); each client reads its own fields and ignores the other's.
         security = {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "httpAuthSecurityScheme": {"scheme": "bearer"}}
+            },
             "security": [{"bearer": []}],
+            "securityRequirements": [{"schemes": {"bearer": {"list": []}}}],
         }
+    # A2A requires at least one skill: an agent without tools or delegates offers the conversation itself.
+    listed = list(skills) or [
+        AgentSkill(id="chat", name=settings.agent_name, description=settings.agent_description, tags=["chat"])
+    ]
     return AgentCard.model_validate(
         {
             "name": settings.agent_name,
@@ -70,7 +79,7 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
             "url": f"{base_url}/",
             "version": __version__,
             "capabilities": AgentCapabilities(streaming=True, pushNotifications=False),
-            "skills": list(skills),
+            "skills": listed,
             "additionalInterfaces": [legacy],
             "supportedInterfaces": [current, legacy],
             **security,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -261,7 +261,8 @@ class AgentRunner:
 
     async def drain(self) -> None:
         """At shutdown: cancel the runs still going (past the grace period), wait until every cut-off
-        turn has its user message and error event in memory, then for summaries still being written."""
+        turn has its user message and error event in memory, then for the rest of the background work
+        (failure records, detached streams, summaries)."""
         running = [task for task in self._running if not task.done()]
         for task in running:
             task.cancel()
@@ -278,7 +279,11 @@ class AgentRunner:
         except PaisError:
             logger.warning("could not record the failed turn of session %s in memory", inp.session_id)
 
-    def _record_in_background(self, inp: RunInput, error: PaisError) -> None:
-        task = asyncio.get_running_loop().create_task(self._record_failure(inp, error))
+    def in_background(self, work: Coroutine[Any, Any, None], *, name: str | None = None) -> None:
+        """Run `work` beyond the request that started it; `drain` waits for it at shutdown."""
+        task = asyncio.get_running_loop().create_task(work, name=name)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _record_in_background(self, inp: RunInput, error: PaisError) -> None:
+        self.in_background(self._record_failure(inp, error))

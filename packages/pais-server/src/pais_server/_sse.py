@@ -7,13 +7,14 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
-from typing import Literal
+from typing import Literal, cast
 
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from pais_core import ChatCompletionChunk, ChunkChoice, Delta, ErrorBody, PaisError, Progress, new_completion_id
 
-from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
+from ._run_log import RunLogWriter
+from ._runner import AgentRunner, RunEvent, RunInput, TextDelta, ToolProgress
 
 __all__ = ["event_stream", "stream_completion"]
 
@@ -23,8 +24,10 @@ _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 _END = object()
 
 
-def event_stream(payloads: AsyncGenerator[str], headers: Mapping[str, str] | None = None) -> EventSourceResponse:
-    """FastAPI's `EventSourceResponse` sending each of `payloads` as the `data` of one event.
+def event_stream(
+    payloads: AsyncGenerator[str | tuple[str, str]], headers: Mapping[str, str] | None = None
+) -> EventSourceResponse:
+    """FastAPI's `EventSourceResponse` sending each payload as one event's `data` (an `(id, data)` pair: with an `id`).
 
     The routes answer JSON or a stream depending on the request, and an error before the first
     event keeps its status, so they return this response rather than being generator path operations.
@@ -33,7 +36,10 @@ def event_stream(payloads: AsyncGenerator[str], headers: Mapping[str, str] | Non
     async def encoded() -> AsyncIterator[bytes]:
         async with aclosing(payloads):  # closed with the response, also when the client goes away
             async for payload in payloads:
-                yield format_sse_event(data_str=payload)
+                if isinstance(payload, tuple):
+                    yield format_sse_event(id=payload[0], data_str=payload[1])
+                else:
+                    yield format_sse_event(data_str=payload)
 
     return EventSourceResponse(encoded(), headers={**_SSE_HEADERS, **(headers or {})})
 
@@ -93,41 +99,50 @@ async def stream_completion(
     """Start the run and answer with an event stream once its first event is known.
 
     An error before the first event becomes a normal error response with its status; later
-    errors end the stream with an OpenAI `error` event.
+    errors end the stream with an OpenAI `error` event. Every event carries an `id:` (1, 2, ...)
+    and goes to the run log named by the completion id, so `GET /v1/chat/completions/{id}/events`
+    resumes the stream on any replica. A client that disconnects does not stop the run: it
+    finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn.
     """
     queue: asyncio.Queue[object] = asyncio.Queue()
+    chunks = _Chunks(model, inp.session_id)
+    log = RunLogWriter(runner.memory, chunks.id)
+    sent = 0
+
+    def send(payload: str) -> None:
+        nonlocal sent
+        sent += 1
+        queue.put_nowait((str(sent), payload))
+        log.emit({"seq": sent, "data": payload}, final=payload == "[DONE]")
 
     async def produce() -> None:
         try:
             async for event in runner.stream(inp):
-                queue.put_nowait(event)
+                if not sent:
+                    send(chunks.chunk(Delta(role="assistant", content=""), session_id=inp.session_id))
+                for payload in chunks.render(event, include_usage):
+                    send(payload)
         except PaisError as exc:
-            queue.put_nowait(exc)
+            if not sent:
+                queue.put_nowait(exc)
+                return
+            send(ErrorBody.of(exc.message, exc.error_type, exc.code).model_dump_json(exclude_none=True))
         finally:
+            if sent:  # also when the server stops the run: the log always ends
+                send("[DONE]")
             queue.put_nowait(_END)
+            await log.close()
 
-    producer = asyncio.get_running_loop().create_task(produce())
+    runner.in_background(produce(), name=f"chat-stream-{chunks.id}")
     first = await queue.get()
     if isinstance(first, PaisError):
-        await producer
         raise first
-    chunks = _Chunks(model, inp.session_id)
 
-    async def payloads() -> AsyncGenerator[str]:
-        try:
-            yield chunks.chunk(Delta(role="assistant", content=""), session_id=inp.session_id)
-            item = first
-            while item is not _END:
-                if isinstance(item, PaisError):
-                    error = ErrorBody.of(item.message, item.error_type, item.code)
-                    yield error.model_dump_json(exclude_none=True)
-                elif isinstance(item, TextDelta | ToolProgress | RunResult):
-                    for payload in chunks.render(item, include_usage):
-                        yield payload
-                item = await queue.get()
-            yield "[DONE]"
-        finally:
-            if not producer.done():
-                producer.cancel()
+    async def payloads() -> AsyncGenerator[tuple[str, str]]:
+        item = first
+        while item is not _END:
+            yield cast(tuple[str, str], item)
+            item = await queue.get()
 
-    return event_stream(payloads(), headers={"X-Session-ID": inp.session_id})
+    headers = {"X-Session-ID": inp.session_id, "X-Completion-ID": chunks.id}
+    return event_stream(payloads(), headers=headers)
