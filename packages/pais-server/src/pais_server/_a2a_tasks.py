@@ -28,6 +28,7 @@ from pais_core import (
     StreamEvent,
     Task,
     TaskArtifactUpdateEvent,
+    TaskEvent,
     TaskState,
     TaskStatus,
     TaskStatusUpdateEvent,
@@ -62,6 +63,12 @@ class A2AError(Exception):
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _with_event(task: Task, event_type: str, **data: Any) -> Task:
+    """`task` with one more lifecycle event (`task.working`, ...) at the end of its log."""
+    event = TaskEvent(type=event_type, timestamp=_now(), data=data)
+    return task.model_copy(update={"events": [*task.events, event]})
 
 
 def _agent_message(task: Task, text: str) -> Message:
@@ -194,6 +201,8 @@ class A2ATasks:
             A2AError: the message cannot start a task.
         """
         message = params.message
+        if params.configuration is not None and params.configuration.mode == "autonomous":
+            raise A2AError(JsonRpcErrorCode.UNSUPPORTED_OPERATION, "autonomous tasks are not supported by this agent")
         if message.task_id is not None:
             await self._refuse_follow_up(message.task_id)
         context_id = message.context_id or f"session-{new_a2a_id()}"
@@ -213,6 +222,7 @@ class A2ATasks:
             history=[received],
             metadata=params.metadata,
         )
+        task = _with_event(task, "task.submitted")
         await self._store(task)
         token = CancellationToken()
         run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
@@ -246,6 +256,7 @@ class A2ATasks:
         task.status = TaskStatus(
             state="canceled", message=_agent_message(task, "canceled by request"), timestamp=_now()
         )
+        task = _with_event(task, "task.canceled", reason="canceled by request")
         if not await self._store(task, unless_ended=True):  # the run ended (on some replica) since we read it
             ended = await self._load(task_id)
             raise A2AError(
@@ -292,7 +303,7 @@ class A2ATasks:
         return await self.memory.put_task(
             task.id,
             task.context_id,
-            task.model_dump(mode="json", by_alias=True, exclude_none=True),
+            task.to_record(),
             unless_state_in=TERMINAL_TASK_STATES if unless_ended else (),
         )
 
@@ -308,7 +319,9 @@ class A2ATasks:
         with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
             watcher = asyncio.get_running_loop().create_task(self._watch(run))
             try:
-                working = task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
+                working = _with_event(
+                    task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())}), "task.working"
+                )
                 if await self._store(working, unless_ended=True):
                     run.task = working
                     self._announce(run)
@@ -332,7 +345,7 @@ class A2ATasks:
 
     def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
         """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
-        task = run.task
+        task = _with_event(run.task, f"task.{state}", **({"error": text} if state == "failed" else {}))
         if state != "completed":
             message = _agent_message(task, text)
             return task.model_copy(update={"status": TaskStatus(state=state, message=message, timestamp=_now())})

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from pais_core import AgentCard, ModelCard, ModelList
+from pais_core import KAOS_PROTOCOLS, AgentCard, ModelCard, ModelList
 
 from ._card import build_card, public_base_url
 from ._deps import RuntimeDep
@@ -26,9 +26,11 @@ _STARTED = int(time.time())
 )
 @router.get("/.well-known/agent.json", include_in_schema=False)
 async def agent_card(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    """The A2A agent card (`agent.json` is the legacy path)."""
-    card = build_card(runtime.settings, public_base_url(request, runtime.settings), runtime.skills())
-    return card.to_wire()
+    """The A2A agent card (`agent.json` is the legacy path, where KAOS clients also read `supportedProtocols`)."""
+    card = build_card(runtime.settings, public_base_url(request, runtime.settings), runtime.skills()).to_wire()
+    if request.url.path.endswith("/agent.json"):
+        card["supportedProtocols"] = list(KAOS_PROTOCOLS)
+    return card
 
 
 @router.get("/v1/models", responses=error_responses(401, 500))
