@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_ai import CancellationToken
+from pydantic_ai import CancellationToken, RunContext
 from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
@@ -21,8 +21,10 @@ from pydantic_ai.messages import (
     TextPartDelta,
 )
 from pydantic_ai.models import Model
+from pydantic_ai.models.test import TestModel
 from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
@@ -243,6 +245,23 @@ class AgentRunner:
         with memory_operation("append", backend=self.settings.memory_type):
             await self.memory.append(turn.inp.session_id, events, messages)
         return result
+
+    async def tool_definitions(self) -> list[ToolDefinition]:
+        """Every tool a run offers the model: the agent's own, then delegation and MCP tools.
+
+        A toolset that cannot list its tools now (an MCP server down) is left out with a warning.
+        """
+        model = self._model or self.agent.model
+        ctx = RunContext[Any](deps=None, model=model if isinstance(model, Model) else TestModel(), usage=RunUsage())
+        definitions: list[ToolDefinition] = []
+        for toolset in [*self.agent.toolsets, *self._toolsets]:
+            try:
+                tools = await toolset.get_tools(ctx)
+            except Exception as exc:
+                logger.warning("cannot list the tools of %s: %s", toolset.label, exc)
+                continue
+            definitions.extend(tool.tool_def for tool in tools.values())
+        return definitions
 
     async def drain(self) -> None:
         """Wait for failure records still being written in the background."""
