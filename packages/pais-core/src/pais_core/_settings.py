@@ -45,6 +45,7 @@ ToolCallMode = Literal["auto", "native", "string"]
 MemoryType = Literal["local", "redis", "null"]
 OtlpProtocol = Literal["grpc", "http/protobuf"]
 LogFormat = Literal["text", "json"]
+StreamProgress = Literal["field", "content", "none"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
@@ -254,6 +255,15 @@ class Settings(_Frozen):
         int, Ge(1), Le(1000), Var("maximum model requests per run (then a 500 `max_steps_exceeded` error)")
     ] = 5
     tool_call_mode: Annotated[ToolCallMode, BeforeValidator(_lower), Var("`auto`, `native` or `string`")] = "auto"
+    stream_progress: Annotated[
+        StreamProgress,
+        BeforeValidator(_lower),
+        Var(
+            "how streamed chats carry tool and delegation progress: `field` (a `progress` field beside an empty"
+            " `delta`), `content` (also each call as one JSON object in `delta.content`, what the KAOS UI and CLI"
+            " parse), `none`"
+        ),
+    ] = "field"
 
     memory_type: Annotated[
         MemoryType,

@@ -17,16 +17,19 @@ from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, Tool
 __all__ = ["stream_completion"]
 
 _END = object()
+_KAOS_ACTIONS = {"tool_call": "tool_call", "delegation": "delegate"}
+"""Progress types sent as content with `STREAM_PROGRESS=content`, and the `action` KAOS reads for each."""
 
 
 class _Chunks:
     """Renders run events as `data:` lines of one completion."""
 
-    def __init__(self, model: str, session_id: str) -> None:
+    def __init__(self, model: str, session_id: str, progress: str = "field") -> None:
         self.id = new_completion_id()
         self.created = int(time.time())
         self.model = model
         self.session_id = session_id
+        self.progress = progress
 
     def _line(self, chunk: ChatCompletionChunk) -> str:
         data = chunk.model_dump(exclude_none=True)
@@ -54,11 +57,27 @@ class _Chunks:
             )
         )
 
+    def progress_chunk(self, progress: Progress) -> str:
+        """Progress in the `progress` field; with `STREAM_PROGRESS=content` a call also as JSON content."""
+        if self.progress == "none":
+            return ""
+        action = _KAOS_ACTIONS.get(progress.type) if self.progress == "content" else None
+        if action is None:
+            return self.chunk(Delta(), progress=progress)
+        block = {
+            "type": "progress",
+            "step": progress.step,
+            "max_steps": progress.max_steps,
+            "action": action,
+            "target": progress.target or progress.tool,
+        }
+        return self.chunk(Delta(content=json.dumps(block, separators=(",", ":"))), progress=progress)
+
     def render(self, event: RunEvent, include_usage: bool) -> str:
         if isinstance(event, TextDelta):
             return self.chunk(Delta(content=event.text))
         if isinstance(event, ToolProgress):
-            return self.chunk(Delta(), progress=event.progress)
+            return self.progress_chunk(event.progress)
         lines = self.chunk(Delta(), finish_reason="stop")
         if include_usage:
             usage = ChatCompletionChunk(
@@ -92,7 +111,7 @@ async def stream_completion(
     if isinstance(first, PaisError):
         await producer
         raise first
-    chunks = _Chunks(model, inp.session_id)
+    chunks = _Chunks(model, inp.session_id, runner.settings.stream_progress)
 
     async def body() -> AsyncIterator[str]:
         try:
