@@ -148,6 +148,15 @@ def _resource_attributes(value: str | None) -> str | None:
     return value
 
 
+def _regex_list(value: str | None) -> str | None:
+    for pattern in (value or "").split(","):
+        try:
+            re.compile(pattern.strip())
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern.strip()!r}: {exc}") from None
+    return value
+
+
 def _mock_replies(value: object) -> object:
     """At least one reply, whether the list comes from code or from the environment's JSON."""
     if value == [] or value == ():
@@ -174,6 +183,10 @@ class Settings(_Frozen):
             "system instructions; appended to a wrapped custom agent's own instructions only when set",
             default=f"`{DEFAULT_INSTRUCTIONS}`",
         ),
+    ] = None
+    agent_system_prompt: Annotated[
+        str | None,
+        Var("more system instructions (the KAOS operator's), appended to the instructions above or the agent's own"),
     ] = None
     agent_port: Annotated[int, Ge(1), Le(65535), Var("listen port of `python -m pais_server`")] = 8000
     agent_url: Annotated[
@@ -378,6 +391,15 @@ class Settings(_Frozen):
         ),
     ] = None
 
+    otel_python_fastapi_excluded_urls: Annotated[
+        str | None,
+        AfterValidator(_regex_list),
+        Var(
+            "comma-separated regular expressions searched in the request path: matching requests get no server"
+            " span and no request metrics (probes and the agent card never do)"
+        ),
+    ] = None
+
     @model_validator(mode="wrap")
     @classmethod
     def _named_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Settings:
@@ -409,8 +431,15 @@ class Settings(_Frozen):
 
     @property
     def instructions(self) -> str:
-        """`AGENT_INSTRUCTIONS`, or the default for an agent built from the environment."""
-        return self.agent_instructions or DEFAULT_INSTRUCTIONS
+        """`AGENT_INSTRUCTIONS` (or the default) and `AGENT_SYSTEM_PROMPT`, for an agent built from the environment."""
+        return "\n\n".join(
+            text for text in (self.agent_instructions or DEFAULT_INSTRUCTIONS, self.agent_system_prompt) if text
+        )
+
+    @property
+    def added_instructions(self) -> str | None:
+        """What a wrapped custom agent gets after its own instructions: the variables that are set, or None."""
+        return "\n\n".join(text for text in (self.agent_instructions, self.agent_system_prompt) if text) or None
 
     @property
     def redis_key_prefix(self) -> str:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import Settings, __version__
-from pais_telemetry import configure, current_telemetry, is_untraced
+from pais_telemetry import configure, current_telemetry, untraced_requests
 
 from . import _a2a_routes, _chat_routes, _discovery_routes, _memory_routes, _probe_routes
 from ._a2a_tasks import A2ATasks
@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
         description=settings.agent_description,
         version=__version__,
         lifespan=lifespan,
-        telemetry={"exclude": is_untraced, "operation_spans": False},
+        telemetry={"exclude": untraced_requests(settings.otel_python_fastapi_excluded_urls), "operation_spans": False},
     )
     install_error_handlers(app)
     app.include_router(_chat_routes.router)
