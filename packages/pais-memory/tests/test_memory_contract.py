@@ -18,7 +18,7 @@ from pydantic_ai.messages import (
 )
 
 from pais_core import BadRequestError, MemoryEvent, NotFoundError, SessionBusyError
-from pais_memory import Memory
+from pais_memory import Memory, NullMemory
 
 MakeMemory = Callable[..., Memory]
 
@@ -312,3 +312,10 @@ async def test_concurrent_finishers_store_exactly_one_ending(memory: Memory) -> 
     assert stored.count(True) == 1
     winner = stored.index(True)
     assert await memory.get_task("t") == _task(ended[winner % 2], str(winner))
+
+
+async def test_the_first_claim_wins(memory: Memory) -> None:
+    assert await memory.claim("startup-goal", "replica-a") == "replica-a"
+    assert await memory.claim("startup-goal", "replica-b") == "replica-a"
+    assert await memory.claim("another", "replica-b") == "replica-b"
+    assert await NullMemory().claim("startup-goal", "alone") == "alone"

@@ -228,3 +228,11 @@ def test_the_readme_example_runs(redis_server: RedisServer) -> None:
         "user_message Hello!",
         "user_message What did I just say?",
     ]
+
+
+async def test_one_claim_wins_across_replicas_racing_for_it(make_redis: MakeRedis) -> None:
+    replicas = [make_redis() for _ in range(4)]
+    answers = await asyncio.gather(*(r.claim("startup-goal", f"replica-{i}") for i, r in enumerate(replicas)))
+    assert len(set(answers)) == 1
+    assert answers[0] in {f"replica-{i}" for i in range(4)}
+    assert await make_redis(key_prefix="other-agent").claim("startup-goal", "mine") == "mine"

@@ -278,6 +278,32 @@ class Settings(_Frozen):
         ),
     ] = "field"
 
+    autonomous_goal: Annotated[
+        str | None,
+        Var(
+            "a goal the agent pursues from start-up as one autonomous A2A task (once per agent: with Redis,"
+            " one replica claims it), within the `TASK_MAX_*` budgets"
+        ),
+    ] = None
+    autonomous_interval_seconds: Annotated[
+        float, Ge(0), Field(allow_inf_nan=False), Var("default pause between two iterations of an autonomous task")
+    ] = 0.0
+    autonomous_max_iter_runtime_seconds: Annotated[
+        Seconds, Var("time limit of one iteration of an autonomous task (the task fails when exceeded)")
+    ] = 60.0
+    task_max_iterations: Annotated[
+        int, Ge(0), Var("default `maxIterations` budget of an autonomous task (`0` = unlimited)")
+    ] = 10
+    task_max_runtime_seconds: Annotated[
+        float,
+        Ge(0),
+        Field(allow_inf_nan=False),
+        Var("default `maxRuntimeSeconds` budget of an autonomous task (`0` = unlimited)"),
+    ] = 300.0
+    task_max_tool_calls: Annotated[
+        int, Ge(0), Var("default `maxToolCalls` budget of an autonomous task (`0` = unlimited)")
+    ] = 50
+
     memory_type: Annotated[
         MemoryType,
         BeforeValidator(_lower),

@@ -131,7 +131,7 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
                     media_type="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
                 )
-            blocking = send.configuration is None or send.configuration.blocking is not False
+            blocking = run.budgets is None and (send.configuration is None or send.configuration.blocking is not False)
             return _reply(rpc.id, _event_wire(await run.result() if blocking else run.snapshot(), version, kaos))
         if operation == "get":
             query = from_v1(TaskQueryParams, params)

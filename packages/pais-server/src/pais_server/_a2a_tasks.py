@@ -1,8 +1,13 @@
-"""A2A tasks: created from messages, run by the `AgentRunner`, stored in memory, cancellable from any replica."""
+"""A2A tasks: created from messages, run by the `AgentRunner`, stored in memory, cancellable from any replica.
+
+A task is interactive (one agent run) or autonomous (`configuration.mode: "autonomous"`: the
+`runtime.pursue` loop over iterations within budgets); both share storage, events and cancel.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -23,6 +28,7 @@ from pais_core import (
     ListTasksParams,
     ListTasksResult,
     Message,
+    MessageSendConfiguration,
     MessageSendParams,
     PaisError,
     StreamEvent,
@@ -40,6 +46,7 @@ from pais_memory import Memory
 from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+from .runtime import Budgets, pursue
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
 
@@ -107,6 +114,8 @@ class TaskRun:
     task: Task
     token: CancellationToken
     events: asyncio.Queue[StreamEvent | None] | None
+    budgets: Budgets | None = None
+    """The limits of an autonomous task (None: an interactive one)."""
     future: asyncio.Future[Task] = field(init=False)
     artifact_id: str = field(default_factory=new_a2a_id)
     """The id of the task's answer artifact, streamed in chunks and stored whole."""
@@ -194,15 +203,25 @@ class A2ATasks:
         if runs:
             await asyncio.wait([run.future for run in runs], timeout=_SHUTDOWN_GRACE)
 
-    async def submit(self, params: MessageSendParams, *, depth: int = 0, stream: bool = False) -> TaskRun:
-        """Create a task for `params.message`, store it `submitted` and start running it in the background.
+    async def submit(
+        self, params: MessageSendParams, *, depth: int = 0, stream: bool = False, task_id: str | None = None
+    ) -> TaskRun:
+        """Create a task for `params.message`, store it and start running it in the background.
+
+        An interactive task is stored `submitted`; an autonomous one is `working` at once.
 
         Raises:
             A2AError: the message cannot start a task.
         """
         message = params.message
+        budgets: Budgets | None = None
         if params.configuration is not None and params.configuration.mode == "autonomous":
-            raise A2AError(JsonRpcErrorCode.UNSUPPORTED_OPERATION, "autonomous tasks are not supported by this agent")
+            if stream:
+                raise A2AError(
+                    JsonRpcErrorCode.UNSUPPORTED_OPERATION,
+                    "an autonomous task is started with SendMessage (message/send) and followed with GetTask",
+                )
+            budgets = Budgets.resolve(params.configuration.budgets, self.runner.settings)
         if message.task_id is not None:
             await self._refuse_follow_up(message.task_id)
         context_id = message.context_id or f"session-{new_a2a_id()}"
@@ -213,7 +232,7 @@ class A2ATasks:
         prompt, history = _conversation(message)
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
-        task_id = new_a2a_id()
+        task_id = task_id or new_a2a_id()
         received = message.model_copy(update={"task_id": task_id, "context_id": context_id})
         task = Task(
             id=task_id,
@@ -221,16 +240,38 @@ class A2ATasks:
             status=TaskStatus(state="submitted", timestamp=_now()),
             history=[received],
             metadata=params.metadata,
+            autonomous=budgets is not None,
         )
         task = _with_event(task, "task.submitted")
+        if budgets is not None:
+            task = _with_event(_working(task), "task.working", budgets=_budget_data(budgets))
         await self._store(task)
         token = CancellationToken()
-        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
+        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets)
         run.emit(run.snapshot())
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
         run.future.add_done_callback(lambda _: self._runs.pop(task_id, None))
+        return run
+
+    async def start_goal(self, goal: str) -> TaskRun | None:
+        """Start `goal` as an autonomous task unless a replica of this agent already did (None then).
+
+        The claim is keyed by the goal's text: a changed `AUTONOMOUS_GOAL` starts anew.
+        """
+        task_id = new_a2a_id()
+        claim = "autonomous-goal:" + hashlib.sha256(goal.encode()).hexdigest()[:16]
+        owner = await self.memory.claim(claim, task_id)
+        if owner != task_id:
+            logger.info("the start-up goal already runs as task %s", owner)
+            return None
+        params = MessageSendParams(
+            message=Message(role="user", parts=[TextPart(text=goal)]),
+            configuration=MessageSendConfiguration(mode="autonomous"),
+        )
+        run = await self.submit(params, task_id=task_id)
+        logger.info("the start-up goal runs as task %s", task_id)
         return run
 
     async def get(self, task_id: str, *, history_length: int | None = None) -> Task:
@@ -319,14 +360,13 @@ class A2ATasks:
         with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
             watcher = asyncio.get_running_loop().create_task(self._watch(run))
             try:
-                working = _with_event(
-                    task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())}), "task.working"
-                )
-                if await self._store(working, unless_ended=True):
-                    run.task = working
-                    self._announce(run)
-                else:
-                    run.token.cancel()  # canceled (on any replica) before it started
+                if task.status.state == "submitted":
+                    working = _with_event(_working(task), "task.working")
+                    if await self._store(working, unless_ended=True):
+                        run.task = working
+                        self._announce(run)
+                    else:
+                        run.token.cancel()  # canceled (on any replica) before it started
                 state, text = await self._run(run, inp)
             finally:
                 watcher.cancel()
@@ -361,6 +401,9 @@ class A2ATasks:
     async def _run(self, run: TaskRun, inp: RunInput) -> tuple[TaskState, str]:
         """Run the agent; the final state and the answer (or the reason it has none)."""
         try:
+            if run.budgets is not None:
+                output = await pursue(self.runner, inp, run.budgets, lambda kind, data: self._record(run, kind, data))
+                return "completed", output
             if run.events is None:
                 result = await self.runner.run(inp)
             else:
@@ -372,6 +415,14 @@ class A2ATasks:
                 return "failed", "the server shut down before the task finished"
             return "canceled", "canceled by request"
         return "completed", result.output
+
+    async def _record(self, run: TaskRun, event_type: str, data: dict[str, Any]) -> None:
+        """Store one more lifecycle event of a running task; stop the run if the task ended meanwhile."""
+        task = _with_event(run.task, event_type, **data)
+        if await self._store(task, unless_ended=True):
+            run.task = task
+        else:
+            run.token.cancel()  # canceled on some replica
 
     async def _stream(self, run: TaskRun, inp: RunInput) -> RunResult:
         result: RunResult | None = None
@@ -417,6 +468,19 @@ class A2ATasks:
                 continue
             if state == "canceled":
                 run.token.cancel()
+
+
+def _working(task: Task) -> Task:
+    return task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
+
+
+def _budget_data(budgets: Budgets) -> dict[str, Any]:
+    return {
+        "maxIterations": budgets.max_iterations,
+        "maxRuntimeSeconds": budgets.max_runtime_seconds,
+        "maxToolCalls": budgets.max_tool_calls,
+        "intervalSeconds": budgets.interval_seconds,
+    }
 
 
 def _trim(task: Task, history_length: int | None) -> Task:

@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
         async with open_runtime(settings, agent) as runtime, A2ATasks(runtime.runner) as a2a_tasks:
             app.state.runtime = runtime
             app.state.a2a_tasks = a2a_tasks
+            if settings.autonomous_goal:
+                await a2a_tasks.start_goal(settings.autonomous_goal)
             # What start-up built (modules, the agent, schemas) lives as long as the process: keep the
             # cyclic garbage collector from re-scanning it on every full collection under load.
             gc.freeze()

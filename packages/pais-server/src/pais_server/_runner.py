@@ -73,6 +73,8 @@ class ToolProgress:
 class RunResult:
     output: str
     usage: Usage
+    tool_calls: int = 0
+    """Tool calls the run made (delegations included)."""
 
 
 RunEvent = TextDelta | ToolProgress | RunResult
@@ -237,7 +239,7 @@ class AgentRunner:
         if "capabilities" not in turn.kwargs:  # the run was not instrumented (telemetry off, or trace not sampled)
             record_token_usage(self.agent, messages)
         text = output if isinstance(output, str) else str(output)
-        result = RunResult(output=text, usage=_usage(usage))
+        result = RunResult(output=text, usage=_usage(usage), tool_calls=usage.tool_calls)
         events = [
             user_event(turn.inp.prompt, delegated=turn.inp.delegated),
             *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
