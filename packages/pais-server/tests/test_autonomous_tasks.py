@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pais_testing.kaos_clients import KaosA2A, kaos_send_params
+from pais_testing.ports import free_port
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, tool_call
 from pydantic_ai import Agent
 
@@ -135,3 +136,10 @@ def test_the_start_up_goal_runs_once(serve_pais: ServeFactory, scripted_model: S
     assert task["autonomous"] is True
     assert task["history"][0]["parts"][0]["text"] == "watch the queue"
     assert wait_until_ended(kaos, task["id"])["output"] == "goal reached"
+
+
+def test_a_start_up_goal_that_cannot_be_claimed_leaves_the_server_serving(serve_pais: ServeFactory) -> None:
+    down = f"redis://127.0.0.1:{free_port()}"
+    served = serve_pais(memory_type="redis", memory_redis_url=down, autonomous_goal="watch the queue")
+    assert served.http.get("/health").status_code == 200
+    assert served.http.get("/ready").status_code == 503

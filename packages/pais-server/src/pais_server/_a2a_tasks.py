@@ -258,11 +258,16 @@ class A2ATasks:
     async def start_goal(self, goal: str) -> TaskRun | None:
         """Start `goal` as an autonomous task unless a replica of this agent already did (None then).
 
-        The claim is keyed by the goal's text: a changed `AUTONOMOUS_GOAL` starts anew.
+        The claim is keyed by the goal's text: a changed `AUTONOMOUS_GOAL` starts anew. A memory
+        backend that is down is logged, not raised: the server still starts, without the goal.
         """
         task_id = new_a2a_id()
         claim = "autonomous-goal:" + hashlib.sha256(goal.encode()).hexdigest()[:16]
-        owner = await self.memory.claim(claim, task_id)
+        try:
+            owner = await self.memory.claim(claim, task_id)
+        except PaisError as exc:
+            logger.error("AUTONOMOUS_GOAL not started: cannot claim it in memory: %s", exc.message)
+            return None
         if owner != task_id:
             logger.info("the start-up goal already runs as task %s", owner)
             return None
