@@ -57,6 +57,8 @@ PROGRESS_METADATA_KEY = "pais_progress"
 
 _CONTEXT_ID = re.compile(r"^[\x21-\x7e]{1,256}$")
 _SHUTDOWN_GRACE = 5.0
+_MAX_TASK_EVENTS = 200
+"""Lifecycle events kept in a task record: an unbounded autonomous task must not grow it forever."""
 
 
 class A2AError(Exception):
@@ -73,9 +75,9 @@ def _now() -> str:
 
 
 def _with_event(task: Task, event_type: str, **data: Any) -> Task:
-    """`task` with one more lifecycle event (`task.working`, ...) at the end of its log."""
+    """`task` with one more lifecycle event (`task.working`, ...) at the end of its log (the newest kept)."""
     event = TaskEvent(type=event_type, timestamp=_now(), data=data)
-    return task.model_copy(update={"events": [*task.events, event]})
+    return task.model_copy(update={"events": [*task.events, event][-_MAX_TASK_EVENTS:]})
 
 
 def _agent_message(task: Task, text: str) -> Message:

@@ -24,6 +24,8 @@ RecordEvent = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Persist one lifecycle event (`autonomous.iteration.started`, ...) with its data."""
 
 _PAUSE_SLICE = 0.1
+_OUTPUT_PREVIEW = 1000
+"""Characters of an iteration's output kept in its event (the last one is the task's answer, whole)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ async def pursue(runner: AgentRunner, inp: RunInput, budgets: Budgets, record: R
         tool_calls += result.tool_calls
         await record(
             "autonomous.iteration.completed",
-            {"iteration": iterations, "tool_calls": result.tool_calls, "output": output},
+            {"iteration": iterations, "tool_calls": result.tool_calls, "output": output[:_OUTPUT_PREVIEW]},
         )
         if result.tool_calls == 0:
             return output
