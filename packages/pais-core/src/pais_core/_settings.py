@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
@@ -151,7 +152,9 @@ def _resource_attributes(value: str | None) -> str | None:
 def _regex_list(value: str | None) -> str | None:
     for pattern in (value or "").split(","):
         try:
-            re.compile(pattern.strip())
+            with warnings.catch_warnings():  # `re` warns (FutureWarning) about some valid patterns
+                warnings.simplefilter("ignore")
+                re.compile(pattern.strip())
         except re.error as exc:
             raise ValueError(f"invalid regular expression {pattern.strip()!r}: {exc}") from None
     return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -62,7 +63,9 @@ def untraced_requests(excluded_urls: str | None = None) -> Callable[[Mapping[str
     patterns = [part.strip() for part in (excluded_urls or "").split(",") if part.strip()]
     if not patterns:
         return is_untraced
-    excluded = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+    with warnings.catch_warnings():  # `re` warns (FutureWarning) about some valid patterns
+        warnings.simplefilter("ignore")
+        excluded = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
 
     def untraced(scope: Mapping[str, Any]) -> bool:
         path = scope.get("path", "")
