@@ -100,6 +100,22 @@ def test_the_tool_call_budget_ends_the_run_with_the_last_output(kaos: KaosA2A) -
     assert task["output"] == "report 1"
 
 
+def test_the_runtime_budget_ends_the_run_between_iterations(kaos: KaosA2A) -> None:
+    budgets = {"maxIterations": 0, "maxToolCalls": 0, "maxRuntimeSeconds": 0.3, "intervalSeconds": 0.2}
+    started = kaos.send(kaos_send_params("work", mode="autonomous", budgets=budgets))
+    task = wait_until_ended(kaos, started["id"])
+    assert task["status"]["state"] == "completed"
+    kinds = [kind for kind, _ in events(task)]
+    assert kinds.count("autonomous.iteration.completed") >= 1
+    assert events(task)[-2:] == [("autonomous.budget.exhausted", "max_runtime_seconds"), ("task.completed", None)]
+
+
+def test_negative_budgets_are_invalid_params(kaos: KaosA2A) -> None:
+    answer = kaos.call("SendMessage", kaos_send_params("work", mode="autonomous", budgets={"maxIterations": -1}))
+    assert answer["error"]["code"] == -32602
+    assert "maxIterations" in answer["error"]["message"]
+
+
 def test_an_unbounded_task_works_until_canceled(kaos: KaosA2A, scripted_model: ScriptedModelServer) -> None:
     unbounded = {"maxIterations": 0, "maxRuntimeSeconds": 0, "maxToolCalls": 0, "intervalSeconds": 0.05}
     started = kaos.send(kaos_send_params("keep going", mode="autonomous", budgets=unbounded))
