@@ -108,7 +108,8 @@ async def run_load(variants: list[Variant], *, requests: int, clients: int) -> d
     """Each variant's request latencies: round-robin with one client, else one variant at a time."""
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     seconds: dict[str, list[float]] = {v.name: [] for v in variants}
-    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+    # A2A-Version picks the 1.0 shapes `a2a_ok` reads (the chat route ignores the header)
+    async with httpx.AsyncClient(timeout=60, limits=limits, headers={"A2A-Version": "1.0"}) as client:
         for variant in variants:
             for _ in range(20):  # warm-up: connections, lazily built schemas, the worker's card
                 await timed(client, variant.url, variant.body, variant.check)

@@ -135,6 +135,12 @@ def test_otel_sdk_disabled_wins() -> None:
         ({"OTEL_EXPORTER_OTLP_PROTOCOL": "smoke"}, "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc, http/protobuf"),
         ({"OTEL_RESOURCE_ATTRIBUTES": "a=1,oops"}, "OTEL_RESOURCE_ATTRIBUTES", "key=value"),
         ({"REQUEST_TIMEOUT_SECONDS": "0"}, "REQUEST_TIMEOUT_SECONDS", "positive"),
+        ({"STREAM_PROGRESS": "chunks"}, "STREAM_PROGRESS", "expected one of field, content, none"),
+        (
+            {"OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "/health,(unclosed"},
+            "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS",
+            "invalid regular expression '(unclosed'",
+        ),
     ],
 )
 def test_invalid_values_name_the_variable(env: dict[str, str], variable: str, fragment: str) -> None:

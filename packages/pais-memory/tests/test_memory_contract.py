@@ -18,7 +18,7 @@ from pydantic_ai.messages import (
 )
 
 from pais_core import BadRequestError, MemoryEvent, NotFoundError, SessionBusyError
-from pais_memory import Memory, RunEvent
+from pais_memory import Memory, NullMemory, RunEvent
 
 MakeMemory = Callable[..., Memory]
 
@@ -500,3 +500,10 @@ async def test_an_expired_lease_is_taken_once_and_a_released_one_never(memory: M
     assert await memory.take_expired_leases() == []
     assert not await memory.renew_lease("dead-1", "replica-a", ttl_seconds=30)  # too late to renew
     assert await memory.acquire_lease("dead-1", "replica-b", ttl_seconds=30)  # free for another holder
+
+
+async def test_the_first_claim_wins(memory: Memory) -> None:
+    assert await memory.claim("startup-goal", "replica-a") == "replica-a"
+    assert await memory.claim("startup-goal", "replica-b") == "replica-a"
+    assert await memory.claim("another", "replica-b") == "replica-b"
+    assert await NullMemory().claim("startup-goal", "alone") == "alone"

@@ -265,3 +265,11 @@ async def test_an_expired_lease_goes_to_exactly_one_replica(make_redis: MakeRedi
     flat = [run_id for batch in taken for run_id in batch]
     flat += await replicas[0].take_expired_leases()
     assert sorted(flat) == sorted(f"run-{n}" for n in range(10))
+
+
+async def test_one_claim_wins_across_replicas_racing_for_it(make_redis: MakeRedis) -> None:
+    replicas = [make_redis() for _ in range(4)]
+    answers = await asyncio.gather(*(r.claim("startup-goal", f"replica-{i}") for i, r in enumerate(replicas)))
+    assert len(set(answers)) == 1
+    assert answers[0] in {f"replica-{i}" for i in range(4)}
+    assert await make_redis(key_prefix="other-agent").claim("startup-goal", "mine") == "mine"

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from pais_testing.agent_processes import a2a_user_message as user_message
+from pais_testing.agent_processes import a2a_version_header
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
 
@@ -29,7 +30,7 @@ def v1_message(text: str, context_id: str | None = None) -> dict[str, Any]:
 
 def rpc_raw(served: Served, method: str, params: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
     request = {"jsonrpc": "2.0", "id": uuid.uuid4().hex, "method": method, "params": params}
-    response = served.http.post("/", json=request, headers=headers)
+    response = served.http.post("/", json=request, headers={**a2a_version_header(method), **(headers or {})})
     assert response.status_code == 200, response.text
     answer = response.json()
     assert answer["jsonrpc"] == "2.0"
@@ -52,7 +53,8 @@ def rpc_error(served: Served, method: str, params: Any) -> dict[str, Any]:
 def sse(served: Served, method: str, params: Any) -> list[dict[str, Any]]:
     request = {"jsonrpc": "2.0", "id": 7, "method": method, "params": params}
     results: list[dict[str, Any]] = []
-    with served.http.stream("POST", "/", json=request, headers={"Accept": "text/event-stream"}) as response:
+    headers = {"Accept": "text/event-stream", **a2a_version_header(method)}
+    with served.http.stream("POST", "/", json=request, headers=headers) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
             if line.startswith("data:"):

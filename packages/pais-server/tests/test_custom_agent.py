@@ -84,3 +84,19 @@ def test_streamed_tool_progress_stays_out_of_content(
     assert progress[1]["success"] is True
     assert "get_weather" not in content
     assert json.dumps(progress[0]) not in content
+
+
+def test_the_operators_system_prompt_is_appended(serve_pais: ServeFactory, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted("ok")
+    env_agent = serve_pais(
+        model_api_url=scripted_model.url, model_name="scripted", agent_system_prompt="Answer in French."
+    )
+    env_agent.openai.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    wrapped = serve_pais(
+        _weather_agent(), model_api_url=scripted_model.url, model_name="scripted", agent_system_prompt="Be terse."
+    )
+    wrapped.openai.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+    first, second = ("\n".join(call.text_of("system")) for call in scripted_model.calls)
+    assert first.index("You are a helpful assistant.") < first.index("Answer in French.")
+    assert second.index("You are WeatherBot.") < second.index("Be terse.")

@@ -19,7 +19,7 @@ from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-from pais_telemetry import agent_capabilities, is_untraced
+from pais_telemetry import agent_capabilities, is_untraced, untraced_requests
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN_ID = "00f067aa0ba902b7"
@@ -104,3 +104,21 @@ def test_probes_and_agent_card_are_not_traced_or_measured(in_memory: InMemory, s
     ]
     routes = [attributes.get("http.route") for attributes, _ in in_memory.metric_points("http.server.request.duration")]
     assert routes == ["/v1/chat/completions"]
+
+
+def test_excluded_urls_are_not_traced_or_measured(in_memory: InMemory) -> None:
+    app = FastAPI(telemetry={"exclude": untraced_requests("^/memory/, models$"), "operation_spans": False})
+
+    @app.get("/memory/sessions")
+    @app.get("/v1/models")
+    @app.get("/v1/models/list")
+    @app.get("/health")
+    async def listing() -> dict[str, str]:
+        return {}
+
+    with ThreadedServer(app) as server:
+        for path in ("/memory/sessions", "/v1/models", "/v1/models/list", "/health"):
+            assert httpx.get(f"{server.base_url}{path}").status_code == 200
+
+    assert sorted(in_memory.spans_by_name()) == ["GET /v1/models/list"]
+    assert untraced_requests("") is is_untraced

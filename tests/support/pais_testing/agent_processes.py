@@ -13,7 +13,15 @@ import httpx
 from .ports import free_port, wait_for_http
 from .process import ManagedProcess, pais_server_process
 
-__all__ = ["AgentProcess", "AgentProcesses", "a2a_user_message"]
+__all__ = ["AgentProcess", "AgentProcesses", "a2a_user_message", "a2a_version_header"]
+
+
+def a2a_version_header(method: str) -> dict[str, str]:
+    """The `A2A-Version` header matching a method name's family (`SendMessage`: 1.0, `message/send`: 0.3).
+
+    The header, not the name, picks the reply's shapes; without it PAIS answers in the KAOS dialect.
+    """
+    return {"A2A-Version": "0.3" if "/" in method else "1.0"}
 
 
 def a2a_user_message(text: str, context_id: str | None = None) -> dict[str, Any]:
@@ -73,9 +81,13 @@ class AgentProcess:
         response.raise_for_status()
         return response.json()["sessions"]
 
-    def rpc(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One A2A JSON-RPC call; the whole answer (`result` or `error`)."""
-        response = self.http.post("/", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+    def rpc(self, method: str, params: dict[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """One A2A JSON-RPC call (with the method family's `A2A-Version` unless `headers`); the whole answer."""
+        response = self.http.post(
+            "/",
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+            headers=a2a_version_header(method) if headers is None else headers,
+        )
         response.raise_for_status()
         return response.json()
 

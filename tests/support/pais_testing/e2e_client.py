@@ -133,7 +133,8 @@ class E2EClient:
     def rpc(self, base_url: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
         """One A2A JSON-RPC call at `POST /`; raises `RpcError` for an error answer."""
         request = {"jsonrpc": "2.0", "id": uuid.uuid4().hex, "method": method, "params": params}
-        response = self.http.post(f"{base_url}/", json=request)
+        version = {"A2A-Version": "0.3" if "/" in method else "1.0"}  # the reply's shapes follow the name's family
+        response = self.http.post(f"{base_url}/", json=request, headers=version)
         response.raise_for_status()
         answer = response.json()
         assert answer.get("id") == request["id"], answer

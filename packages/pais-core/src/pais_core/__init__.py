@@ -2,6 +2,8 @@
 
 from ._a2a_models import (
     A2A_METHODS,
+    A2A_VERSION_HEADER,
+    KAOS_PROTOCOLS,
     SEND_MESSAGE_RESULT,
     STREAM_EVENT,
     TERMINAL_TASK_STATES,
@@ -30,6 +32,8 @@ from ._a2a_models import (
     StreamEvent,
     Task,
     TaskArtifactUpdateEvent,
+    TaskBudgets,
+    TaskEvent,
     TaskIdParams,
     TaskQueryParams,
     TaskState,
@@ -39,8 +43,10 @@ from ._a2a_models import (
     a2a_method,
     from_v1,
     from_v1_stream_response,
+    negotiate_a2a_version,
     new_a2a_id,
     parts_text,
+    to_kaos,
     to_v1,
     to_v1_stream_response,
 )
@@ -85,6 +91,8 @@ from ._version import __version__
 
 __all__ = [
     "A2A_METHODS",
+    "A2A_VERSION_HEADER",
+    "KAOS_PROTOCOLS",
     "SEND_MESSAGE_RESULT",
     "STREAM_EVENT",
     "TERMINAL_TASK_STATES",
@@ -146,6 +154,8 @@ __all__ = [
     "SubAgentSpec",
     "Task",
     "TaskArtifactUpdateEvent",
+    "TaskBudgets",
+    "TaskEvent",
     "TaskIdParams",
     "TaskQueryParams",
     "TaskState",
@@ -161,11 +171,13 @@ __all__ = [
     "a2a_method",
     "from_v1",
     "from_v1_stream_response",
+    "negotiate_a2a_version",
     "new_a2a_id",
     "new_completion_id",
     "new_event_id",
     "parts_text",
     "redact_urls",
+    "to_kaos",
     "to_v1",
     "to_v1_stream_response",
 ]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from enum import IntEnum
 from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
 __all__ = [
     "A2A_METHODS",
+    "A2A_VERSION_HEADER",
+    "KAOS_PROTOCOLS",
     "SEND_MESSAGE_RESULT",
     "STREAM_EVENT",
     "TERMINAL_TASK_STATES",
@@ -39,6 +42,8 @@ __all__ = [
     "StreamEvent",
     "Task",
     "TaskArtifactUpdateEvent",
+    "TaskBudgets",
+    "TaskEvent",
     "TaskIdParams",
     "TaskQueryParams",
     "TaskState",
@@ -48,8 +53,10 @@ __all__ = [
     "a2a_method",
     "from_v1",
     "from_v1_stream_response",
+    "negotiate_a2a_version",
     "new_a2a_id",
     "parts_text",
+    "to_kaos",
     "to_v1",
     "to_v1_stream_response",
 ]
@@ -191,6 +198,15 @@ class Message(_Wire):
     extensions: list[str] | None = None
     metadata: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_session_id(cls, data: Any) -> Any:
+        """KAOS clients may name the context `sessionId`."""
+        if isinstance(data, dict) and "contextId" not in data and "sessionId" in data:
+            fields = cast(dict[str, Any], data)
+            return {**{k: v for k, v in fields.items() if k != "sessionId"}, "contextId": fields["sessionId"]}
+        return cast(Any, data)
+
     def text(self) -> str:
         """The message's text parts joined by newlines."""
         return parts_text(self.parts)
@@ -211,8 +227,21 @@ class Artifact(_Wire):
     metadata: dict[str, Any] | None = None
 
 
+class TaskEvent(_Wire):
+    """One entry of a task's lifecycle log (`task.working`, `autonomous.iteration.started`, ...)."""
+
+    id: str = Field(default_factory=new_a2a_id)
+    type: str
+    timestamp: str
+    data: dict[str, Any] = Field(default_factory=dict[str, Any])
+
+
 class Task(_Wire):
-    """A unit of work; `context_id` groups the tasks of one conversation (PAIS: the session)."""
+    """A unit of work; `context_id` groups the tasks of one conversation (PAIS: the session).
+
+    `events` and `autonomous` are PAIS's own bookkeeping: stored with the task (`to_record`) and
+    shown in the KAOS dialect (`to_kaos`), never in the A2A 0.3 or 1.0 shapes.
+    """
 
     kind: Literal["task"] = "task"
     id: str = Field(default_factory=new_a2a_id)
@@ -221,6 +250,15 @@ class Task(_Wire):
     artifacts: list[Artifact] | None = None
     history: list[Message] | None = None
     metadata: dict[str, Any] | None = None
+    events: list[TaskEvent] = Field(default_factory=list[TaskEvent], exclude=True)
+    autonomous: bool = Field(default=False, exclude=True)
+
+    def to_record(self) -> dict[str, Any]:
+        """The task as stored: its 0.3 JSON plus the lifecycle events and the autonomous flag."""
+        record = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        record["events"] = [event.model_dump(mode="json") for event in self.events]
+        record["autonomous"] = self.autonomous
+        return record
 
     def text(self) -> str:
         """The task's answer: its artifacts' text, else the status message's, else the last agent message's."""
@@ -262,10 +300,22 @@ STREAM_EVENT: TypeAdapter[Task | Message | TaskStatusUpdateEvent | TaskArtifactU
 )
 
 
+class TaskBudgets(_Wire):
+    """Limits of an autonomous task (KAOS); `0` means unlimited, unset means the server's default."""
+
+    max_iterations: int | None = Field(default=None, alias="maxIterations", ge=0)
+    max_runtime_seconds: float | None = Field(default=None, alias="maxRuntimeSeconds", ge=0, allow_inf_nan=False)
+    max_tool_calls: int | None = Field(default=None, alias="maxToolCalls", ge=0)
+    interval_seconds: float | None = Field(default=None, alias="intervalSeconds", ge=0, allow_inf_nan=False)
+
+
 class MessageSendConfiguration(_Wire):
     accepted_output_modes: list[str] | None = Field(default=None, alias="acceptedOutputModes")
     blocking: bool | None = None
     history_length: int | None = Field(default=None, alias="historyLength")
+    mode: Literal["interactive", "autonomous"] | None = None
+    """KAOS: `autonomous` runs the agent on the message as a goal, in iterations, within `budgets`."""
+    budgets: TaskBudgets | None = None
 
 
 class MessageSendParams(_Wire):
@@ -274,6 +324,23 @@ class MessageSendParams(_Wire):
     message: Message
     configuration: MessageSendConfiguration | None = None
     metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params_context(cls, data: Any) -> Any:
+        """KAOS clients give the context beside the message (`contextId`, or the legacy `sessionId`)."""
+        if not isinstance(data, dict):
+            return data
+        params = cast(dict[str, Any], data)
+        context = params.get("contextId", params.get("sessionId"))
+        message = params.get("message")
+        if context is None or not isinstance(message, dict):
+            return params
+        inner = cast(dict[str, Any], message)
+        if inner.get("contextId", inner.get("sessionId")) is not None:
+            return params
+        rest = {k: v for k, v in params.items() if k not in ("contextId", "sessionId")}
+        return {**rest, "message": {**inner, "contextId": context}}
 
 
 class TaskQueryParams(_Wire):
@@ -313,6 +380,23 @@ class ListTasksResult(_Wire):
 # --- JSON-RPC 2.0 ------------------------------------------------------------------------------
 
 A2AVersion = Literal["0.3", "1.0"]
+
+A2A_VERSION_HEADER = "A2A-Version"
+"""The request header that picks the protocol version of a call's shapes (A2A 1.0, section 3.6)."""
+_VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.\d+)?\s*$")
+
+
+def negotiate_a2a_version(header: str | None) -> A2AVersion | None:
+    """The version an `A2A-Version` header asks for: absent or empty is 0.3; None when it is unsupported."""
+    if header is None or not header.strip():
+        return "0.3"
+    found = _VERSION.match(header)
+    if found is None:
+        return None
+    major_minor = (int(found.group(1)), int(found.group(2)))
+    return "1.0" if major_minor == (1, 0) else "0.3" if major_minor == (0, 3) else None
+
+
 A2AOperation = Literal["send", "stream", "get", "cancel", "list", "resubscribe"]
 
 _METHOD_NAMES: dict[A2AVersion, dict[A2AOperation, str]] = {
@@ -356,6 +440,7 @@ class JsonRpcErrorCode(IntEnum):
     UNSUPPORTED_OPERATION = -32004
     CONTENT_TYPE_NOT_SUPPORTED = -32005
     INVALID_AGENT_RESPONSE = -32006
+    VERSION_NOT_SUPPORTED = -32009
 
 
 class JsonRpcRequest(BaseModel):
@@ -441,6 +526,8 @@ def _part_to_v1(part: dict[str, Any]) -> dict[str, Any]:
 def _part_from_v1(part: dict[str, Any]) -> dict[str, Any]:
     if "kind" in part:
         return part
+    if part.get("type") in ("text", "file", "data"):  # the KAOS dialect names the kind `type`
+        return {**{k: v for k, v in part.items() if k != "type"}, "kind": part["type"]}
     out: dict[str, Any] = {k: v for k, v in part.items() if k in ("metadata",)}
     if "text" in part:
         out.update(kind="text", text=part["text"])
@@ -524,3 +611,44 @@ def from_v1_stream_response(data: Any) -> Task | Message | TaskStatusUpdateEvent
                 converted["final"] = state in TERMINAL_TASK_STATES or state == "input-required"
             return STREAM_EVENT.validate_python(converted)
     raise ValueError("expected an object with one of task, message, statusUpdate or artifactUpdate")
+
+
+# --- The KAOS dialect --------------------------------------------------------------------------
+#
+# KAOS's UI and CLI call without an `A2A-Version` header and read a superset of the 0.3 task:
+# `sessionId`, parts tagged `type` as well as `kind`, `events`, `autonomous` and `output`. They
+# render `status.message` as text, so this dialect leaves the 0.3 message object out (its text is
+# the task's `output`).
+
+KAOS_PROTOCOLS = ("jsonrpc",)
+"""The card's `supportedProtocols` (legacy agent-card path) that KAOS clients read."""
+
+
+def _typed_parts(container: dict[str, Any]) -> None:
+    for part in container.get("parts", []):
+        part["type"] = part["kind"]
+
+
+def _task_to_kaos(task: Task) -> dict[str, Any]:
+    data = task.model_dump(mode="json", by_alias=True, exclude_none=True)
+    data["sessionId"] = task.context_id
+    data["status"].pop("message", None)
+    data.setdefault("history", [])
+    data.setdefault("artifacts", [])
+    data.setdefault("metadata", {})
+    for container in [*data["history"], *data["artifacts"]]:
+        _typed_parts(container)
+    data["events"] = [event.model_dump(mode="json") for event in task.events]
+    data["autonomous"] = task.autonomous
+    data["output"] = task.text()
+    return data
+
+
+def to_kaos(model: Task | ListTasksResult) -> dict[str, Any]:
+    """A task (or a `ListTasks` page, with `count`) in the KAOS dialect."""
+    if isinstance(model, Task):
+        return _task_to_kaos(model)
+    data = model.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"tasks"})
+    data["tasks"] = [_task_to_kaos(task) for task in model.tasks]
+    data["count"] = len(model.tasks)
+    return data

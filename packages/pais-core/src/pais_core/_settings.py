@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, cast
@@ -45,6 +46,7 @@ ToolCallMode = Literal["auto", "native", "string"]
 MemoryType = Literal["local", "redis", "null"]
 OtlpProtocol = Literal["grpc", "http/protobuf"]
 LogFormat = Literal["text", "json"]
+StreamProgress = Literal["field", "content", "none"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
@@ -147,6 +149,17 @@ def _resource_attributes(value: str | None) -> str | None:
     return value
 
 
+def _regex_list(value: str | None) -> str | None:
+    for pattern in (value or "").split(","):
+        try:
+            with warnings.catch_warnings():  # `re` warns (FutureWarning) about some valid patterns
+                warnings.simplefilter("ignore")
+                re.compile(pattern.strip())
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern.strip()!r}: {exc}") from None
+    return value
+
+
 def _mock_replies(value: object) -> object:
     """At least one reply, whether the list comes from code or from the environment's JSON."""
     if value == [] or value == ():
@@ -173,6 +186,10 @@ class Settings(_Frozen):
             "system instructions; appended to a wrapped custom agent's own instructions only when set",
             default=f"`{DEFAULT_INSTRUCTIONS}`",
         ),
+    ] = None
+    agent_system_prompt: Annotated[
+        str | None,
+        Var("more system instructions (the KAOS operator's), appended to the instructions above or the agent's own"),
     ] = None
     agent_port: Annotated[int, Ge(1), Le(65535), Var("listen port of `python -m pais_server`")] = 8000
     agent_url: Annotated[
@@ -254,6 +271,41 @@ class Settings(_Frozen):
         int, Ge(1), Le(1000), Var("maximum model requests per run (then a 500 `max_steps_exceeded` error)")
     ] = 5
     tool_call_mode: Annotated[ToolCallMode, BeforeValidator(_lower), Var("`auto`, `native` or `string`")] = "auto"
+    stream_progress: Annotated[
+        StreamProgress,
+        BeforeValidator(_lower),
+        Var(
+            "how streamed chats carry tool and delegation progress: `field` (a `progress` field beside an empty"
+            " `delta`), `content` (also each call as one JSON object in `delta.content`, what the KAOS UI and CLI"
+            " parse), `none`"
+        ),
+    ] = "field"
+
+    autonomous_goal: Annotated[
+        str | None,
+        Var(
+            "a goal the agent pursues from start-up as one autonomous A2A task (once per agent: with Redis,"
+            " one replica claims it), within the `TASK_MAX_*` budgets"
+        ),
+    ] = None
+    autonomous_interval_seconds: Annotated[
+        float, Ge(0), Field(allow_inf_nan=False), Var("default pause between two iterations of an autonomous task")
+    ] = 0.0
+    autonomous_max_iter_runtime_seconds: Annotated[
+        Seconds, Var("time limit of one iteration of an autonomous task (the task fails when exceeded)")
+    ] = 60.0
+    task_max_iterations: Annotated[
+        int, Ge(0), Var("default `maxIterations` budget of an autonomous task (`0` = unlimited)")
+    ] = 10
+    task_max_runtime_seconds: Annotated[
+        float,
+        Ge(0),
+        Field(allow_inf_nan=False),
+        Var("default `maxRuntimeSeconds` budget of an autonomous task (`0` = unlimited)"),
+    ] = 300.0
+    task_max_tool_calls: Annotated[
+        int, Ge(0), Var("default `maxToolCalls` budget of an autonomous task (`0` = unlimited)")
+    ] = 50
 
     memory_type: Annotated[
         MemoryType,
@@ -407,6 +459,15 @@ class Settings(_Frozen):
         ),
     ] = None
 
+    otel_python_fastapi_excluded_urls: Annotated[
+        str | None,
+        AfterValidator(_regex_list),
+        Var(
+            "comma-separated regular expressions searched in the request path: matching requests get no server"
+            " span and no request metrics (probes and the agent card never do)"
+        ),
+    ] = None
+
     @model_validator(mode="wrap")
     @classmethod
     def _named_errors(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Settings:
@@ -438,8 +499,15 @@ class Settings(_Frozen):
 
     @property
     def instructions(self) -> str:
-        """`AGENT_INSTRUCTIONS`, or the default for an agent built from the environment."""
-        return self.agent_instructions or DEFAULT_INSTRUCTIONS
+        """`AGENT_INSTRUCTIONS` (or the default) and `AGENT_SYSTEM_PROMPT`, for an agent built from the environment."""
+        return "\n\n".join(
+            text for text in (self.agent_instructions or DEFAULT_INSTRUCTIONS, self.agent_system_prompt) if text
+        )
+
+    @property
+    def added_instructions(self) -> str | None:
+        """What a wrapped custom agent gets after its own instructions: the variables that are set, or None."""
+        return "\n\n".join(text for text in (self.agent_instructions, self.agent_system_prompt) if text) or None
 
     @property
     def redis_key_prefix(self) -> str:

@@ -220,6 +220,14 @@ class Memory(ABC):
         Across replicas too: the replica that takes an expired run is the one to deal with it.
         """
 
+    @abstractmethod
+    async def claim(self, name: str, value: str) -> str:
+        """Record `value` under `name` unless a value is recorded there already; return the recorded one.
+
+        The first claim wins, atomically across replicas sharing the backend (Redis keeps it for the
+        session TTL): compare the answer with `value` to know whether this caller won.
+        """
+
     async def ping(self) -> None:
         """Check the backend is reachable.
 

@@ -20,10 +20,15 @@ class InProcessTasks:
 
     _tasks: dict[str, tuple[str, dict[str, Any]]]
     _max_tasks: int
+    _claims: dict[str, str]
 
     def _init_tasks(self, max_tasks: int) -> None:
         self._tasks = {}
         self._max_tasks = max_tasks
+        self._claims = {}
+
+    async def claim(self, name: str, value: str) -> str:
+        return self._claims.setdefault(name, value)
 
     async def put_task(
         self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()

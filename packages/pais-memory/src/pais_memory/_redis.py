@@ -236,6 +236,14 @@ class RedisMemory(Memory):
         with redis_unavailable(self._where):
             return bool(await self._put_task(keys=keys, args=[*args, *unless_state_in]))
 
+    async def claim(self, name: str, value: str) -> str:
+        key = f"{self._prefix}:claim:{name}"
+        with redis_unavailable(self._where):
+            if await self._client.set(key, value, nx=True, px=self._ttl_ms or None):
+                return value
+            recorded = cast(bytes | None, await self._client.get(key))
+        return value if recorded is None else recorded.decode()
+
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         with redis_unavailable(self._where):
             raw = await self._client.get(f"{self._prefix}:t:{task_id}:rec")

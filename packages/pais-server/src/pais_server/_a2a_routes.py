@@ -1,6 +1,9 @@
-"""`POST /`: the A2A JSON-RPC 2.0 endpoint, in the 0.3 (`message/send`) and 1.0 (`SendMessage`) dialects.
+"""`POST /`: the A2A JSON-RPC 2.0 endpoint, in A2A 0.3, A2A 1.0 and the KAOS dialect.
 
-The method name decides the dialect of the params and of the reply; both share one task store.
+The `A2A-Version` header decides the shapes of the reply (A2A 1.0, section 3.6): `1.0` the 1.0
+shapes, `0.3` the 0.3 shapes, none the 0.3 shapes with KAOS's additions (`to_kaos`). Method names
+of both families (`message/send`, `SendMessage`) work with every version; params are read in
+either shape. All share one task store.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from pais_core import (
     A2A_METHODS,
+    A2A_VERSION_HEADER,
     A2AVersion,
     BadRequestError,
     JsonRpcError,
@@ -23,12 +27,16 @@ from pais_core import (
     JsonRpcRequest,
     JsonRpcResponse,
     ListTasksParams,
+    ListTasksResult,
     MessageSendParams,
     PaisError,
     StreamEvent,
+    Task,
     TaskIdParams,
     TaskQueryParams,
     from_v1,
+    negotiate_a2a_version,
+    to_kaos,
     to_v1,
     to_v1_stream_response,
 )
@@ -75,13 +83,17 @@ def _error(request_id: _Id, code: JsonRpcErrorCode, message: str) -> Response:
     return JSONResponse(JsonRpcResponse(id=request_id, error=error).to_wire())
 
 
-def _wire(model: BaseModel, version: A2AVersion) -> Any:
-    return to_v1(model) if version == "1.0" else model.model_dump(mode="json", by_alias=True, exclude_none=True)
+def _wire(model: BaseModel, version: A2AVersion, kaos: bool = False) -> Any:
+    if version == "1.0":
+        return to_v1(model)
+    if kaos and isinstance(model, Task | ListTasksResult):
+        return to_kaos(model)
+    return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _event_wire(event: StreamEvent, version: A2AVersion) -> Any:
+def _event_wire(event: StreamEvent, version: A2AVersion, kaos: bool = False) -> Any:
     """A send result or stream event: 1.0 wraps it (`{"task": ...}`), 0.3 tags it with `kind`."""
-    return to_v1_stream_response(event) if version == "1.0" else _wire(event, version)
+    return to_v1_stream_response(event) if version == "1.0" else _wire(event, version, kaos)
 
 
 def _request_id(data: Any) -> _Id:
@@ -128,7 +140,14 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
         return _error(rpc.id, JsonRpcErrorCode.PUSH_NOTIFICATION_NOT_SUPPORTED, "push notifications are not supported")
     if found is None:
         return _error(rpc.id, JsonRpcErrorCode.METHOD_NOT_FOUND, f"method {rpc.method!r} not found")
-    operation, version = found
+    operation, _ = found
+    asked = request.headers.get(A2A_VERSION_HEADER)
+    version = negotiate_a2a_version(asked)
+    if version is None:
+        return _error(
+            rpc.id, JsonRpcErrorCode.VERSION_NOT_SUPPORTED, f"A2A-Version {asked!r} is not supported; use 1.0 or 0.3"
+        )
+    kaos = not (asked or "").strip()
     params = rpc.params or {}
     try:
         if operation in ("send", "stream"):
@@ -137,20 +156,22 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
             run = await tasks.submit(send, depth=depth_from_headers(request.headers), stream=operation == "stream")
             if operation == "stream":
                 return event_stream(_stream_payloads(rpc.id, run.stream(), version))
-            blocking = send.configuration is None or send.configuration.blocking is not False
-            return _reply(rpc.id, _event_wire(await run.result() if blocking else run.snapshot(), version))
+            blocking = run.budgets is None and (send.configuration is None or send.configuration.blocking is not False)
+            return _reply(rpc.id, _event_wire(await run.result() if blocking else run.snapshot(), version, kaos))
         if operation == "get":
             query = from_v1(TaskQueryParams, params)
-            return _reply(rpc.id, _wire(await tasks.get(query.id, history_length=query.history_length), version))
+            task = await tasks.get(query.id, history_length=query.history_length)
+            return _reply(rpc.id, _wire(task, version, kaos))
         if operation == "cancel":
-            return _reply(rpc.id, _wire(await tasks.cancel(from_v1(TaskIdParams, params).id), version))
+            return _reply(rpc.id, _wire(await tasks.cancel(from_v1(TaskIdParams, params).id), version, kaos))
         if operation == "resubscribe":
             events = await tasks.subscribe(from_v1(TaskIdParams, params).id)
             return event_stream(_stream_payloads(rpc.id, events, version))
         if operation == "list":
             listing = from_v1(ListTasksParams, params)
             include_artifacts = version == "0.3" or params.get("includeArtifacts") is True
-            return _reply(rpc.id, _wire(await tasks.list(listing, include_artifacts=include_artifacts), version))
+            page = await tasks.list(listing, include_artifacts=include_artifacts)
+            return _reply(rpc.id, _wire(page, version, kaos))
         return _error(rpc.id, JsonRpcErrorCode.UNSUPPORTED_OPERATION, f"{rpc.method} is not supported by this agent")
     except ValidationError as exc:
         return _error(

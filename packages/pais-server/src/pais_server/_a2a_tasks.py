@@ -1,8 +1,13 @@
-"""A2A tasks: created from messages, run by the `AgentRunner`, stored in memory, cancellable from any replica."""
+"""A2A tasks: created from messages, run by the `AgentRunner`, stored in memory, cancellable from any replica.
+
+A task is interactive (one agent run) or autonomous (`configuration.mode: "autonomous"`: the
+`runtime.pursue` loop over iterations within budgets); both share storage, events and cancel.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -24,11 +29,13 @@ from pais_core import (
     ListTasksParams,
     ListTasksResult,
     Message,
+    MessageSendConfiguration,
     MessageSendParams,
     PaisError,
     StreamEvent,
     Task,
     TaskArtifactUpdateEvent,
+    TaskEvent,
     TaskState,
     TaskStatus,
     TaskStatusUpdateEvent,
@@ -42,6 +49,7 @@ from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_
 from ._leases import Leases, LeaseSweeper
 from ._run_log import RunLogWriter
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+from .runtime import Budgets, pursue
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
 
@@ -55,6 +63,8 @@ _SHUTDOWN_GRACE = 5.0
 _ABANDONED = (
     "the replica running this task stopped before it finished (its lease expired); send the message again to retry"
 )
+_MAX_TASK_EVENTS = 200
+"""Lifecycle events kept in a task record: an unbounded autonomous task must not grow it forever."""
 
 
 class A2AError(Exception):
@@ -68,6 +78,12 @@ class A2AError(Exception):
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _with_event(task: Task, event_type: str, **data: Any) -> Task:
+    """`task` with one more lifecycle event (`task.working`, ...) at the end of its log (the newest kept)."""
+    event = TaskEvent(type=event_type, timestamp=_now(), data=data)
+    return task.model_copy(update={"events": [*task.events, event][-_MAX_TASK_EVENTS:]})
 
 
 def _agent_message(task: Task, text: str) -> Message:
@@ -108,6 +124,8 @@ class TaskRun:
     events: asyncio.Queue[StreamEvent | None] | None
     log: RunLogWriter | None = None
     """Where every event of the task goes, for subscribers on any replica."""
+    budgets: Budgets | None = None
+    """The limits of an autonomous task (None: an interactive one)."""
     future: asyncio.Future[Task] = field(init=False)
     artifact_id: str = field(default_factory=new_a2a_id)
     """The id of the task's answer artifact, streamed in chunks and stored whole."""
@@ -206,13 +224,25 @@ class A2ATasks:
         if runs:
             await asyncio.wait([run.future for run in runs], timeout=_SHUTDOWN_GRACE)
 
-    async def submit(self, params: MessageSendParams, *, depth: int = 0, stream: bool = False) -> TaskRun:
-        """Create a task for `params.message`, store it `submitted` and start running it in the background.
+    async def submit(
+        self, params: MessageSendParams, *, depth: int = 0, stream: bool = False, task_id: str | None = None
+    ) -> TaskRun:
+        """Create a task for `params.message`, store it and start running it in the background.
+
+        An interactive task is stored `submitted`; an autonomous one is `working` at once.
 
         Raises:
             A2AError: the message cannot start a task.
         """
         message = params.message
+        budgets: Budgets | None = None
+        if params.configuration is not None and params.configuration.mode == "autonomous":
+            if stream:
+                raise A2AError(
+                    JsonRpcErrorCode.UNSUPPORTED_OPERATION,
+                    "an autonomous task is started with SendMessage (message/send) and followed with GetTask",
+                )
+            budgets = Budgets.resolve(params.configuration.budgets, self.runner.settings)
         if message.task_id is not None:
             await self._refuse_follow_up(message.task_id)
         context_id = message.context_id or f"session-{new_a2a_id()}"
@@ -227,7 +257,7 @@ class A2ATasks:
         prompt, history = _conversation(message)
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
-        task_id = new_a2a_id()
+        task_id = task_id or new_a2a_id()
         received = message.model_copy(update={"task_id": task_id, "context_id": context_id})
         task = Task(
             id=task_id,
@@ -235,18 +265,46 @@ class A2ATasks:
             status=TaskStatus(state="submitted", timestamp=_now()),
             history=[received],
             metadata=params.metadata,
+            autonomous=budgets is not None,
         )
+        task = _with_event(task, "task.submitted")
+        if budgets is not None:
+            task = _with_event(_working(task), "task.working", budgets=_budget_data(budgets))
         # The log exists before the record: whoever sees the task can follow it.
         await self.memory.append_run_event(task_id, _logged(task))
         await self._store(task)
         token = CancellationToken()
-        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
+        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets)
         run.emit(run.snapshot())
         run.log = RunLogWriter(self.memory, task_id)  # from here on: the submitted task is in the log already
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
         run.future.add_done_callback(lambda _: self._runs.pop(task_id, None))
+        return run
+
+    async def start_goal(self, goal: str) -> TaskRun | None:
+        """Start `goal` as an autonomous task unless a replica of this agent already did (None then).
+
+        The claim is keyed by the goal's text: a changed `AUTONOMOUS_GOAL` starts anew. A memory
+        backend that is down is logged, not raised: the server still starts, without the goal.
+        """
+        task_id = new_a2a_id()
+        claim = "autonomous-goal:" + hashlib.sha256(goal.encode()).hexdigest()[:16]
+        try:
+            owner = await self.memory.claim(claim, task_id)
+        except PaisError as exc:
+            logger.error("AUTONOMOUS_GOAL not started: cannot claim it in memory: %s", exc.message)
+            return None
+        if owner != task_id:
+            logger.info("the start-up goal already runs as task %s", owner)
+            return None
+        params = MessageSendParams(
+            message=Message(role="user", parts=[TextPart(text=goal)]),
+            configuration=MessageSendConfiguration(mode="autonomous"),
+        )
+        run = await self.submit(params, task_id=task_id)
+        logger.info("the start-up goal runs as task %s", task_id)
         return run
 
     async def get(self, task_id: str, *, history_length: int | None = None) -> Task:
@@ -307,6 +365,7 @@ class A2ATasks:
         task.status = TaskStatus(
             state="canceled", message=_agent_message(task, "canceled by request"), timestamp=_now()
         )
+        task = _with_event(task, "task.canceled", reason="canceled by request")
         if not await self._store(task, unless_ended=True):  # the run ended (on some replica) since we read it
             ended = await self._load(task_id)
             raise A2AError(
@@ -356,7 +415,7 @@ class A2ATasks:
         return await self.memory.put_task(
             task.id,
             task.context_id,
-            task.model_dump(mode="json", by_alias=True, exclude_none=True),
+            task.to_record(),
             unless_state_in=TERMINAL_TASK_STATES if unless_ended else (),
         )
 
@@ -379,12 +438,13 @@ class A2ATasks:
         with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
             watcher = asyncio.get_running_loop().create_task(self._watch(run))
             try:
-                working = task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
-                if await self._store(working, unless_ended=True):
-                    run.task = working
-                    self._announce(run)
-                else:
-                    run.token.cancel()  # canceled (on any replica) before it started
+                if task.status.state == "submitted":
+                    working = _with_event(_working(task), "task.working")
+                    if await self._store(working, unless_ended=True):
+                        run.task = working
+                        self._announce(run)
+                    else:
+                        run.token.cancel()  # canceled (on any replica) before it started
                 state, text = await self._run(run, inp)
             finally:
                 watcher.cancel()
@@ -403,7 +463,7 @@ class A2ATasks:
 
     def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
         """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
-        task = run.task
+        task = _with_event(run.task, f"task.{state}", **({"error": text} if state == "failed" else {}))
         if state != "completed":
             message = _agent_message(task, text)
             return task.model_copy(update={"status": TaskStatus(state=state, message=message, timestamp=_now())})
@@ -419,6 +479,9 @@ class A2ATasks:
     async def _run(self, run: TaskRun, inp: RunInput) -> tuple[TaskState, str]:
         """Run the agent; the final state and the answer (or the reason it has none)."""
         try:
+            if run.budgets is not None:
+                output = await pursue(self.runner, inp, run.budgets, lambda kind, data: self._record(run, kind, data))
+                return "completed", output
             if run.events is None:
                 result = await self.runner.run(inp)
                 run.emit_text(result.output, last=True)
@@ -431,6 +494,14 @@ class A2ATasks:
                 return "failed", "the server shut down before the task finished"
             return "canceled", "canceled by request"
         return "completed", result.output
+
+    async def _record(self, run: TaskRun, event_type: str, data: dict[str, Any]) -> None:
+        """Store one more lifecycle event of a running task; stop the run if the task ended meanwhile."""
+        task = _with_event(run.task, event_type, **data)
+        if await self._store(task, unless_ended=True):
+            run.task = task
+        else:
+            run.token.cancel()  # canceled on some replica
 
     async def _stream(self, run: TaskRun, inp: RunInput) -> RunResult:
         result: RunResult | None = None
@@ -505,6 +576,19 @@ def _changed_at(task: Task) -> datetime:
     except ValueError:
         return datetime.fromtimestamp(0, UTC)
     return changed if changed.tzinfo is not None else changed.replace(tzinfo=UTC)
+
+
+def _working(task: Task) -> Task:
+    return task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
+
+
+def _budget_data(budgets: Budgets) -> dict[str, Any]:
+    return {
+        "maxIterations": budgets.max_iterations,
+        "maxRuntimeSeconds": budgets.max_runtime_seconds,
+        "maxToolCalls": budgets.max_tool_calls,
+        "intervalSeconds": budgets.interval_seconds,
+    }
 
 
 def _trim(task: Task, history_length: int | None) -> Task:

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
 from pais_core import Settings, __version__
-from pais_telemetry import configure, current_telemetry, is_untraced
+from pais_telemetry import configure, current_telemetry, untraced_requests
 
 from . import _a2a_routes, _chat_resume_routes, _chat_routes, _discovery_routes, _memory_routes, _probe_routes
 from ._a2a_tasks import A2ATasks
@@ -44,6 +44,8 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
         async with open_runtime(settings, agent) as runtime, A2ATasks(runtime.runner) as a2a_tasks:
             app.state.runtime = runtime
             app.state.a2a_tasks = a2a_tasks
+            if settings.autonomous_goal:
+                await a2a_tasks.start_goal(settings.autonomous_goal)
             # What start-up built (modules, the agent, schemas) lives as long as the process: keep the
             # cyclic garbage collector from re-scanning it on every full collection under load.
             gc.freeze()
@@ -58,7 +60,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
         description=settings.agent_description,
         version=__version__,
         lifespan=lifespan,
-        telemetry={"exclude": is_untraced, "operation_spans": False},
+        telemetry={"exclude": untraced_requests(settings.otel_python_fastapi_excluded_urls), "operation_spans": False},
     )
     install_error_handlers(app)
     app.include_router(_chat_routes.router)

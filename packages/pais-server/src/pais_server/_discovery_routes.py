@@ -1,4 +1,4 @@
-"""Discovery: the A2A agent card and the OpenAI model list."""
+"""Discovery: the A2A agent card, the OpenAI model list and the agent's tools."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
-from pais_core import AgentCard, ModelCard, ModelList
+from pais_core import KAOS_PROTOCOLS, AgentCard, ModelCard, ModelList
 
 from ._card import build_card, public_base_url
 from ._deps import RuntimeDep
@@ -26,9 +27,11 @@ _STARTED = int(time.time())
 )
 @router.get("/.well-known/agent.json", include_in_schema=False)
 async def agent_card(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
-    """The A2A agent card (`agent.json` is the legacy path)."""
-    card = build_card(runtime.settings, public_base_url(request, runtime.settings), runtime.skills())
-    return card.to_wire()
+    """The A2A agent card (`agent.json` is the legacy path, where KAOS clients also read `supportedProtocols`)."""
+    card = build_card(runtime.settings, public_base_url(request, runtime.settings), runtime.skills()).to_wire()
+    if request.url.path.endswith("/agent.json"):
+        card["supportedProtocols"] = list(KAOS_PROTOCOLS)
+    return card
 
 
 @router.get("/v1/models", responses=error_responses(401, 500))
@@ -36,3 +39,29 @@ async def models(runtime: RuntimeDep) -> ModelList:
     """The agent, listed as the one model this server offers."""
     settings = runtime.settings
     return ModelList(data=[ModelCard(id=settings.agent_name, created=_STARTED, description=settings.agent_description)])
+
+
+class ToolInfo(BaseModel):
+    """One tool as the model sees it."""
+
+    name: str
+    description: str | None = None
+    parameters_json_schema: dict[str, Any]
+
+
+class ToolList(BaseModel):
+    agent: str
+    tools: list[ToolInfo]
+
+
+@router.get("/tools", responses=error_responses(401, 500))
+async def tools(runtime: RuntimeDep) -> ToolList:
+    """Every tool the agent offers its model: its own, MCP tools and delegations (`kaos agent tools`)."""
+    definitions = await runtime.runner.tool_definitions()
+    return ToolList(
+        agent=runtime.settings.agent_name,
+        tools=[
+            ToolInfo(name=d.name, description=d.description, parameters_json_schema=d.parameters_json_schema)
+            for d in definitions
+        ],
+    )

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic_ai import CancellationToken
+from pydantic_ai import CancellationToken, RunContext
 from pydantic_ai.agent import AbstractAgent
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
@@ -21,8 +21,10 @@ from pydantic_ai.messages import (
     TextPartDelta,
 )
 from pydantic_ai.models import Model
+from pydantic_ai.models.test import TestModel
 from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
@@ -72,6 +74,8 @@ class ToolProgress:
 class RunResult:
     output: str
     usage: Usage
+    tool_calls: int = 0
+    """Tool calls the run made (delegations included)."""
 
 
 RunEvent = TextDelta | ToolProgress | RunResult
@@ -249,7 +253,7 @@ class AgentRunner:
         if "capabilities" not in turn.kwargs:  # the run was not instrumented (telemetry off, or trace not sampled)
             record_token_usage(self.agent, messages)
         text = output if isinstance(output, str) else str(output)
-        result = RunResult(output=text, usage=_usage(usage))
+        result = RunResult(output=text, usage=_usage(usage), tool_calls=usage.tool_calls)
         events = [
             user_event(turn.inp.prompt, delegated=turn.inp.delegated),
             *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
@@ -258,6 +262,23 @@ class AgentRunner:
             await self.memory.append(turn.inp.session_id, events, messages)
         self.history.after_turn(turn.inp.session_id, turn.history)
         return result
+
+    async def tool_definitions(self) -> list[ToolDefinition]:
+        """Every tool a run offers the model: the agent's own, then delegation and MCP tools.
+
+        A toolset that cannot list its tools now (an MCP server down) is left out with a warning.
+        """
+        model = self._model or self.agent.model
+        ctx = RunContext[Any](deps=None, model=model if isinstance(model, Model) else TestModel(), usage=RunUsage())
+        definitions: list[ToolDefinition] = []
+        for toolset in [*self.agent.toolsets, *self._toolsets]:
+            try:
+                tools = await toolset.get_tools(ctx)
+            except Exception as exc:
+                logger.warning("cannot list the tools of %s: %s", toolset.label, exc)
+                continue
+            definitions.extend(tool.tool_def for tool in tools.values())
+        return definitions
 
     async def drain(self) -> None:
         """At shutdown: cancel the runs still going (past the grace period), wait until every cut-off

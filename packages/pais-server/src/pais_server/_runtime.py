@@ -80,7 +80,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         memory=memory,
         settings=settings,
         model=handle.model if custom and handle is not None else None,
-        instructions=settings.agent_instructions if custom else None,
+        instructions=settings.added_instructions if custom else None,
         toolsets=[*([delegation] if delegation is not None else []), *(mcp.toolsets if mcp is not None else [])],
         target_for=_target_resolver(delegation),
         history=History(memory, settings, summariser),

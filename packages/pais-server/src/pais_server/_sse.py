@@ -22,6 +22,8 @@ __all__ = ["event_stream", "stream_completion"]
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 _END = object()
+_KAOS_ACTIONS = {"tool_call": "tool_call", "delegation": "delegate"}
+"""Progress types sent as content with `STREAM_PROGRESS=content`, and the `action` KAOS reads for each."""
 
 
 def event_stream(
@@ -47,11 +49,12 @@ def event_stream(
 class _Chunks:
     """Renders run events as the JSON chunks of one completion."""
 
-    def __init__(self, model: str, session_id: str) -> None:
+    def __init__(self, model: str, session_id: str, progress: str = "field") -> None:
         self.id = new_completion_id()
         self.created = int(time.time())
         self.model = model
         self.session_id = session_id
+        self.progress = progress
 
     def _json(self, chunk: ChatCompletionChunk) -> str:
         data = chunk.model_dump(exclude_none=True)
@@ -79,11 +82,28 @@ class _Chunks:
             )
         )
 
+    def progress_chunks(self, progress: Progress) -> Iterator[str]:
+        """Progress in the `progress` field; with `STREAM_PROGRESS=content` a call also as JSON content."""
+        if self.progress == "none":
+            return
+        action = _KAOS_ACTIONS.get(progress.type) if self.progress == "content" else None
+        if action is None:
+            yield self.chunk(Delta(), progress=progress)
+            return
+        block = {
+            "type": "progress",
+            "step": progress.step,
+            "max_steps": progress.max_steps,
+            "action": action,
+            "target": progress.target or progress.tool,
+        }
+        yield self.chunk(Delta(content=json.dumps(block, separators=(",", ":"))), progress=progress)
+
     def render(self, event: RunEvent, include_usage: bool) -> Iterator[str]:
         if isinstance(event, TextDelta):
             yield self.chunk(Delta(content=event.text))
         elif isinstance(event, ToolProgress):
-            yield self.chunk(Delta(), progress=event.progress)
+            yield from self.progress_chunks(event.progress)
         else:
             yield self.chunk(Delta(), finish_reason="stop")
             if include_usage:
@@ -105,7 +125,7 @@ async def stream_completion(
     finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn.
     """
     queue: asyncio.Queue[object] = asyncio.Queue()
-    chunks = _Chunks(model, inp.session_id)
+    chunks = _Chunks(model, inp.session_id, runner.settings.stream_progress)
     log = RunLogWriter(runner.memory, chunks.id)
     sent = 0
 

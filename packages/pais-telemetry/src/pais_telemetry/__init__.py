@@ -21,6 +21,7 @@ from ._names import (
     MEMORY_OPERATION,
     UNTRACED_PATHS,
     is_untraced,
+    untraced_requests,
 )
 from ._pydantic_ai import agent_capabilities, record_token_usage
 
@@ -47,4 +48,5 @@ __all__ = [
     "memory_operation",
     "pais_tracer",
     "record_token_usage",
+    "untraced_requests",
 ]

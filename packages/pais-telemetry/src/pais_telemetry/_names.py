@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+import warnings
+from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "MEMORY_OPERATION",
     "UNTRACED_PATHS",
     "is_untraced",
+    "untraced_requests",
 ]
 
 INSTRUMENTATION_SCOPE = "pais"
@@ -45,3 +48,27 @@ UNTRACED_PATHS = frozenset({"/health", "/ready", "/.well-known/agent-card.json",
 def is_untraced(scope: Mapping[str, Any]) -> bool:
     """FastAPI's `telemetry={"exclude": is_untraced}`: probes and the agent card get no span and no metrics."""
     return scope.get("path") in UNTRACED_PATHS
+
+
+def untraced_requests(excluded_urls: str | None = None) -> Callable[[Mapping[str, Any]], bool]:
+    """`is_untraced`, plus the requests whose path matches one of `excluded_urls`.
+
+    Args:
+        excluded_urls: `OTEL_PYTHON_FASTAPI_EXCLUDED_URLS`: comma-separated regular expressions,
+            each searched in the request path (as opentelemetry-instrumentation-fastapi reads them).
+
+    Raises:
+        re.error: a pattern is not a valid regular expression.
+    """
+    patterns = [part.strip() for part in (excluded_urls or "").split(",") if part.strip()]
+    if not patterns:
+        return is_untraced
+    with warnings.catch_warnings():  # `re` warns (FutureWarning) about some valid patterns
+        warnings.simplefilter("ignore")
+        excluded = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+    def untraced(scope: Mapping[str, Any]) -> bool:
+        path = scope.get("path", "")
+        return path in UNTRACED_PATHS or excluded.search(path) is not None
+
+    return untraced
