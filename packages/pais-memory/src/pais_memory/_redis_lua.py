@@ -66,6 +66,9 @@ end
 
 local function touch(reg, member, ttl_ms, max_members)
   local now = now_ms()
+  -- writes within one millisecond keep their order: the newest score is always the highest
+  local newest = redis.call('ZRANGE', reg.activity, -1, -1, 'WITHSCORES')[2]
+  if newest and tonumber(newest) >= now then now = tonumber(newest) + 0.001 end
   if not redis.call('ZSCORE', reg.order, member) then
     redis.call('ZADD', reg.order, redis.call('INCR', reg.counter), member)
   end
