@@ -151,7 +151,7 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
     params = rpc.params or {}
     try:
         if operation in ("send", "stream"):
-            _check_send(params)
+            _check_send(params, kaos=kaos)
             send = from_v1(MessageSendParams, params)
             run = await tasks.submit(send, depth=depth_from_headers(request.headers), stream=operation == "stream")
             if operation == "stream":
@@ -186,14 +186,15 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
         return _error(rpc.id, JsonRpcErrorCode.INTERNAL_ERROR, exc.message)
 
 
-def _check_send(params: dict[str, Any]) -> None:
-    """What a send needs beyond its model: a client-chosen `messageId`, and no push-notification config.
+def _check_send(params: dict[str, Any], *, kaos: bool) -> None:
+    """What a send needs beyond its model: a client-chosen `messageId` (the KAOS dialect may omit it),
+    and no push-notification config.
 
     Raises:
         A2AError: the params ask for something this agent refuses.
     """
     message = params.get("message")
-    if isinstance(message, dict) and not cast(dict[str, Any], message).get("messageId"):
+    if not kaos and isinstance(message, dict) and not cast(dict[str, Any], message).get("messageId"):
         raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "message.messageId is required")
     configuration = params.get("configuration")
     if isinstance(configuration, dict) and any(
