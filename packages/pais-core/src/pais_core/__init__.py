@@ -57,6 +57,14 @@ from ._errors import (
     SessionBusyError,
     UpstreamTimeoutError,
 )
+from ._identity import (
+    ACTOR_HEADER,
+    CredentialProvider,
+    OutboundAuth,
+    Principal,
+    current_principal,
+    principal_scope,
+)
 from ._memory_models import EventType, MemoryEvent, new_event_id
 from ._openai_models import (
     ChatCompletionChunk,
@@ -84,6 +92,7 @@ from ._version import __version__
 
 __all__ = [
     "A2A_METHODS",
+    "ACTOR_HEADER",
     "SEND_MESSAGE_RESULT",
     "STREAM_EVENT",
     "TERMINAL_TASK_STATES",
@@ -104,6 +113,7 @@ __all__ = [
     "ChunkChoice",
     "ConfigError",
     "ContentPart",
+    "CredentialProvider",
     "DataPart",
     "Delta",
     "DependencyUnavailableError",
@@ -130,9 +140,11 @@ __all__ = [
     "ModelCard",
     "ModelList",
     "NotFoundError",
+    "OutboundAuth",
     "PaisError",
     "Part",
     "PayloadTooLargeError",
+    "Principal",
     "Progress",
     "RateLimitedError",
     "ResponseMessage",
@@ -158,12 +170,14 @@ __all__ = [
     "Var",
     "__version__",
     "a2a_method",
+    "current_principal",
     "from_v1",
     "from_v1_stream_response",
     "new_a2a_id",
     "new_completion_id",
     "new_event_id",
     "parts_text",
+    "principal_scope",
     "to_v1",
     "to_v1_stream_response",
 ]

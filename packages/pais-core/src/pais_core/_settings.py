@@ -46,6 +46,7 @@ MemoryType = Literal["local", "redis", "null"]
 OtlpProtocol = Literal["grpc", "http/protobuf"]
 LogFormat = Literal["text", "json"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ReadScope = Literal["session", "principal", "agent"]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 _AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -147,6 +148,16 @@ def _resource_attributes(value: str | None) -> str | None:
     return value
 
 
+_ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+
+
+def _jwt_algorithms(value: str) -> str:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or any(name not in _ASYMMETRIC for name in names):
+        raise ValueError(f"expected comma-separated names from {', '.join(sorted(_ASYMMETRIC))}, got {value!r}")
+    return ",".join(names)
+
+
 def _mock_replies(value: object) -> object:
     """At least one reply, whether the list comes from code or from the environment's JSON."""
     if value == [] or value == ():
@@ -185,6 +196,27 @@ class Settings(_Frozen):
     ] = None
     agent_api_key: Annotated[
         str | None, Field(repr=False), Var("when set, clients must send `Authorization: Bearer <key>`")
+    ] = None
+
+    auth_jwks_url: Annotated[
+        HttpUrl,
+        Var(
+            "JWKS of the identity provider: signed JWT bearer tokens are then accepted (beside `AGENT_API_KEY`"
+            " when both are set); keys are cached and re-read when a token names an unknown `kid`"
+        ),
+    ] = None
+    auth_issuer: Annotated[str | None, Var("required `iss` of accepted tokens; advertised in the agent card")] = None
+    auth_audience: Annotated[str | None, Var("required `aud` of accepted tokens")] = None
+    auth_algorithms: Annotated[
+        str, AfterValidator(_jwt_algorithms), Var("comma-separated accepted JWS algorithms (asymmetric only)")
+    ] = "RS256"
+    auth_principal_claim: Annotated[str, Var("claim naming the caller (the principal)")] = "sub"
+    auth_admin_claim: Annotated[
+        str | None,
+        Var(
+            "`claim` (true marks an administrator) or `claim=value` (the claim, a string, space-separated"
+            " string or list, contains value), e.g. `roles=pais-admin`; administrators read every session"
+        ),
     ] = None
 
     model_api_url: Annotated[
@@ -279,6 +311,15 @@ class Settings(_Frozen):
     memory_session_ttl_seconds: Annotated[
         int, Ge(0), Var("sliding TTL of a Redis session; `0` keeps sessions forever", default="`604800` (7 days)")
     ] = 7 * 24 * 3600
+    memory_read_scope: Annotated[
+        ReadScope | None,
+        BeforeValidator(_lower),
+        Var(
+            "what a verified caller may read: `session` (its own sessions by id, no listings), `principal`"
+            " (also lists its own) or `agent` (every session of the agent); administrators read all",
+            default="`principal` with `AUTH_JWKS_URL`",
+        ),
+    ] = None
     memory_context_limit: Annotated[int, Ge(0), Var("turns of history given to the model (a turn is never split)")] = 6
     memory_max_sessions: Annotated[
         int, Ge(1), Var("sessions kept (least recently written dropped first; Redis also expires them by TTL)")
@@ -380,6 +421,12 @@ class Settings(_Frozen):
         return settings
 
     def _check_combinations(self) -> None:
+        if self.auth_jwks_url is not None:
+            for variable, value in (("AUTH_ISSUER", self.auth_issuer), ("AUTH_AUDIENCE", self.auth_audience)):
+                if not value:
+                    raise ConfigError(variable, "is required with AUTH_JWKS_URL (tokens are checked against it)")
+        elif self.auth_issuer or self.auth_audience:
+            raise ConfigError("AUTH_JWKS_URL", "is required with AUTH_ISSUER or AUTH_AUDIENCE")
         if self.memory_type == "redis" and self.memory_redis_url is None:
             raise ConfigError("MEMORY_REDIS_URL", "is required when MEMORY_TYPE=redis")
         if self.model_api_url is not None and self.model_name is None:
@@ -396,6 +443,16 @@ class Settings(_Frozen):
             return None
         base = self.model_api_url.rstrip("/")
         return base if re.search(r"/v\d+$", base) else f"{base}/v1"
+
+    @property
+    def jwt_algorithms(self) -> list[str]:
+        """`AUTH_ALGORITHMS` as a list."""
+        return self.auth_algorithms.split(",")
+
+    @property
+    def read_scope(self) -> ReadScope:
+        """`MEMORY_READ_SCOPE`, else `principal` when callers are verified and `agent` when they are not."""
+        return self.memory_read_scope or ("principal" if self.auth_jwks_url else "agent")
 
     @property
     def instructions(self) -> str:

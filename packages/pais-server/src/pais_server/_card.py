@@ -58,11 +58,8 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
     current = AgentInterface(url=f"{base_url}/", protocolVersion="1.0")
     legacy = AgentInterface(url=f"{base_url}/")
     security: dict[str, Any] = {}
-    if settings.agent_api_key:
-        security = {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "security": [{"bearer": []}],
-        }
+    if settings.agent_api_key or settings.auth_jwks_url:
+        security = {"securitySchemes": {"bearer": _bearer_scheme(settings)}, "security": [{"bearer": []}]}
     return AgentCard.model_validate(
         {
             "name": settings.agent_name,
@@ -76,3 +73,13 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
             **security,
         }
     )
+
+
+def _bearer_scheme(settings: Settings) -> dict[str, Any]:
+    """The bearer scheme: the static key, JWTs of `AUTH_ISSUER`, or either."""
+    scheme: dict[str, Any] = {"type": "http", "scheme": "bearer"}
+    if settings.auth_jwks_url:
+        scheme["bearerFormat"] = "JWT"
+        accepted = f"a JWT issued by {settings.auth_issuer} for audience {settings.auth_audience}"
+        scheme["description"] = f"{accepted}, or the agent's API key" if settings.agent_api_key else accepted
+    return scheme

@@ -26,7 +26,16 @@ from pydantic_ai.settings import ModelSettings
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
+from pais_core import (
+    BadRequestError,
+    PaisError,
+    Principal,
+    Progress,
+    SessionBusyError,
+    Settings,
+    Usage,
+    current_principal,
+)
 from pais_delegation import delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
@@ -51,6 +60,8 @@ class RunInput:
     depth: int = 0
     """Delegation depth of this run: 0 for a user's request, n for a request from an agent at depth n-1."""
     cancellation: CancellationToken | None = None
+    principal: Principal | None = field(default_factory=current_principal)
+    """Who asked: the verified caller current where the input was built (None for the static key)."""
 
     @property
     def delegated(self) -> bool:
