@@ -4,6 +4,8 @@ Layout (P = key prefix):
 
 - `P:s:<session>:seq` next event sequence number, `P:s:<session>:events` sorted set of event JSON
   scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`.
+- `P:s:<session>:owner` the principal that claimed the session; `P:own:<owner>:sessions` and
+  `P:own:<owner>:tasks` sorted sets of its sessions and tasks (stale members are skipped when listed).
 - `P:t:<task>:rec` task record JSON, `P:ctx:<context>` sorted set of that context's task ids.
 - A *registry* per kind (`P:idx:sessions:*`, `P:idx:tasks:*`): `order` (members scored by a
   creation counter, for stable paginated listing), `activity` (scored by last write time in
@@ -17,7 +19,7 @@ standalone Redis (or a Sentinel-managed primary), not Redis Cluster.
 
 from __future__ import annotations
 
-__all__ = ["APPEND", "EXTEND_LOCK", "LIST", "PUT_TASK", "RELEASE_LOCK"]
+__all__ = ["APPEND", "CLAIM", "EXTEND_LOCK", "LIST", "PUT_TASK", "RELEASE_LOCK"]
 
 _REGISTRY = """
 local function now_ms()
@@ -102,7 +104,7 @@ return 1
 PUT_TASK = (
     _REGISTRY
     + """
--- KEYS: record, context set, registry(order, activity, counter)
+-- KEYS: record, registry(order, activity, counter), then the sorted sets listing the task (context, owner)
 -- ARGV: task id, ttl_ms, max_tasks, prefix, suffixes, record JSON, then states that keep the stored record
 -- Returns 1 when stored, 0 when the stored record's status.state is one of those states.
 if #ARGV > 6 then
@@ -117,15 +119,34 @@ if #ARGV > 6 then
 end
 local ttl_ms = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[6])
-touch(registry(3, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))
-redis.call('ZADD', KEYS[2], 'NX', redis.call('ZSCORE', KEYS[3], ARGV[1]), ARGV[1])
-if ttl_ms > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl_ms)
-  redis.call('PEXPIRE', KEYS[2], ttl_ms)
+touch(registry(2, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+for i = 5, #KEYS do
+  redis.call('ZADD', KEYS[i], 'NX', score, ARGV[1])
+  if ttl_ms > 0 then redis.call('PEXPIRE', KEYS[i], ttl_ms) end
 end
+if ttl_ms > 0 then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
 return 1
 """
 )
+
+CLAIM = """
+-- KEYS: the session's owner key, the owner's session set, the sessions registry counter
+-- ARGV: owner, session id, ttl_ms
+-- Returns the owner on record (ARGV[1] unless another claimed the session first); refreshes its TTL.
+local current = redis.call('GET', KEYS[1])
+if not current then
+  current = ARGV[1]
+  redis.call('SET', KEYS[1], current)
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[2])
+end
+local ttl_ms = tonumber(ARGV[3])
+if ttl_ms > 0 and current == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+  redis.call('PEXPIRE', KEYS[2], ttl_ms)
+end
+return current
+"""
 
 LIST = (
     _REGISTRY
