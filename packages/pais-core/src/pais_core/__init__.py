@@ -87,7 +87,7 @@ from ._openai_models import (
     Usage,
     new_completion_id,
 )
-from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, Settings, SubAgentSpec, Var
+from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, ReadScope, Settings, SubAgentSpec, Var
 from ._version import __version__
 
 __all__ = [
@@ -147,6 +147,7 @@ __all__ = [
     "Principal",
     "Progress",
     "RateLimitedError",
+    "ReadScope",
     "ResponseMessage",
     "Role",
     "SendMessageResult",

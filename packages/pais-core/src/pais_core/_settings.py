@@ -36,6 +36,7 @@ __all__ = [
     "MockReply",
     "MockToolCall",
     "MockToolCalls",
+    "ReadScope",
     "Settings",
     "SubAgentSpec",
     "Var",

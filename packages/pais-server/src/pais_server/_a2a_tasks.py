@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -24,6 +24,7 @@ from pais_core import (
     ListTasksResult,
     Message,
     MessageSendParams,
+    NotFoundError,
     PaisError,
     StreamEvent,
     Task,
@@ -32,6 +33,7 @@ from pais_core import (
     TaskStatus,
     TaskStatusUpdateEvent,
     TextPart,
+    current_principal,
     new_a2a_id,
 )
 from pais_delegation import CONTEXT_METADATA_KEY
@@ -39,6 +41,7 @@ from pais_memory import Memory
 from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+from .auth import ALL, NOTHING
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
 
@@ -166,6 +169,7 @@ class A2ATasks:
     def __init__(self, runner: AgentRunner, *, poll_seconds: float = 0.25) -> None:
         self.runner = runner
         self.memory: Memory = runner.memory
+        self.access = runner.access
         self.poll_seconds = poll_seconds
         self._runs: dict[str, TaskRun] = {}
         self._closing = False
@@ -201,6 +205,7 @@ class A2ATasks:
             raise A2AError(
                 JsonRpcErrorCode.INVALID_PARAMS, "contextId must be 1-256 printable ASCII characters without spaces"
             )
+        await self._access(self.access.claim(context_id, current_principal()))
         prompt, history = _conversation(message)
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
@@ -229,7 +234,9 @@ class A2ATasks:
         Raises:
             A2AError: no such task.
         """
-        return _trim(await self._load(task_id), history_length)
+        task = await self._load(task_id)
+        await self._access(self.access.check_read(task.context_id), task_id)
+        return _trim(task, history_length)
 
     async def cancel(self, task_id: str) -> Task:
         """Mark the task `canceled`; the replica running it stops the run.
@@ -238,6 +245,7 @@ class A2ATasks:
             A2AError: no such task, or it already ended.
         """
         task = await self._load(task_id)
+        await self._access(self.access.check_own(task.context_id), task_id)
         if task.status.state in TERMINAL_TASK_STATES:
             raise A2AError(
                 JsonRpcErrorCode.TASK_NOT_CANCELABLE,
@@ -260,7 +268,17 @@ class A2ATasks:
     async def list(self, params: ListTasksParams, *, include_artifacts: bool = True) -> ListTasksResult:
         """One page of stored tasks, oldest first, optionally of one context and one state (filtered per page)."""
         page_size = params.page_size or 50
-        page = await self.memory.list_tasks(context_id=params.context_id, cursor=params.page_token, limit=page_size)
+        owner = self.access.listing_owner()
+        if params.context_id is not None:
+            await self._access(self.access.check_read(params.context_id))
+        elif owner == NOTHING:
+            return ListTasksResult(tasks=[], nextPageToken="", pageSize=page_size, totalSize=0)
+        page = await self.memory.list_tasks(
+            context_id=params.context_id,
+            cursor=params.page_token,
+            limit=page_size,
+            owner=None if owner == ALL else owner,
+        )
         tasks = [Task.model_validate(record) for record in page.items]
         if params.status is not None:
             tasks = [task for task in tasks if task.status.state == params.status]
@@ -275,11 +293,21 @@ class A2ATasks:
 
     async def _refuse_follow_up(self, task_id: str) -> None:
         task = await self._load(task_id)
+        await self._access(self.access.check_read(task.context_id), task_id)
         detail = "has ended" if task.status.state in TERMINAL_TASK_STATES else "is still running"
         raise A2AError(
             JsonRpcErrorCode.INVALID_PARAMS,
             f"task {task_id} {detail} ({task.status.state}); send the message without taskId to start a new task",
         )
+
+    @staticmethod
+    async def _access(check: Awaitable[None], task_id: str | None = None) -> None:
+        """Another principal's context answers like a missing task (or context)."""
+        try:
+            await check
+        except NotFoundError as exc:
+            message = f"task {task_id} not found" if task_id else exc.message
+            raise A2AError(JsonRpcErrorCode.TASK_NOT_FOUND, message) from None
 
     async def _load(self, task_id: str) -> Task:
         record = await self.memory.get_task(task_id)
@@ -294,6 +322,7 @@ class A2ATasks:
             task.context_id,
             task.model_dump(mode="json", by_alias=True, exclude_none=True),
             unless_state_in=TERMINAL_TASK_STATES if unless_ended else (),
+            owner=self.access.task_owner(),
         )
 
     async def _stored_state(self, task_id: str) -> TaskState | None:

@@ -35,6 +35,7 @@ from pais_core import (
     Settings,
     Usage,
     current_principal,
+    principal_scope,
 )
 from pais_delegation import delegation_scope
 from pais_memory import Memory
@@ -42,6 +43,7 @@ from pais_telemetry import agent_capabilities, memory_operation, record_token_us
 
 from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
+from .auth import SessionAccess
 
 __all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
 
@@ -118,6 +120,7 @@ class AgentRunner:
         self.agent = agent
         self.memory = memory
         self.settings = settings
+        self.access = SessionAccess(memory, settings.read_scope)
         self._model = model
         self._toolsets = list(toolsets)
         self._instructions = instructions
@@ -184,6 +187,7 @@ class AgentRunner:
             raise ServerBusyError(
                 f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
             )
+        await self.access.claim(inp.session_id, inp.principal)  # another's session: 404, nothing recorded
         self._active_runs += 1
         try:
             if inp.depth > settings.delegation_max_depth:
@@ -199,8 +203,11 @@ class AgentRunner:
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history))
-                with delegation_scope(
-                    session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
+                with (
+                    principal_scope(inp.principal),
+                    delegation_scope(
+                        session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
+                    ),
                 ):
                     yield turn
         except SessionBusyError:

@@ -1,5 +1,6 @@
 """Identity: verifying callers (JWT/JWKS) and the credentials outbound calls carry."""
 
+from ._access import ALL, NOTHING, SessionAccess
 from ._jwks import InvalidTokenError, JwtVerifier
 
-__all__ = ["InvalidTokenError", "JwtVerifier"]
+__all__ = ["ALL", "NOTHING", "InvalidTokenError", "JwtVerifier", "SessionAccess"]
