@@ -87,7 +87,17 @@ from ._openai_models import (
     Usage,
     new_completion_id,
 )
-from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, ReadScope, Settings, SubAgentSpec, Var
+from ._settings import (
+    McpServerSpec,
+    MockReply,
+    MockToolCall,
+    MockToolCalls,
+    ReadScope,
+    Settings,
+    SubAgentSpec,
+    TokenExchangeConfig,
+    Var,
+)
 from ._version import __version__
 
 __all__ = [
@@ -164,6 +174,7 @@ __all__ = [
     "TaskStatus",
     "TaskStatusUpdateEvent",
     "TextPart",
+    "TokenExchangeConfig",
     "ToolCall",
     "ToolCallFunction",
     "UpstreamTimeoutError",

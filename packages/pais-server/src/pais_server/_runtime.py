@@ -22,6 +22,7 @@ from ._readiness import Readiness, model_api_probe
 from ._runner import AgentRunner
 from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 from ._turn_events import TargetResolver, delegation_target
+from .auth import Credentials
 
 if TYPE_CHECKING:
     from ._mcp import McpManager
@@ -64,8 +65,16 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         assert handle is not None
         agent = Agent(handle.model, instructions=settings.instructions, name=settings.agent_name)
     memory = memory_from_settings(settings)
-    delegation = DelegationToolset.from_settings(settings) if settings.sub_agents else None
-    mcp = _mcp_manager(settings)
+    credentials = Credentials(settings)
+    delegation = (
+        DelegationToolset.from_settings(
+            settings,
+            credentials={s.name: credentials.for_target(s.name, s.auth, s.api_key) for s in settings.sub_agents},
+        )
+        if settings.sub_agents
+        else None
+    )
+    mcp = _mcp_manager(settings, credentials)
     probe_client: httpx.AsyncClient | None = None  # only with a model API to probe: it costs a TLS context
     readiness = Readiness()
     readiness.add("memory", lambda: _memory_probe(memory))
@@ -111,6 +120,7 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             yield runtime
             await runner.drain()
     finally:
+        await credentials.aclose()
         if probe_client is not None:
             await probe_client.aclose()
         await memory.close()
@@ -118,13 +128,15 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             await handle.aclose()
 
 
-def _mcp_manager(settings: Settings) -> McpManager | None:
+def _mcp_manager(settings: Settings, credentials: Credentials) -> McpManager | None:
     """The MCP servers of the environment; the `mcp` extra is only imported when there are some."""
     if not settings.mcp_servers:
         return None
     from ._mcp import McpManager
 
-    return McpManager(settings)
+    return McpManager(
+        settings, credentials={s.name: credentials.for_target(s.name, s.auth) for s in settings.mcp_servers}
+    )
 
 
 async def _memory_probe(memory: Memory) -> str | None:

@@ -2,5 +2,16 @@
 
 from ._access import ALL, NOTHING, SessionAccess
 from ._jwks import InvalidTokenError, JwtVerifier
+from ._outbound import AgentToken, Credentials, TargetCredentials, TokenExchange
 
-__all__ = ["ALL", "NOTHING", "InvalidTokenError", "JwtVerifier", "SessionAccess"]
+__all__ = [
+    "ALL",
+    "NOTHING",
+    "AgentToken",
+    "Credentials",
+    "InvalidTokenError",
+    "JwtVerifier",
+    "SessionAccess",
+    "TargetCredentials",
+    "TokenExchange",
+]

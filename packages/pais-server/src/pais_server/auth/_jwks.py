@@ -120,8 +120,8 @@ class JwtVerifier:
 
     async def _key(self, kid: object) -> jwt.PyJWK:
         name = kid if isinstance(kid, str) else ""
-        if name not in self._keys and self._may_read():
-            async with self._lock:
+        if name not in self._keys:
+            async with self._lock:  # also waits for a read under way
                 if name not in self._keys and self._may_read():
                     await self._read()
         key = self._keys.get(name)
