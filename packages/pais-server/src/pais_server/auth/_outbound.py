@@ -201,7 +201,7 @@ class TargetCredentials:
         principal = current_principal()
         subject = principal.token if principal is not None else None
         if subject is None or self.mode == "none":
-            return headers  # no caller (the static key, an autonomous run): the agent's own identity only
+            return headers  # no caller (the static key, a run the server starts): the agent's own identity only
         if self.mode == "forward":
             headers["Authorization"] = f"Bearer {subject}"
         elif self._exchange is not None:  # Settings requires KAOS_TOKEN_EXCHANGE_CONFIG for `exchange`
