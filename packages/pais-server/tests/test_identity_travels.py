@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -140,3 +141,54 @@ def test_each_caller_reaches_tools_and_workers_with_its_own_token(
         assert _claims(headers["x-agent-authorization"])["sub"] == AGENT_CLIENT
     # one exchange per caller: later calls reuse the cached token
     assert sorted(e["subject"] for e in idp.exchanges) == ["alice", "bob"]
+
+
+def _report_tool_results(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """Like `_use_tools_then_answer`, but answers with what the tools returned."""
+    last = messages[-1]
+    if isinstance(last, ModelRequest) and any(isinstance(part, UserPromptPart) for part in last.parts):
+        return _use_tools_then_answer(messages, info)
+    assert isinstance(last, ModelRequest)
+    return ModelResponse(parts=[TextPart(" | ".join(str(getattr(part, "content", "")) for part in last.parts))])
+
+
+def test_a_refused_exchange_fails_the_delegation_and_leaks_no_token(
+    serve_pais: ServeFactory,
+    idp: IdentityProvider,
+    worker: tuple[str, HeaderRecorder],
+    tools: McpTestServer,
+    tmp_path: Path,
+) -> None:
+    worker_url, worker_headers = worker
+    agent_token = idp.issue("file-agent", audience=idp.issuer)
+    token_file = tmp_path / "agent-token"
+    token_file.write_text(agent_token)
+    exchange = {"issuer": idp.issuer, "token_endpoint": f"{idp.issuer}/no-such-endpoint", "targets": ["worker"]}
+    orchestrator = serve_pais(
+        Agent(FunctionModel(_report_tool_results)),
+        auth_jwks_url=idp.jwks_url,
+        auth_issuer=idp.issuer,
+        auth_audience="orchestrator",
+        agent_auth_token_file=str(token_file),
+        token_exchange=json.dumps(exchange),
+        sub_agents=[{"name": "worker", "url": worker_url}],
+        mcp_servers=[{"name": "tools", "url": tools.base_url}],
+    )
+    caller = idp.issue("carol", audience="orchestrator")
+    headers = {"Authorization": f"Bearer {caller}", "X-Session-ID": "carol-refused"}
+    body = {"messages": [{"role": "user", "content": "carol-refused"}]}
+    response = orchestrator.http.post("/v1/chat/completions", json=body, headers=headers)
+
+    assert response.status_code == 200, response.text
+    answer = response.json()["choices"][0]["message"]["content"]
+    assert "refused the token-exchange grant: HTTP 404" in answer
+    assert not any(h.get("x-session-id") == "carol-refused/worker" for h in worker_headers.seen)
+    echo_calls = [r for r in tools.requests() if '"carol-refused"' in r["body"]]
+    assert len(echo_calls) == 1  # `none`: no caller token, only the agent's own (from the file)
+    assert "authorization" not in echo_calls[0]["headers"]
+    assert echo_calls[0]["headers"]["x-agent-authorization"] == f"Bearer {agent_token}"
+    events = orchestrator.http.get("/memory/events", params={"session_id": "carol-refused"}, headers=headers)
+    assert events.status_code == 200
+    for text in (response.text, events.text):
+        assert caller not in text
+        assert agent_token not in text

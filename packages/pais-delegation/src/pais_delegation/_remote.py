@@ -325,9 +325,7 @@ class RemoteAgent:
             try:
                 request_headers.update(await self.credentials.headers())
             except PaisError as exc:
-                raise DelegationError(
-                    self.name, "unauthorized", f"no credentials for {self.name}: {exc.message}"
-                ) from None
+                raise DelegationError(self.name, "unauthorized", f"no credentials: {exc.message}") from None
         task_id: str | None = None
         if client is not None:
             text, task_id = await self._send_a2a(client, task, context, sub_session, request_headers)

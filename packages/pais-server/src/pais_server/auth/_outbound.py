@@ -48,14 +48,14 @@ class CredentialError(DependencyUnavailableError):
 async def _token_request(
     http: httpx.AsyncClient, url: str, form: dict[str, str], auth: httpx.Auth | None
 ) -> dict[str, Any]:
+    """POST a grant to a token endpoint; the response body (with a string `access_token`)."""
     try:
         response = await http.post(url, data=form, auth=auth or httpx.USE_CLIENT_DEFAULT)
     except httpx.HTTPError as exc:
         raise CredentialError(f"token endpoint {url} unreachable: {type(exc).__name__}") from None
     if response.status_code != 200:
-        raise CredentialError(
-            f"token endpoint {url} refused the {form['grant_type']} grant: HTTP {response.status_code}"
-        )
+        grant = form["grant_type"].rsplit(":", 1)[-1]
+        raise CredentialError(f"token endpoint {url} refused the {grant} grant: HTTP {response.status_code}")
     try:
         body = cast(dict[str, Any], response.json())
         token = body["access_token"]
