@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
+from collections import OrderedDict
 from typing import Any, cast
 
 import httpx
@@ -15,6 +17,8 @@ __all__ = ["InvalidTokenError", "JwtVerifier"]
 
 _REFRESH_AT_MOST_EVERY = 1.0
 """Seconds between JWKS reads triggered by unknown key ids (a flood of forged `kid`s costs one read a second)."""
+_CACHED_TOKENS = 10_000
+"""Verified tokens remembered (by digest, until they expire), so a caller's next request skips the signature check."""
 _LEEWAY = 30.0
 """Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds."""
 
@@ -28,8 +32,9 @@ class InvalidTokenError(AuthenticationError):
 class JwtVerifier:
     """Checks signature, expiry, issuer and audience; the principal comes from `principal_claim`.
 
-    Keys are read from the JWKS on first use and cached; a token naming a key id the cache does
-    not hold makes it read the JWKS again (at most once a second), so key rotation needs no restart.
+    A verified token is remembered (by digest) until it expires. Keys are read from the JWKS on
+    first use and cached; a token naming a key id the cache does not hold makes it read the JWKS
+    again (at most once a second), so key rotation needs no restart.
     """
 
     def __init__(
@@ -52,6 +57,7 @@ class JwtVerifier:
         self._admin_claim, self._admin_value = claim or None, value or None
         self._http = http
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._verified: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self._read_at: float | None = None
         self._lock = asyncio.Lock()
 
@@ -76,6 +82,10 @@ class JwtVerifier:
             InvalidTokenError: malformed, badly signed, expired, or for another issuer or audience.
             DependencyUnavailableError: the JWKS cannot be read.
         """
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None and time.time() < cached[0]:
+            return cached[1]
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -106,7 +116,11 @@ class JwtVerifier:
         principal = claims.get(self.principal_claim)
         if not isinstance(principal, str) or not principal:
             raise InvalidTokenError(f"invalid token: no {self.principal_claim!r} claim")
-        return Principal(id=principal, token=token, admin=self._is_admin(claims))
+        verified = Principal(id=principal, token=token, admin=self._is_admin(claims))
+        self._verified[digest] = (float(claims["exp"]), verified)
+        while len(self._verified) > _CACHED_TOKENS:
+            self._verified.popitem(last=False)
+        return verified
 
     def _is_admin(self, claims: dict[str, Any]) -> bool:
         if self._admin_claim is None:
