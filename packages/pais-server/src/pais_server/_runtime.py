@@ -65,11 +65,10 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         assert handle is not None
         agent = Agent(handle.model, instructions=settings.instructions, name=settings.agent_name)
     memory = memory_from_settings(settings)
-    credentials = Credentials(settings)
+    credentials = Credentials.from_settings(settings)  # None without identity settings: no client is opened
     delegation = (
         DelegationToolset.from_settings(
-            settings,
-            credentials={s.name: credentials.for_target(s.name, s.auth, s.api_key) for s in settings.sub_agents},
+            settings, credentials=credentials and credentials.providers(settings.sub_agents)
         )
         if settings.sub_agents
         else None
@@ -120,7 +119,8 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             yield runtime
             await runner.drain()
     finally:
-        await credentials.aclose()
+        if credentials is not None:
+            await credentials.aclose()
         if probe_client is not None:
             await probe_client.aclose()
         await memory.close()
@@ -128,15 +128,13 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             await handle.aclose()
 
 
-def _mcp_manager(settings: Settings, credentials: Credentials) -> McpManager | None:
+def _mcp_manager(settings: Settings, credentials: Credentials | None) -> McpManager | None:
     """The MCP servers of the environment; the `mcp` extra is only imported when there are some."""
     if not settings.mcp_servers:
         return None
     from ._mcp import McpManager
 
-    return McpManager(
-        settings, credentials={s.name: credentials.for_target(s.name, s.auth) for s in settings.mcp_servers}
-    )
+    return McpManager(settings, credentials=credentials.providers(settings.mcp_servers) if credentials else None)
 
 
 async def _memory_probe(memory: Memory) -> str | None:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import httpx
@@ -23,8 +23,10 @@ import httpx
 from pais_core import (
     ACTOR_HEADER,
     DependencyUnavailableError,
+    McpServerSpec,
     OutboundAuth,
     Settings,
+    SubAgentSpec,
     TokenExchangeConfig,
     current_principal,
 )
@@ -227,6 +229,22 @@ class Credentials:
         self.exchange = TokenExchange(self._http, exchange_config, self.agent) if exchange_config else None
         self._targets = frozenset(exchange_config.targets) if exchange_config else frozenset[str]()
         self._has_agent_token = bool(settings.agent_auth_token_file or settings.agent_auth_client_id)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Credentials | None:
+        """The agent's outbound credentials; None when no target sends more than its static key."""
+        targets = (*settings.sub_agents, *settings.mcp_servers)
+        configured = settings.token_exchange or settings.agent_auth_token_file or settings.agent_auth_client_id
+        if configured is None and not any(target.auth for target in targets):
+            return None
+        return cls(settings)
+
+    def providers(self, targets: Iterable[SubAgentSpec | McpServerSpec]) -> dict[str, TargetCredentials | None]:
+        """The provider of each target, by name (a sub-agent's `api_key` stays its `none` credential)."""
+        return {
+            target.name: self.for_target(target.name, target.auth, getattr(target, "api_key", None))
+            for target in targets
+        }
 
     def mode(self, target: str, configured: OutboundAuth | None) -> OutboundAuth:
         """The target's `_AUTH`, else `exchange` for exchange targets and `none` for the rest."""
