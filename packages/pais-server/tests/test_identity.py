@@ -131,3 +131,30 @@ def test_the_card_advertises_bearer_jwts_of_the_issuer(verified: Served, idp: Id
     assert scheme["bearerFormat"] == "JWT"
     assert idp.issuer in scheme["description"]
     assert card["security"] == [{"bearer": []}]
+
+
+@pytest.mark.parametrize("scope", ["session", "agent"])
+def test_read_scopes(serve_pais: ServeFactory, idp: IdentityProvider, scope: str) -> None:
+    served = serve_pais(
+        Agent(FunctionModel(_whoami)),
+        auth_jwks_url=idp.jwks_url,
+        auth_issuer=idp.issuer,
+        auth_audience=AUDIENCE,
+        memory_read_scope=scope,
+    )
+    alice, bob = (_bearer(idp.issue(name, audience=AUDIENCE)) for name in ("alice", "bob"))
+    body = {"messages": [{"role": "user", "content": "hi"}]}
+    created = served.http.post("/v1/chat/completions", json=body, headers={**alice, "X-Session-ID": "alice-s"})
+    assert created.status_code == 200
+    own = served.http.get("/memory/events", params={"session_id": "alice-s"}, headers=alice)
+    assert own.status_code == 200
+    others = served.http.get("/memory/events", params={"session_id": "alice-s"}, headers=bob)
+    listed = served.http.get("/memory/sessions", headers=alice).json()["sessions"]
+    if scope == "session":  # own sessions by id only; listings stay empty
+        assert others.status_code == 404
+        assert listed == []
+    else:  # every verified caller reads and lists the agent's sessions
+        assert others.status_code == 200
+        assert served.http.get("/memory/sessions", headers=bob).json()["sessions"] == ["alice-s"]
+    continued = served.http.post("/v1/chat/completions", json=body, headers={**bob, "X-Session-ID": "alice-s"})
+    assert continued.status_code == 404  # reading never lets another principal continue a session
