@@ -227,3 +227,58 @@ def test_the_readme_table_is_rendered_from_the_declarations() -> None:
         "README.md's configuration table differs from the declarations in pais_core/_settings.py; regenerate it with "
         "uv run python -c 'from pais_core import Settings; print(Settings.markdown_table(), end=\"\")'"
     )
+
+
+def test_identity_settings_parse(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("s3cret\n")
+    exchange = '{"issuer": "https://idp", "token_endpoint": "https://idp/token", "targets": ["tools", "worker"]}'
+    settings = Settings.from_env(
+        _env(
+            AUTH_JWKS_URL="https://idp/jwks",
+            AUTH_ISSUER="https://idp",
+            AUTH_AUDIENCE="agent-1",
+            AUTH_ALGORITHMS="RS256, ES256",
+            AGENT_AUTH_CLIENT_ID="agent-1",
+            AGENT_AUTH_CLIENT_SECRET_FILE=str(secret),
+            KAOS_TOKEN_EXCHANGE_CONFIG=exchange,
+            MCP_SERVERS="tools",
+            MCP_SERVER_tools_URL="http://tools:8000",
+            MCP_SERVER_TOOLS_AUTH="Forward",
+            AGENT_SUB_AGENTS="worker:http://worker:8000",
+        )
+    )
+    assert settings.jwt_algorithms == ["RS256", "ES256"]
+    assert settings.read_scope == "principal"
+    assert settings.agent_auth_client_secret == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert settings.token_exchange is not None
+    assert settings.token_exchange.targets == ("tools", "worker")
+    assert settings.mcp_servers[0].auth == "forward"
+    assert settings.sub_agents[0].auth is None
+    assert Settings.from_env(_env()).read_scope == "agent"
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "fragment"),
+    [
+        ({"AUTH_JWKS_URL": "https://idp/jwks", "AUTH_AUDIENCE": "a"}, "AUTH_ISSUER", "required with AUTH_JWKS_URL"),
+        ({"AUTH_ISSUER": "https://idp"}, "AUTH_JWKS_URL", "required"),
+        ({"AUTH_ALGORITHMS": "HS256"}, "AUTH_ALGORITHMS", "expected comma-separated names"),
+        ({"MEMORY_READ_SCOPE": "everyone"}, "MEMORY_READ_SCOPE", "expected one of"),
+        ({"KAOS_TOKEN_EXCHANGE_CONFIG": "{"}, "KAOS_TOKEN_EXCHANGE_CONFIG", "expected a JSON object"),
+        ({"AGENT_AUTH_CLIENT_ID": "a"}, "AGENT_AUTH_CLIENT_SECRET", "required"),
+        ({"AGENT_AUTH_CLIENT_SECRET_FILE": "/nonexistent/secret"}, "AGENT_AUTH_CLIENT_SECRET_FILE", "cannot read"),
+        (
+            {"AGENT_SUB_AGENTS": "w:http://w", "SUB_AGENT_W_AUTH": "exchange"},
+            "KAOS_TOKEN_EXCHANGE_CONFIG",
+            "w exchanges tokens",
+        ),
+        ({"AGENT_SUB_AGENTS": "w:http://w", "SUB_AGENT_W_AUTH": "steal"}, "SUB_AGENT_W_AUTH", "expected one of"),
+    ],
+)
+def test_invalid_identity_settings_name_the_variable(env: dict[str, str], variable: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(_env(**env))
+    assert caught.value.variable == variable
+    assert fragment in caught.value.problem

@@ -507,3 +507,51 @@ async def test_the_first_claim_wins(memory: Memory) -> None:
     assert await memory.claim("startup-goal", "replica-b") == "replica-a"
     assert await memory.claim("another", "replica-b") == "replica-b"
     assert await NullMemory().claim("startup-goal", "alone") == "alone"
+
+
+async def test_the_first_claim_owns_a_session(memory: Memory) -> None:
+    assert await memory.session_owner("s") is None
+    claims = await asyncio.gather(*(memory.claim_session("s", who) for who in ("alice", "bob") * 5))
+    assert len(set(claims)) == 1
+    owner = claims[0]
+    assert await memory.session_owner("s") == owner
+    assert await memory.claim_session("s", "mallory") == owner
+    assert await memory.claim_session("s", owner) == owner
+
+
+async def test_sessions_and_tasks_are_listed_by_owner(make_memory: MakeMemory) -> None:
+    memory = make_memory()
+    for session, owner in [("a1", "alice"), ("b1", "bob"), ("a2", "alice"), ("nobody", None)]:
+        if owner is not None:
+            assert await memory.claim_session(session, owner) == owner
+        await store_turn(memory, session, session)
+        await memory.put_task(f"task-{session}", session, _task("completed"), owner=owner)
+
+    first = await memory.list_sessions(owner="alice", limit=1)
+    assert first.items == ["a1"]
+    assert first.next_cursor is not None
+    rest = await memory.list_sessions(owner="alice", cursor=first.next_cursor, limit=10)
+    assert rest.items == ["a2"]
+    assert rest.next_cursor is None
+    assert (await memory.list_sessions(owner="bob")).items == ["b1"]
+    assert (await memory.list_sessions(owner="carol")).items == []
+    assert (await memory.list_sessions()).items == ["a1", "b1", "a2", "nobody"]
+
+    alice_tasks = await memory.list_tasks(owner="alice")
+    assert len(alice_tasks.items) == 2
+    assert len((await memory.list_tasks(owner="bob")).items) == 1
+    assert len((await memory.list_tasks()).items) == 4
+
+
+async def test_an_evicted_session_forgets_its_owner(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_sessions=1)
+    await memory.claim_session("s1", "alice")
+    await store_turn(memory, "s1", "one")
+    await store_turn(memory, "s2", "two")  # evicts "s1" (the older one, also on a tie)
+
+    assert await memory.session_owner("s1") is None
+    assert (await memory.list_sessions(owner="alice")).items == []
+    assert await memory.claim_session("s1", "bob") == "bob"
+    await store_turn(memory, "s1", "again")
+    assert (await memory.list_sessions(owner="alice")).items == []
+    assert (await memory.list_sessions(owner="bob")).items == ["s1"]

@@ -1,7 +1,7 @@
 """A real FastMCP server over Streamable HTTP on loopback, in a subprocess a test can stop and restart.
 
 Tools: `add(a, b)`, `echo(text)` and `fail(message)`, which always raises a tool error. Every HTTP
-request is recorded (method, path, headers) and served back at `GET /_requests`, so tests can check
+request is recorded (method, path, headers, body) and served back at `GET /_requests`, so tests can check
 what the client sent. Run directly: `python -m pais_testing.mcp_server --port N [--name NAME]`.
 """
 
@@ -55,7 +55,7 @@ class McpTestServer:
             self._process = None
 
     def requests(self) -> list[dict[str, Any]]:
-        """The HTTP requests the server received since it started: method, path, headers."""
+        """The HTTP requests the server received since it started: method, path, headers, body."""
         return httpx.get(f"{self.base_url}/_requests", timeout=5).json()
 
     def __enter__(self) -> McpTestServer:
@@ -98,7 +98,22 @@ def _serve(port: int, name: str) -> None:
                 await JSONResponse(seen)(scope, receive, send)
                 return
             headers = {key.decode("latin-1"): value.decode("latin-1") for key, value in scope["headers"]}
-            seen.append({"method": scope["method"], "path": scope["path"], "headers": headers})
+            received: list[Any] = []
+            body = b""
+            while scope["method"] == "POST":
+                message = await receive()
+                received.append(message)
+                body += message.get("body", b"")
+                if not message.get("more_body", False):
+                    break
+            record = {"method": scope["method"], "path": scope["path"], "headers": headers, "body": body.decode()}
+            seen.append(record)
+
+            async def replay() -> Any:
+                return received.pop(0) if received else await receive()
+
+            await app(scope, replay, send)
+            return
         await app(scope, receive, send)
 
     uvicorn.run(recording, host="127.0.0.1", port=port, log_level="warning")

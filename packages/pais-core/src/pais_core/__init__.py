@@ -63,6 +63,14 @@ from ._errors import (
     SessionBusyError,
     UpstreamTimeoutError,
 )
+from ._identity import (
+    ACTOR_HEADER,
+    CredentialProvider,
+    OutboundAuth,
+    Principal,
+    current_principal,
+    principal_scope,
+)
 from ._memory_models import EventType, MemoryEvent, new_event_id
 from ._openai_models import (
     ChatCompletionChunk,
@@ -86,12 +94,23 @@ from ._openai_models import (
     new_completion_id,
 )
 from ._redact import redact_urls
-from ._settings import McpServerSpec, MockReply, MockToolCall, MockToolCalls, Settings, SubAgentSpec, Var
+from ._settings import (
+    McpServerSpec,
+    MockReply,
+    MockToolCall,
+    MockToolCalls,
+    ReadScope,
+    Settings,
+    SubAgentSpec,
+    TokenExchangeConfig,
+    Var,
+)
 from ._version import __version__
 
 __all__ = [
     "A2A_METHODS",
     "A2A_VERSION_HEADER",
+    "ACTOR_HEADER",
     "KAOS_PROTOCOLS",
     "SEND_MESSAGE_RESULT",
     "STREAM_EVENT",
@@ -113,6 +132,7 @@ __all__ = [
     "ChunkChoice",
     "ConfigError",
     "ContentPart",
+    "CredentialProvider",
     "DataPart",
     "Delta",
     "DependencyUnavailableError",
@@ -139,11 +159,14 @@ __all__ = [
     "ModelCard",
     "ModelList",
     "NotFoundError",
+    "OutboundAuth",
     "PaisError",
     "Part",
     "PayloadTooLargeError",
+    "Principal",
     "Progress",
     "RateLimitedError",
+    "ReadScope",
     "ResponseMessage",
     "Role",
     "SendMessageResult",
@@ -162,6 +185,7 @@ __all__ = [
     "TaskStatus",
     "TaskStatusUpdateEvent",
     "TextPart",
+    "TokenExchangeConfig",
     "ToolCall",
     "ToolCallFunction",
     "UpstreamTimeoutError",
@@ -169,6 +193,7 @@ __all__ = [
     "Var",
     "__version__",
     "a2a_method",
+    "current_principal",
     "from_v1",
     "from_v1_stream_response",
     "negotiate_a2a_version",
@@ -176,6 +201,7 @@ __all__ = [
     "new_completion_id",
     "new_event_id",
     "parts_text",
+    "principal_scope",
     "redact_urls",
     "to_kaos",
     "to_v1",

@@ -7,6 +7,7 @@ documenting it. The README's configuration table is rendered from these declarat
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -31,14 +32,17 @@ from pydantic_core import ErrorDetails
 
 from ._env import EnvReader, check_url
 from ._errors import ConfigError
+from ._identity import OutboundAuth
 
 __all__ = [
     "McpServerSpec",
     "MockReply",
     "MockToolCall",
     "MockToolCalls",
+    "ReadScope",
     "Settings",
     "SubAgentSpec",
+    "TokenExchangeConfig",
     "Var",
 ]
 
@@ -48,6 +52,7 @@ OtlpProtocol = Literal["grpc", "http/protobuf"]
 LogFormat = Literal["text", "json"]
 StreamProgress = Literal["field", "content", "none"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ReadScope = Literal["session", "principal", "agent"]
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant."
 _AGENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
@@ -81,6 +86,19 @@ class SubAgentSpec(_Frozen):
     url: str
     card_url: str | None = None
     api_key: str | None = Field(default=None, repr=False)
+    auth: OutboundAuth | None = None
+    """What it receives as `Authorization` (None: `exchange` when a token exchange target, else `none`)."""
+
+
+class TokenExchangeConfig(_Frozen):
+    """`KAOS_TOKEN_EXCHANGE_CONFIG`: where RFC 8693 exchanges happen and for which targets."""
+
+    issuer: str
+    token_endpoint: Annotated[str, AfterValidator(lambda url: _http_url(url) or url)]
+    audience: str | None = None
+    """Audience of every exchanged token; else each target's own name."""
+    targets: tuple[str, ...] = ()
+    """Names of the MCP servers and sub-agents whose calls carry exchanged tokens."""
 
 
 class McpServerSpec(_Frozen):
@@ -89,6 +107,8 @@ class McpServerSpec(_Frozen):
     name: str
     url: str
     headers: dict[str, str] = Field(default_factory=dict[str, str], repr=False)
+    auth: OutboundAuth | None = None
+    """What it receives as `Authorization` (None: `exchange` when a token exchange target, else `none`)."""
 
 
 class MockToolCall(_Frozen):
@@ -160,6 +180,26 @@ def _regex_list(value: str | None) -> str | None:
     return value
 
 
+_ASYMMETRIC = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"})
+
+
+def _jwt_algorithms(value: str) -> str:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    if not names or any(name not in _ASYMMETRIC for name in names):
+        raise ValueError(f"expected comma-separated names from {', '.join(sorted(_ASYMMETRIC))}, got {value!r}")
+    return ",".join(names)
+
+
+def _json_object(value: object) -> object:
+    """JSON text from the environment, or an object given in code."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise ValueError("expected a JSON object") from None
+    return value
+
+
 def _mock_replies(value: object) -> object:
     """At least one reply, whether the list comes from code or from the environment's JSON."""
     if value == [] or value == ():
@@ -202,6 +242,64 @@ class Settings(_Frozen):
     ] = None
     agent_api_key: Annotated[
         str | None, Field(repr=False), Var("when set, clients must send `Authorization: Bearer <key>`")
+    ] = None
+
+    auth_jwks_url: Annotated[
+        HttpUrl,
+        Var(
+            "JWKS of the identity provider: signed JWT bearer tokens are then accepted (beside `AGENT_API_KEY`"
+            " when both are set); keys are cached and re-read when a token names an unknown `kid`"
+        ),
+    ] = None
+    auth_issuer: Annotated[str | None, Var("required `iss` of accepted tokens; advertised in the agent card")] = None
+    auth_audience: Annotated[str | None, Var("required `aud` of accepted tokens")] = None
+    auth_algorithms: Annotated[
+        str, AfterValidator(_jwt_algorithms), Var("comma-separated accepted JWS algorithms (asymmetric only)")
+    ] = "RS256"
+    auth_principal_claim: Annotated[str, Var("claim naming the caller (the principal)")] = "sub"
+    auth_admin_claim: Annotated[
+        str | None,
+        Var(
+            "`claim` (true marks an administrator) or `claim=value` (the claim, a string, space-separated"
+            " string or list, contains value), e.g. `roles=pais-admin`; administrators read every session"
+        ),
+    ] = None
+
+    agent_auth_token_file: Annotated[
+        str | None,
+        Var("file holding the agent's own token (re-read when it changes), sent as `x-agent-authorization`"),
+    ] = None
+    agent_auth_client_id: Annotated[
+        str | None, Var("client id of the agent's own token (client credentials at `AGENT_AUTH_TOKEN_ENDPOINT`)")
+    ] = None
+    agent_auth_client_secret: Annotated[
+        str | None,
+        Field(repr=False),
+        Var(
+            "client secret of `AGENT_AUTH_CLIENT_ID`",
+            related=(Var("file holding that secret", env="AGENT_AUTH_CLIENT_SECRET_FILE", default="none"),),
+        ),
+    ] = None
+    agent_auth_token_endpoint: Annotated[
+        HttpUrl, Var("OAuth token endpoint of the agent's client credentials", default="the exchange's endpoint")
+    ] = None
+    token_exchange: Annotated[
+        TokenExchangeConfig | None,
+        BeforeValidator(_json_object),
+        Var(
+            "JSON `{issuer, token_endpoint, audience, targets}`: calls to the `targets` (MCP server and sub-agent"
+            " names) carry the caller's token exchanged (RFC 8693; actor = the agent's own token) for `audience`"
+            " (else the target's name)",
+            env="KAOS_TOKEN_EXCHANGE_CONFIG",
+            related=(
+                Var(
+                    "`none` (its static key or headers), `forward` (the caller's token, for trusted internal"
+                    " targets) or `exchange`",
+                    env="MCP_SERVER_<name>_AUTH,SUB_AGENT_<NAME>_AUTH",
+                    default="`exchange` for exchange targets, else `none`",
+                ),
+            ),
+        ),
     ] = None
 
     model_api_url: Annotated[
@@ -339,6 +437,15 @@ class Settings(_Frozen):
     memory_session_ttl_seconds: Annotated[
         int, Ge(0), Var("sliding TTL of a Redis session; `0` keeps sessions forever", default="`604800` (7 days)")
     ] = 7 * 24 * 3600
+    memory_read_scope: Annotated[
+        ReadScope | None,
+        BeforeValidator(_lower),
+        Var(
+            "what a verified caller may read: `session` (its own sessions by id, no listings), `principal`"
+            " (also lists its own) or `agent` (every session of the agent); administrators read all",
+            default="`principal` with `AUTH_JWKS_URL`",
+        ),
+    ] = None
     memory_context_limit: Annotated[int, Ge(0), Var("turns of history given to the model (a turn is never split)")] = 6
     memory_max_sessions: Annotated[
         int, Ge(1), Var("sessions kept (least recently written dropped first; Redis also expires them by TTL)")
@@ -480,6 +587,21 @@ class Settings(_Frozen):
         return settings
 
     def _check_combinations(self) -> None:
+        if self.auth_jwks_url is not None:
+            for variable, value in (("AUTH_ISSUER", self.auth_issuer), ("AUTH_AUDIENCE", self.auth_audience)):
+                if not value:
+                    raise ConfigError(variable, "is required with AUTH_JWKS_URL (tokens are checked against it)")
+        elif self.auth_issuer or self.auth_audience:
+            raise ConfigError("AUTH_JWKS_URL", "is required with AUTH_ISSUER or AUTH_AUDIENCE")
+        if self.token_exchange is None:
+            for target in (*self.sub_agents, *self.mcp_servers):
+                if target.auth == "exchange":
+                    raise ConfigError("KAOS_TOKEN_EXCHANGE_CONFIG", f"is required: {target.name} exchanges tokens")
+        if self.agent_auth_client_id is not None:
+            if not self.agent_auth_client_secret:
+                raise ConfigError("AGENT_AUTH_CLIENT_SECRET", "is required with AGENT_AUTH_CLIENT_ID")
+            if self.agent_auth_token_endpoint is None and self.token_exchange is None:
+                raise ConfigError("AGENT_AUTH_TOKEN_ENDPOINT", "is required with AGENT_AUTH_CLIENT_ID")
         if self.memory_type == "redis" and self.memory_redis_url is None:
             raise ConfigError("MEMORY_REDIS_URL", "is required when MEMORY_TYPE=redis")
         if self.model_api_url is not None and self.model_name is None:
@@ -496,6 +618,16 @@ class Settings(_Frozen):
             return None
         base = self.model_api_url.rstrip("/")
         return base if re.search(r"/v\d+$", base) else f"{base}/v1"
+
+    @property
+    def jwt_algorithms(self) -> list[str]:
+        """`AUTH_ALGORITHMS` as a list."""
+        return self.auth_algorithms.split(",")
+
+    @property
+    def read_scope(self) -> ReadScope:
+        """`MEMORY_READ_SCOPE`, else `principal` when callers are verified and `agent` when they are not."""
+        return self.memory_read_scope or ("principal" if self.auth_jwks_url else "agent")
 
     @property
     def instructions(self) -> str:
@@ -557,10 +689,31 @@ class Settings(_Frozen):
         data["sub_agents"] = _sub_agents(env)
         data["mcp_servers"] = _mcp_servers(env)
         data["debug_mock_responses"] = env.json_value("DEBUG_MOCK_RESPONSES")
+        if (secret_file := env.text("AGENT_AUTH_CLIENT_SECRET_FILE")) and "agent_auth_client_secret" not in data:
+            data["agent_auth_client_secret"] = _read_secret("AGENT_AUTH_CLIENT_SECRET_FILE", secret_file)
         return cls(**data)
 
 
 _COMPOSITE = frozenset({"AGENT_SUB_AGENTS", "MCP_SERVERS", "DEBUG_MOCK_RESPONSES"})
+
+
+def _read_secret(variable: str, path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    except OSError as exc:
+        raise ConfigError(variable, f"cannot read {path}: {exc.strerror}") from None
+
+
+def _target_auth(env: EnvReader, *variables: str) -> OutboundAuth | None:
+    found = env.first_of(*variables)
+    if found is None:
+        return None
+    variable, value = found
+    mode = value.strip().lower()
+    if mode not in ("none", "forward", "exchange"):
+        raise ConfigError(variable, f"expected one of none, forward, exchange, got {value!r}")
+    return mode
 
 
 def _var_of(name: str, info: FieldInfo) -> Var:
@@ -652,14 +805,25 @@ def _sub_agents(env: EnvReader) -> tuple[SubAgentSpec, ...]:
         check_url("AGENT_SUB_AGENTS", url)
         if name in agents:
             raise ConfigError("AGENT_SUB_AGENTS", f"sub-agent {name!r} is listed twice")
-        agents[name] = SubAgentSpec(name=name, url=url.rstrip("/"), api_key=_sub_agent_key(env, name))
+        agents[name] = SubAgentSpec(
+            name=name,
+            url=url.rstrip("/"),
+            api_key=_sub_agent_key(env, name),
+            auth=_target_auth(env, f"SUB_AGENT_{_env_suffix(name)}_AUTH"),
+        )
     for name in env.names("PEER_AGENTS"):
         variable = f"PEER_AGENT_{_env_suffix(name)}_CARD_URL"
         card_url = env.required(variable)
         check_url(variable, card_url)
         base = card_url.split(_WELL_KNOWN, 1)[0].rstrip("/") if _WELL_KNOWN in card_url else card_url.rstrip("/")
         if name not in agents:
-            agents[name] = SubAgentSpec(name=name, url=base, card_url=card_url, api_key=_sub_agent_key(env, name))
+            agents[name] = SubAgentSpec(
+                name=name,
+                url=base,
+                card_url=card_url,
+                api_key=_sub_agent_key(env, name),
+                auth=_target_auth(env, f"SUB_AGENT_{_env_suffix(name)}_AUTH"),
+            )
     return tuple(agents.values())
 
 
@@ -686,5 +850,6 @@ def _mcp_servers(env: EnvReader) -> tuple[McpServerSpec, ...]:
                     'expected a JSON object of strings, e.g. {"Authorization": "Bearer x"}',
                 )
             headers = {str(k): str(v) for k, v in data.items()}  # pyright: ignore[reportUnknownVariableType, reportUnknownArgumentType]
-        servers.append(McpServerSpec(name=name, url=url, headers=headers))
+        auth = _target_auth(env, f"MCP_SERVER_{name}_AUTH", f"MCP_SERVER_{suffix}_AUTH")
+        servers.append(McpServerSpec(name=name, url=url, headers=headers, auth=auth))
     return tuple(servers)

@@ -14,6 +14,7 @@ DelegationFailure = Literal[
     "bad_response",
     "task_failed",
     "depth_exceeded",
+    "unauthorized",
 ]
 
 

@@ -20,8 +20,10 @@ from pais_core import (
     TERMINAL_TASK_STATES,
     A2AVersion,
     AgentCard,
+    CredentialProvider,
     Message,
     MessageSendConfiguration,
+    PaisError,
     Task,
     TextPart,
 )
@@ -134,7 +136,8 @@ class RemoteAgent:
     `/.well-known/agent.json`), cached for `card_ttl` seconds and refreshed after; a stale card
     is kept while a refresh fails. Delegations use A2A JSON-RPC when the card offers it and
     `POST {url}/v1/chat/completions` otherwise. Agents built with the same `pool` share one
-    keep-alive connection pool.
+    keep-alive connection pool. With `credentials`, each delegation asks it for its auth headers
+    (the current caller's, computed per call), which take precedence over `api_key`.
     """
 
     def __init__(
@@ -151,8 +154,10 @@ class RemoteAgent:
         pool: HttpPool | None = None,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
+        credentials: CredentialProvider | None = None,
     ) -> None:
         self.name = name
+        self.credentials = credentials
         self.url = url.rstrip("/")
         self.card_url = card_url
         self.api_key = api_key
@@ -316,6 +321,11 @@ class RemoteAgent:
         client = await self.a2a_client()
         span.set_attribute("pais.delegation.transport", "a2a" if client else "chat")
         request_headers = self._request_headers(sub_session, depth, headers)
+        if self.credentials is not None:
+            try:
+                request_headers.update(await self.credentials.headers())
+            except PaisError as exc:
+                raise DelegationError(self.name, "unauthorized", f"no credentials: {exc.message}") from None
         task_id: str | None = None
         if client is not None:
             text, task_id = await self._send_a2a(client, task, context, sub_session, request_headers)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
@@ -18,7 +18,7 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 from pydantic_core import SchemaValidator
 from typing_extensions import TypedDict
 
-from pais_core import Settings
+from pais_core import CredentialProvider, Settings
 
 from ._context import recent_context
 from ._errors import DelegationError
@@ -128,8 +128,17 @@ class DelegationToolset(AbstractToolset[Any]):
         return cls(agents, max_depth=max_depth)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, pool: HttpPool | None = None) -> DelegationToolset:
-        """The toolset for `AGENT_SUB_AGENTS` / `PEER_AGENTS` with `DELEGATION_*` limits."""
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        pool: HttpPool | None = None,
+        credentials: Mapping[str, CredentialProvider | None] | None = None,
+    ) -> DelegationToolset:
+        """The toolset for `AGENT_SUB_AGENTS` / `PEER_AGENTS` with `DELEGATION_*` limits.
+
+        `credentials` gives, per sub-agent name, where its auth headers come from on each call.
+        """
         shared = pool or HttpPool()
         agents = [
             RemoteAgent(
@@ -139,6 +148,7 @@ class DelegationToolset(AbstractToolset[Any]):
                 api_key=spec.api_key,
                 timeout=settings.delegation_timeout_seconds,
                 pool=shared,
+                credentials=(credentials or {}).get(spec.name),
             )
             for spec in settings.sub_agents
         ]

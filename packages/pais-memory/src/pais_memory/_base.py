@@ -123,8 +123,22 @@ class Memory(ABC):
         """Whether the session exists."""
 
     @abstractmethod
-    async def list_sessions(self, *, cursor: str | None = None, limit: int = 100) -> Page[str]:
-        """List session ids, oldest first."""
+    async def list_sessions(
+        self, *, cursor: str | None = None, limit: int = 100, owner: str | None = None
+    ) -> Page[str]:
+        """List session ids, oldest first; with `owner`, only the sessions it claimed."""
+
+    @abstractmethod
+    async def claim_session(self, session_id: str, owner: str) -> str:
+        """Record `owner` as the session's owner unless it has one (atomically, across replicas).
+
+        Returns the owner on record: `owner` unless another claimed the session first. The
+        ownership lives as long as the session (its TTL and eviction).
+        """
+
+    @abstractmethod
+    async def session_owner(self, session_id: str) -> str | None:
+        """The owner a session was claimed by, or None."""
 
     @abstractmethod
     async def get_events(self, session_id: str, *, cursor: str | None = None, limit: int = 100) -> Page[MemoryEvent]:
@@ -144,11 +158,18 @@ class Memory(ABC):
 
     @abstractmethod
     async def put_task(
-        self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()
+        self,
+        task_id: str,
+        context_id: str,
+        task: dict[str, Any],
+        *,
+        unless_state_in: Collection[str] = (),
+        owner: str | None = None,
     ) -> bool:
         """Store (create or replace) an A2A task record; False when it was not stored.
 
         Args:
+            owner: the principal the task is listed under (`list_tasks(owner=...)`).
             unless_state_in: leave the stored record as it is when its `status.state` is one of these
                 (checked and written atomically, also across replicas): a task that ended stays ended.
         """
@@ -159,9 +180,14 @@ class Memory(ABC):
 
     @abstractmethod
     async def list_tasks(
-        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
+        self,
+        *,
+        context_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        owner: str | None = None,
     ) -> Page[dict[str, Any]]:
-        """List task records, oldest first, optionally only those of one context."""
+        """List task records, oldest first: all, those of one context, or (without `context_id`) those of one owner."""
 
     @abstractmethod
     async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:

@@ -15,7 +15,7 @@ from ._base import Memory, Page, SessionWindow, StoredTurn, Summary, summary_eve
 from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_locks import KeyedLocks
 from ._local_runs import InProcessRuns
-from ._local_tasks import InProcessTasks, parse_offset
+from ._local_tasks import InProcessTasks, offset_page, parse_offset
 
 __all__ = ["LocalMemory"]
 
@@ -45,6 +45,7 @@ class LocalMemory(InProcessTasks, InProcessRuns, Memory):
         self._max_events = max_session_events
         self._sessions: OrderedDict[str, _Session] = OrderedDict()
         self._order: list[str] = []
+        self._owners: dict[str, str] = {}
         self._locks = KeyedLocks()
         self._summary_locks = KeyedLocks()
         self._init_tasks(max_sessions * 10)
@@ -105,19 +106,22 @@ class LocalMemory(InProcessTasks, InProcessRuns, Memory):
         while len(self._sessions) > self._max_sessions:
             stale, _ = self._sessions.popitem(last=False)
             self._order.remove(stale)
+            self._owners.pop(stale, None)
 
     async def has_session(self, session_id: str) -> bool:
         return session_id in self._sessions
 
-    async def list_sessions(self, *, cursor: str | None = None, limit: int = 100) -> Page[str]:
-        start = parse_offset(cursor)
-        chunk = self._order[start : start + limit]
-        end = start + len(chunk)
-        return Page(
-            items=chunk,
-            total=len(self._order),
-            next_cursor=str(end) if end < len(self._order) else None,
-        )
+    async def list_sessions(
+        self, *, cursor: str | None = None, limit: int = 100, owner: str | None = None
+    ) -> Page[str]:
+        listed = self._order if owner is None else [s for s in self._order if self._owners.get(s) == owner]
+        return offset_page(listed, cursor, limit)
+
+    async def claim_session(self, session_id: str, owner: str) -> str:
+        return self._owners.setdefault(session_id, owner)
+
+    async def session_owner(self, session_id: str) -> str | None:
+        return self._owners.get(session_id)
 
     async def get_events(self, session_id: str, *, cursor: str | None = None, limit: int = 100) -> Page[MemoryEvent]:
         session = self._sessions.get(session_id)

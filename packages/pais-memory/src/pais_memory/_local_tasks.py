@@ -18,7 +18,7 @@ class InProcessTasks:
     Bounded to `max_tasks`, oldest dropped first; call `_init_tasks` from `__init__`.
     """
 
-    _tasks: dict[str, tuple[str, dict[str, Any]]]
+    _tasks: dict[str, tuple[str, dict[str, Any], str | None]]
     _max_tasks: int
     _claims: dict[str, str]
 
@@ -31,12 +31,18 @@ class InProcessTasks:
         return self._claims.setdefault(name, value)
 
     async def put_task(
-        self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()
+        self,
+        task_id: str,
+        context_id: str,
+        task: dict[str, Any],
+        *,
+        unless_state_in: Collection[str] = (),
+        owner: str | None = None,
     ) -> bool:
         stored = self._tasks.get(task_id)
         if stored is not None and task_state(stored[1]) in unless_state_in:
             return False
-        self._tasks[task_id] = (context_id, task)
+        self._tasks[task_id] = (context_id, task, owner if stored is None else stored[2] or owner)
         while len(self._tasks) > self._max_tasks:
             del self._tasks[next(iter(self._tasks))]
         return True
@@ -46,9 +52,17 @@ class InProcessTasks:
         return None if record is None else record[1]
 
     async def list_tasks(
-        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
+        self,
+        *,
+        context_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        owner: str | None = None,
     ) -> Page[dict[str, Any]]:
-        tasks = [task for ctx, task in self._tasks.values() if context_id is None or ctx == context_id]
+        if context_id is not None:
+            tasks = [task for ctx, task, _ in self._tasks.values() if ctx == context_id]
+        else:
+            tasks = [task for _, task, by in self._tasks.values() if owner is None or by == owner]
         return offset_page(tasks, cursor, limit)
 
 

@@ -43,8 +43,16 @@ class NullMemory(InProcessTasks, InProcessRuns, Memory):
     async def has_session(self, session_id: str) -> bool:
         return False
 
-    async def list_sessions(self, *, cursor: str | None = None, limit: int = 100) -> Page[str]:
+    async def list_sessions(
+        self, *, cursor: str | None = None, limit: int = 100, owner: str | None = None
+    ) -> Page[str]:
         return Page(items=[], total=0)
+
+    async def claim_session(self, session_id: str, owner: str) -> str:
+        return owner  # nothing is kept, so nothing can be read back by anyone
+
+    async def session_owner(self, session_id: str) -> str | None:
+        return None
 
     async def get_events(self, session_id: str, *, cursor: str | None = None, limit: int = 100) -> Page[MemoryEvent]:
         raise NotFoundError(f"session {session_id!r} not found (memory is disabled)")

@@ -28,7 +28,7 @@ from ._redis_runs import RedisRuns
 
 __all__ = ["RedisMemory"]
 
-_SESSION_KEYS = ":seq :events :turns :summary"
+_SESSION_KEYS = ":seq :events :turns :summary :owner"
 _TASK_KEYS = ":rec"
 
 
@@ -89,6 +89,7 @@ class RedisMemory(Memory):
         self._put_task = client.register_script(_redis_lua.PUT_TASK)
         self._list = client.register_script(_redis_lua.LIST)
         self._put_summary = client.register_script(_redis_lua.PUT_SUMMARY)
+        self._claim = client.register_script(_redis_lua.CLAIM)
         self._locks = RedisLocks(client, key_prefix=key_prefix, lease_seconds=lock_lease_seconds, where=self._where)
         self._summary_locks = RedisLocks(
             client, key_prefix=f"{key_prefix}:summary", lease_seconds=lock_lease_seconds, where=self._where
@@ -201,12 +202,29 @@ class RedisMemory(Memory):
         with redis_unavailable(self._where):
             return bool(await self._client.exists(self._session_key(session_id, ":seq")))
 
-    async def list_sessions(self, *, cursor: str | None = None, limit: int = 100) -> Page[str]:
+    async def list_sessions(
+        self, *, cursor: str | None = None, limit: int = 100, owner: str | None = None
+    ) -> Page[str]:
         registry = self._registry("sessions")
-        total, rows = await self._list_live(
-            registry[0], registry, f"{self._prefix}:s:", _SESSION_KEYS, ":seq", cursor, limit
-        )
+        listed, probe = (registry[0], ":seq") if owner is None else (self._owned(owner, "sessions"), ":owner")
+        total, rows = await self._list_live(listed, registry, f"{self._prefix}:s:", _SESSION_KEYS, probe, cursor, limit)
+        if owner is not None:  # a session dropped and created again by someone else stays in the old owner's set
+            rows = [row for row in rows if row[2].decode() == owner]
         return _page([member.decode() for member, _, _ in rows], total, rows, limit)
+
+    def _owned(self, owner: str, kind: str) -> str:
+        return f"{self._prefix}:own:{owner}:{kind}"
+
+    async def claim_session(self, session_id: str, owner: str) -> str:
+        keys = [self._session_key(session_id, ":owner"), self._owned(owner, "sessions"), self._registry("sessions")[2]]
+        with redis_unavailable(self._where):
+            current = await self._claim(keys=keys, args=[owner, session_id, self._ttl_ms])
+        return current.decode() if isinstance(current, bytes) else str(current)
+
+    async def session_owner(self, session_id: str) -> str | None:
+        with redis_unavailable(self._where):
+            raw = await self._client.get(self._session_key(session_id, ":owner"))
+        return None if raw is None else cast(bytes, raw).decode()
 
     async def get_events(self, session_id: str, *, cursor: str | None = None, limit: int = 100) -> Page[MemoryEvent]:
         after = parse_offset(cursor)
@@ -229,9 +247,17 @@ class RedisMemory(Memory):
         return self._locks.hold(session_id, timeout=timeout)
 
     async def put_task(
-        self, task_id: str, context_id: str, task: dict[str, Any], *, unless_state_in: Collection[str] = ()
+        self,
+        task_id: str,
+        context_id: str,
+        task: dict[str, Any],
+        *,
+        unless_state_in: Collection[str] = (),
+        owner: str | None = None,
     ) -> bool:
-        keys = [f"{self._prefix}:t:{task_id}:rec", f"{self._prefix}:ctx:{context_id}", *self._registry("tasks")]
+        keys = [f"{self._prefix}:t:{task_id}:rec", *self._registry("tasks"), f"{self._prefix}:ctx:{context_id}"]
+        if owner is not None:
+            keys.append(self._owned(owner, "tasks"))
         args = [task_id, self._ttl_ms, self._max_tasks, f"{self._prefix}:t:", _TASK_KEYS, json.dumps(task)]
         with redis_unavailable(self._where):
             return bool(await self._put_task(keys=keys, args=[*args, *unless_state_in]))
@@ -250,12 +276,22 @@ class RedisMemory(Memory):
         return None if raw is None else cast(dict[str, Any], json.loads(raw))
 
     async def list_tasks(
-        self, *, context_id: str | None = None, cursor: str | None = None, limit: int = 100
+        self,
+        *,
+        context_id: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+        owner: str | None = None,
     ) -> Page[dict[str, Any]]:
         registry = self._registry("tasks")
-        listed = registry[0] if context_id is None else f"{self._prefix}:ctx:{context_id}"
+        listed = registry[0]
+        if context_id is not None:
+            listed = f"{self._prefix}:ctx:{context_id}"
+        elif owner is not None:
+            listed = self._owned(owner, "tasks")
         total, rows = await self._list_live(listed, registry, f"{self._prefix}:t:", _TASK_KEYS, ":rec", cursor, limit)
-        return _page([cast(dict[str, Any], json.loads(value)) for _, _, value in rows], total, rows, limit)
+        records = [cast(dict[str, Any], json.loads(value)) for _, _, value in rows]
+        return _page(records, total, rows, limit)
 
     async def _list_live(
         self,

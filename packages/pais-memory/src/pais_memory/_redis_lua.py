@@ -5,6 +5,8 @@ Layout (P = key prefix):
 - `P:s:<session>:seq` next event sequence number, `P:s:<session>:events` sorted set of event JSON
   scored by sequence number, `P:s:<session>:turns` list of `<first seq>:<turn JSON>`,
   `P:s:<session>:summary` the running summary JSON (`text`, `until_seq`, `event_id`).
+- `P:s:<session>:owner` the principal that claimed the session; `P:own:<owner>:sessions` and
+  `P:own:<owner>:tasks` sorted sets of its sessions and tasks (stale members are skipped when listed).
 - `P:t:<task>:rec` task record JSON, `P:ctx:<context>` sorted set of that context's task ids.
 - `P:run:<run>:log` a run's event log (a stream; fields `d` = event JSON, `f` = 1 on the final event).
 - `P:lease:<run>` the holder of a run's lease (expires with the lease), `P:idx:leases` sorted set of
@@ -25,6 +27,7 @@ __all__ = [
     "ACQUIRE_LEASE",
     "APPEND",
     "APPEND_RUN_EVENTS",
+    "CLAIM",
     "EXTEND_LOCK",
     "LIST",
     "PUT_SUMMARY",
@@ -154,7 +157,7 @@ return 1
 PUT_TASK = (
     _REGISTRY
     + """
--- KEYS: record, context set, registry(order, activity, counter)
+-- KEYS: record, registry(order, activity, counter), then the sorted sets listing the task (context, owner)
 -- ARGV: task id, ttl_ms, max_tasks, prefix, suffixes, record JSON, then states that keep the stored record
 -- Returns 1 when stored, 0 when the stored record's status.state is one of those states.
 if #ARGV > 6 then
@@ -169,15 +172,34 @@ if #ARGV > 6 then
 end
 local ttl_ms = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[6])
-touch(registry(3, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))
-redis.call('ZADD', KEYS[2], 'NX', redis.call('ZSCORE', KEYS[3], ARGV[1]), ARGV[1])
-if ttl_ms > 0 then
-  redis.call('PEXPIRE', KEYS[1], ttl_ms)
-  redis.call('PEXPIRE', KEYS[2], ttl_ms)
+touch(registry(2, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+for i = 5, #KEYS do
+  redis.call('ZADD', KEYS[i], 'NX', score, ARGV[1])
+  if ttl_ms > 0 then redis.call('PEXPIRE', KEYS[i], ttl_ms) end
 end
+if ttl_ms > 0 then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
 return 1
 """
 )
+
+CLAIM = """
+-- KEYS: the session's owner key, the owner's session set, the sessions registry counter
+-- ARGV: owner, session id, ttl_ms
+-- Returns the owner on record (ARGV[1] unless another claimed the session first); refreshes its TTL.
+local current = redis.call('GET', KEYS[1])
+if not current then
+  current = ARGV[1]
+  redis.call('SET', KEYS[1], current)
+  redis.call('ZADD', KEYS[2], redis.call('INCR', KEYS[3]), ARGV[2])
+end
+local ttl_ms = tonumber(ARGV[3])
+if ttl_ms > 0 and current == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ttl_ms)
+  redis.call('PEXPIRE', KEYS[2], ttl_ms)
+end
+return current
+"""
 
 LIST = (
     _REGISTRY

@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
@@ -31,6 +31,7 @@ from pais_core import (
     Message,
     MessageSendConfiguration,
     MessageSendParams,
+    NotFoundError,
     PaisError,
     StreamEvent,
     Task,
@@ -40,6 +41,7 @@ from pais_core import (
     TaskStatus,
     TaskStatusUpdateEvent,
     TextPart,
+    current_principal,
     new_a2a_id,
 )
 from pais_delegation import CONTEXT_METADATA_KEY
@@ -49,6 +51,7 @@ from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_
 from ._leases import Leases, LeaseSweeper
 from ._run_log import RunLogWriter
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+from .auth import ALL, NOTHING
 from .runtime import Budgets, pursue
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
@@ -198,6 +201,7 @@ class A2ATasks:
     def __init__(self, runner: AgentRunner, *, poll_seconds: float = 0.25) -> None:
         self.runner = runner
         self.memory: Memory = runner.memory
+        self.access = runner.access
         self.poll_seconds = poll_seconds
         self._runs: dict[str, TaskRun] = {}
         self._closing = False
@@ -254,6 +258,7 @@ class A2ATasks:
             raise A2AError(
                 JsonRpcErrorCode.CONTENT_TYPE_NOT_SUPPORTED, "this agent reads text parts only; the message has none"
             )
+        await self._access(self.access.claim(context_id, current_principal()))
         prompt, history = _conversation(message)
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
@@ -313,7 +318,9 @@ class A2ATasks:
         Raises:
             A2AError: no such task.
         """
-        return _trim(await self._load(task_id), history_length)
+        task = await self._load(task_id)
+        await self._access(self.access.check_read(task.context_id), task_id)
+        return _trim(task, history_length)
 
     async def subscribe(self, task_id: str) -> AsyncIterator[StreamEvent]:
         """The task as it is now, then every event of its run log up to the final status update.
@@ -357,6 +364,7 @@ class A2ATasks:
             A2AError: no such task, or it already ended.
         """
         task = await self._load(task_id)
+        await self._access(self.access.check_own(task.context_id), task_id)
         if task.status.state in TERMINAL_TASK_STATES:
             raise A2AError(
                 JsonRpcErrorCode.TASK_NOT_CANCELABLE,
@@ -380,7 +388,17 @@ class A2ATasks:
     async def list(self, params: ListTasksParams, *, include_artifacts: bool = True) -> ListTasksResult:
         """One page of stored tasks, oldest first, optionally of one context and one state (filtered per page)."""
         page_size = params.page_size or 50
-        page = await self.memory.list_tasks(context_id=params.context_id, cursor=params.page_token, limit=page_size)
+        owner = self.access.listing_owner()
+        if params.context_id is not None:
+            await self._access(self.access.check_read(params.context_id))
+        elif owner == NOTHING:
+            return ListTasksResult(tasks=[], nextPageToken="", pageSize=page_size, totalSize=0)
+        page = await self.memory.list_tasks(
+            context_id=params.context_id,
+            cursor=params.page_token,
+            limit=page_size,
+            owner=None if owner == ALL else owner,
+        )
         tasks = [Task.model_validate(record) for record in page.items]
         if params.status is not None:
             tasks = [task for task in tasks if task.status.state == params.status]
@@ -397,12 +415,22 @@ class A2ATasks:
 
     async def _refuse_follow_up(self, task_id: str) -> None:
         task = await self._load(task_id)
+        await self._access(self.access.check_read(task.context_id), task_id)
         ended = task.status.state in TERMINAL_TASK_STATES
         raise A2AError(
             JsonRpcErrorCode.UNSUPPORTED_OPERATION if ended else JsonRpcErrorCode.INVALID_PARAMS,
             f"task {task_id} {'has ended' if ended else 'is still running'} ({task.status.state}); "
             "send the message without taskId to start a new task",
         )
+
+    @staticmethod
+    async def _access(check: Awaitable[None], task_id: str | None = None) -> None:
+        """Another principal's context answers like a missing task (or context)."""
+        try:
+            await check
+        except NotFoundError as exc:
+            message = f"task {task_id} not found" if task_id else exc.message
+            raise A2AError(JsonRpcErrorCode.TASK_NOT_FOUND, message) from None
 
     async def _load(self, task_id: str) -> Task:
         record = await self.memory.get_task(task_id)
@@ -417,6 +445,7 @@ class A2ATasks:
             task.context_id,
             task.to_record(),
             unless_state_in=TERMINAL_TASK_STATES if unless_ended else (),
+            owner=self.access.task_owner(),
         )
 
     async def _stored_state(self, task_id: str) -> TaskState | None:

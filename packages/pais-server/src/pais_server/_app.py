@@ -22,6 +22,7 @@ from ._auth import BearerAuth, document_bearer_auth
 from ._http_errors import BodySizeLimit, install_error_handlers
 from ._http_timeouts import uvicorn_options
 from ._runtime import Runtime, open_runtime
+from .auth import JwtVerifier
 
 __all__ = ["create_app", "serve"]
 
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     # Installs the OpenTelemetry providers once per process when OTEL_ENABLED (no network I/O here);
     # FastAPI's native telemetry then traces each request on them, continuing an incoming traceparent.
     configure(settings, setup_logging=False)
+    verifier = JwtVerifier.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncGenerator[None]:
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
             # cyclic garbage collector from re-scanning it on every full collection under load.
             gc.freeze()
             yield
+        if verifier is not None:
+            await verifier.aclose()
         # Export what is still batched now: after a stop signal uvicorn re-raises it once serving
         # ends, so the process dies before any exit hook could flush.
         if (telemetry := current_telemetry()) is not None:
@@ -71,8 +75,8 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     if settings.memory_endpoints_enabled:
         app.include_router(_memory_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
-    if settings.agent_api_key:
-        app.add_middleware(BearerAuth, api_key=settings.agent_api_key)
+    if settings.agent_api_key or verifier is not None:
+        app.add_middleware(BearerAuth, api_key=settings.agent_api_key, verifier=verifier)
         document_bearer_auth(app)
     return app
 

@@ -1,4 +1,8 @@
-"""Optional bearer-key authentication (`AGENT_API_KEY`); probes and the agent card stay open."""
+"""Caller authentication: the static key (`AGENT_API_KEY`) and signed JWTs (`AUTH_JWKS_URL`).
+
+Probes and the agent card stay open. A verified JWT makes its principal the current one for the
+request (and every run, task and outbound call it starts); the static key authenticates without one.
+"""
 
 from __future__ import annotations
 
@@ -8,40 +12,74 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pais_core import AuthenticationError
+from pais_core import AuthenticationError, JsonRpcError, JsonRpcErrorCode, JsonRpcResponse, PaisError, principal_scope
 
 from ._http_errors import error_response
+from .auth import InvalidTokenError, JwtVerifier
 
 __all__ = ["OPEN_PATHS", "BearerAuth", "document_bearer_auth"]
 
 OPEN_PATHS = frozenset({"/health", "/ready", "/.well-known/agent-card.json", "/.well-known/agent.json"})
+_UNAUTHENTICATED = -32000
+"""JSON-RPC server error code of an A2A request refused for its credentials (sent with HTTP 401)."""
 
 
 class BearerAuth:
-    """Pure ASGI middleware: every path but `OPEN_PATHS` needs `Authorization: Bearer <key>`.
+    """Pure ASGI middleware: every path but `OPEN_PATHS` needs `Authorization: Bearer <key or JWT>`.
 
-    The scheme is matched case-insensitively (RFC 7235), the key in constant time.
+    The scheme is matched case-insensitively (RFC 7235), the static key in constant time. A refusal
+    is a 401 with `WWW-Authenticate: Bearer` (with `error="invalid_token"` when a credential was
+    sent), in the OpenAI error shape, or as a JSON-RPC error on the A2A endpoint (`POST /`).
     """
 
-    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+    def __init__(self, app: ASGIApp, *, api_key: str | None = None, verifier: JwtVerifier | None = None) -> None:
         self.app = app
-        self._expected = api_key.encode()
+        self._expected = api_key.encode() if api_key else None
+        self._verifier = verifier
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         supplied = Headers(scope=scope).get("authorization")
-        scheme, key = get_authorization_scheme_param(supplied)
+        scheme, credential = get_authorization_scheme_param(supplied)
+        bearer = credential if scheme.lower() == "bearer" else ""
         # Headers are decoded as latin-1: encoding back gives the bytes the client sent.
-        if scheme.lower() == "bearer" and hmac.compare_digest(key.encode("latin-1"), self._expected):
+        if bearer and self._expected is not None and hmac.compare_digest(bearer.encode("latin-1"), self._expected):
             await self.app(scope, receive, send)
             return
-        problem = "invalid API key" if supplied else "missing API key: send Authorization: Bearer <AGENT_API_KEY>"
-        response = error_response(AuthenticationError(problem), {"WWW-Authenticate": "Bearer"})
-        await response(scope, receive, send)
+        if bearer and self._verifier is not None:
+            try:
+                principal = await self._verifier.verify(bearer)
+            except PaisError as exc:
+                await _refusal(scope, exc, sent=True)(scope, receive, send)
+                return
+            with principal_scope(principal):
+                await self.app(scope, receive, send)
+            return
+        if not supplied:
+            wanted = "a token" if self._verifier is not None else "AGENT_API_KEY"
+            error = AuthenticationError(f"missing credentials: send Authorization: Bearer <{wanted}>")
+        elif self._verifier is not None:
+            error = InvalidTokenError("invalid token: neither a signed JWT nor the API key")
+        else:
+            error = AuthenticationError("invalid API key")
+        await _refusal(scope, error, sent=bool(supplied))(scope, receive, send)
+
+
+def _refusal(scope: Scope, error: PaisError, *, sent: bool) -> Response:
+    """401 (or 503 when the JWKS cannot be read) in the shape of the protocol at `scope`'s path."""
+    headers: dict[str, str] = {}
+    if error.status_code == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if sent else "Bearer"
+    if scope["path"] != "/" or scope["method"] != "POST":
+        return error_response(error, headers)
+    code = _UNAUTHENTICATED if error.status_code == 401 else int(JsonRpcErrorCode.INTERNAL_ERROR)
+    body = JsonRpcResponse(id=None, error=JsonRpcError(code=code, message=error.message)).to_wire()
+    return JSONResponse(body, status_code=error.status_code, headers=headers)
 
 
 def document_bearer_auth(app: FastAPI) -> None:

@@ -58,13 +58,13 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
     current = AgentInterface(url=f"{base_url}/", protocolVersion="1.0")
     legacy = AgentInterface(url=f"{base_url}/")
     security: dict[str, Any] = {}
-    if settings.agent_api_key:
+    if settings.agent_api_key or settings.auth_jwks_url:
         # One scheme in both shapes: 0.3 (`type`/`scheme`, `security`) and 1.0 (`httpAuthSecurityScheme`,
         # `securityRequirements`); each client reads its own fields and ignores the other's.
+        scheme = _bearer_scheme(settings)
+        v1_scheme = {key: value for key, value in scheme.items() if key != "type"}
         security = {
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "httpAuthSecurityScheme": {"scheme": "bearer"}}
-            },
+            "securitySchemes": {"bearer": {**scheme, "httpAuthSecurityScheme": v1_scheme}},
             "security": [{"bearer": []}],
             "securityRequirements": [{"schemes": {"bearer": {"list": []}}}],
         }
@@ -85,3 +85,13 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
             **security,
         }
     )
+
+
+def _bearer_scheme(settings: Settings) -> dict[str, Any]:
+    """The bearer scheme: the static key, JWTs of `AUTH_ISSUER`, or either."""
+    scheme: dict[str, Any] = {"type": "http", "scheme": "bearer"}
+    if settings.auth_jwks_url:
+        scheme["bearerFormat"] = "JWT"
+        accepted = f"a JWT issued by {settings.auth_issuer} for audience {settings.auth_audience}"
+        scheme["description"] = f"{accepted}, or the agent's API key" if settings.agent_api_key else accepted
+    return scheme

@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -32,9 +32,10 @@ from pydantic_ai import RunContext
 from pydantic_ai.exceptions import ApprovalRequired, CallDeferred, ModelRetry, ToolFailed
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 
-from pais_core import AgentSkill, McpServerSpec, Settings
+from pais_core import AgentSkill, CredentialProvider, McpServerSpec, Settings
 
 try:
+    import httpx2
     from fastmcp.exceptions import McpError
     from pydantic_ai.mcp import MCPToolset
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
@@ -71,11 +72,33 @@ class McpServerStatus(BaseModel):
     tools: list[str] = []
 
 
+class _CallerAuth(httpx2.Auth):
+    """Adds the provider's headers to each request, for the run that sends it.
+
+    The MCP client posts each message in the context of the task that sent it, so a pooled session
+    shared by concurrent runs carries each run's own caller on its own requests.
+    """
+
+    def __init__(self, credentials: CredentialProvider) -> None:
+        self._credentials = credentials
+
+    async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
+        request.headers.update(await self._credentials.headers())
+        yield request
+
+
 class _Server:
     """One MCP server and the task that owns its session."""
 
     def __init__(
-        self, spec: McpServerSpec, *, timeout: float, retry_initial: float, retry_max: float, health_interval: float
+        self,
+        spec: McpServerSpec,
+        *,
+        timeout: float,
+        retry_initial: float,
+        retry_max: float,
+        health_interval: float,
+        credentials: CredentialProvider | None = None,
     ) -> None:
         self.spec = spec
         self.url = mcp_endpoint(spec.url)
@@ -83,6 +106,7 @@ class _Server:
             self.url,
             id=f"mcp-{spec.name}",
             headers=dict(spec.headers) or None,
+            auth=_CallerAuth(credentials) if credentials is not None else None,
             init_timeout=timeout,
             read_timeout=timeout,
             tool_error_behavior="failed",
@@ -283,6 +307,7 @@ class McpManager:
 
     Args:
         settings: `mcp_servers` and `mcp_timeout_seconds` are read.
+        credentials: per server name, where its auth headers come from on each request.
         retry_initial: first delay before reconnecting a server, in seconds; doubles per failure.
         retry_max: longest delay between reconnection attempts, in seconds.
         health_interval: how often a connected server is pinged, in seconds.
@@ -295,6 +320,7 @@ class McpManager:
         retry_initial: float = 1.0,
         retry_max: float = 30.0,
         health_interval: float = 30.0,
+        credentials: Mapping[str, CredentialProvider | None] | None = None,
     ) -> None:
         self._timeout = settings.mcp_timeout_seconds
         self._servers = [
@@ -304,6 +330,7 @@ class McpManager:
                 retry_initial=retry_initial,
                 retry_max=retry_max,
                 health_interval=health_interval,
+                credentials=(credentials or {}).get(spec.name),
             )
             for spec in settings.mcp_servers
         ]

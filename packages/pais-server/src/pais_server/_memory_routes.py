@@ -6,8 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from pais_memory import Page
+
 from ._deps import RuntimeDep
 from ._http_errors import error_responses
+from .auth import ALL, NOTHING
 
 __all__ = ["router"]
 
@@ -18,8 +21,12 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 @router.get("/sessions", responses=error_responses(400, 401, 500, 503))
 async def sessions(runtime: RuntimeDep, cursor: str | None = None, limit: Limit = 100) -> dict[str, Any]:
-    """Session ids, oldest first; follow `next_cursor` for more."""
-    page = await runtime.memory.list_sessions(cursor=cursor, limit=limit)
+    """Session ids, oldest first (those the caller may list); follow `next_cursor` for more."""
+    owner = runtime.runner.access.listing_owner()
+    if owner == NOTHING:
+        page = Page[str](items=[], total=0)
+    else:
+        page = await runtime.memory.list_sessions(cursor=cursor, limit=limit, owner=None if owner == ALL else owner)
     return {
         "agent": runtime.settings.agent_name,
         "sessions": page.items,
@@ -36,6 +43,7 @@ async def events(
     limit: Limit = 100,
 ) -> dict[str, Any]:
     """One session's events in order; follow `next_cursor` for more."""
+    await runtime.runner.access.check_read(session_id)
     page = await runtime.memory.get_events(session_id, cursor=cursor, limit=limit)
     return {
         "agent": runtime.settings.agent_name,

@@ -28,7 +28,17 @@ from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 
-from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
+from pais_core import (
+    BadRequestError,
+    PaisError,
+    Principal,
+    Progress,
+    SessionBusyError,
+    Settings,
+    Usage,
+    current_principal,
+    principal_scope,
+)
 from pais_delegation import delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
@@ -36,6 +46,7 @@ from pais_telemetry import agent_capabilities, memory_operation, record_token_us
 from ._history import BoundedHistory, History
 from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
+from .auth import SessionAccess
 
 __all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
 
@@ -54,6 +65,8 @@ class RunInput:
     depth: int = 0
     """Delegation depth of this run: 0 for a user's request, n for a request from an agent at depth n-1."""
     cancellation: CancellationToken | None = None
+    principal: Principal | None = field(default_factory=current_principal)
+    """Who asked: the verified caller current where the input was built (None for the static key)."""
 
     @property
     def delegated(self) -> bool:
@@ -114,6 +127,7 @@ class AgentRunner:
         self.agent = agent
         self.memory = memory
         self.settings = settings
+        self.access = SessionAccess(memory, settings.read_scope)
         self._model = model
         self._toolsets = list(toolsets)
         self._instructions = instructions
@@ -182,6 +196,7 @@ class AgentRunner:
             raise ServerBusyError(
                 f"this replica is running MAX_CONCURRENT_RUNS={settings.max_concurrent_runs} agent runs; retry shortly"
             )
+        await self.access.claim(inp.session_id, inp.principal)  # another's session: 404, nothing recorded
         self._active_runs += 1
         task = asyncio.current_task()
         assert task is not None  # a coroutine run by asyncio always has one
@@ -205,8 +220,11 @@ class AgentRunner:
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
                 turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history), history=bounded)
-                with delegation_scope(
-                    session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
+                with (
+                    principal_scope(inp.principal),
+                    delegation_scope(
+                        session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
+                    ),
                 ):
                     yield turn
         except SessionBusyError:

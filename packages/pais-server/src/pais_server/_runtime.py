@@ -24,6 +24,7 @@ from ._runner import AgentRunner
 from ._summariser import summariser_for
 from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 from ._turn_events import TargetResolver, delegation_target
+from .auth import Credentials
 
 if TYPE_CHECKING:
     from ._mcp import McpManager
@@ -66,8 +67,15 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
         assert handle is not None
         agent = Agent(handle.model, instructions=settings.instructions, name=settings.agent_name)
     memory = memory_from_settings(settings)
-    delegation = DelegationToolset.from_settings(settings) if settings.sub_agents else None
-    mcp = _mcp_manager(settings)
+    credentials = Credentials.from_settings(settings)  # None without identity settings: no client is opened
+    delegation = (
+        DelegationToolset.from_settings(
+            settings, credentials=credentials and credentials.providers(settings.sub_agents)
+        )
+        if settings.sub_agents
+        else None
+    )
+    mcp = _mcp_manager(settings, credentials)
     probe_client: httpx.AsyncClient | None = None  # only with a model API to probe: it costs a TLS context
     readiness = Readiness()
     readiness.add("memory", lambda: _memory_probe(memory))
@@ -115,6 +123,8 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
             yield runtime
             await runner.drain()
     finally:
+        if credentials is not None:
+            await credentials.aclose()
         if probe_client is not None:
             await probe_client.aclose()
         await memory.close()
@@ -123,13 +133,13 @@ async def open_runtime(settings: Settings, agent: AbstractAgent[Any, Any] | None
                 await owned.aclose()
 
 
-def _mcp_manager(settings: Settings) -> McpManager | None:
+def _mcp_manager(settings: Settings, credentials: Credentials | None) -> McpManager | None:
     """The MCP servers of the environment; the `mcp` extra is only imported when there are some."""
     if not settings.mcp_servers:
         return None
     from ._mcp import McpManager
 
-    return McpManager(settings)
+    return McpManager(settings, credentials=credentials.providers(settings.mcp_servers) if credentials else None)
 
 
 async def _memory_probe(memory: Memory) -> str | None:
