@@ -55,3 +55,30 @@ def test_streamed_chat_with_a_real_llm_and_a_second_turn(real_pais: Served) -> N
     events = real_pais.events(session_id)
     assert [e["event_type"] for e in events] == ["user_message", "agent_response"] * 2
     assert events[-1]["content"] == "".join(pieces)
+
+
+def test_max_tokens_stops_a_real_llm_with_finish_reason_length(real_pais: Served) -> None:
+    ask = [{"role": "user", "content": "Write a long story about a dragon and a knight."}]
+    completion = real_pais.openai.chat.completions.create(
+        model=MODEL_ALIAS,
+        messages=ask,  # type: ignore[arg-type]
+        max_tokens=5,
+        temperature=0,
+    )
+    assert completion.usage is not None
+    assert 0 < completion.usage.completion_tokens <= 5
+    assert completion.choices[0].finish_reason == "length"
+
+    chunks = list(
+        real_pais.openai.chat.completions.create(
+            model=MODEL_ALIAS,
+            messages=ask,  # type: ignore[arg-type]
+            max_tokens=5,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    usage = chunks[-1].usage
+    assert usage is None or 0 < usage.completion_tokens <= 5  # llama.cpp may stream no counts: then none

@@ -123,7 +123,8 @@ class ChatCompletionResponse(BaseModel):
     created: int = Field(default_factory=lambda: int(time.time()))
     model: str
     choices: list[Choice]
-    usage: Usage
+    usage: Usage | None = None
+    """None when the model API reported no token counts."""
     session_id: str
 
 

@@ -114,7 +114,7 @@ async def chat_completions(
     result = await runtime.runner.run(inp)
     response = ChatCompletionResponse(
         model=model,
-        choices=[Choice(message=ResponseMessage(content=result.output))],
+        choices=[Choice(message=ResponseMessage(content=result.output), finish_reason=result.finish_reason)],
         usage=result.usage,
         session_id=session_id,
     )

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from pydantic_ai import CancellationToken
 from pydantic_ai.agent import AbstractAgent
@@ -15,6 +15,7 @@ from pydantic_ai.messages import (
     FunctionToolCallEvent,
     FunctionToolResultEvent,
     ModelMessage,
+    ModelResponse,
     PartDeltaEvent,
     PartStartEvent,
     TextPart,
@@ -34,7 +35,7 @@ from pais_telemetry import agent_capabilities, memory_operation, record_token_us
 from ._run_errors import ServerBusyError, to_pais_error
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 
-__all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
+__all__ = ["AgentRunner", "FinishReason", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
 
 logger = logging.getLogger("pais_server.runner")
 
@@ -67,18 +68,35 @@ class ToolProgress:
     progress: Progress
 
 
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+
 @dataclass(frozen=True)
 class RunResult:
     output: str
-    usage: Usage
+    usage: Usage | None
+    """The model API's token counts for the run; None when it reported none (some servers stream none)."""
+    finish_reason: FinishReason = "stop"
+    """Why the last model response ended, as OpenAI names it."""
 
 
 RunEvent = TextDelta | ToolProgress | RunResult
 
 
-def _usage(usage: RunUsage) -> Usage:
+def _usage(usage: RunUsage) -> Usage | None:
     prompt, completion = usage.input_tokens, usage.output_tokens
+    if usage.requests and not prompt and not completion:
+        return None  # the model API counted nothing: unknown, not zero
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+def _finish_reason(messages: Sequence[ModelMessage]) -> FinishReason:
+    """The OpenAI finish reason of the run's last model response."""
+    last = next((m for m in reversed(messages) if isinstance(m, ModelResponse)), None)
+    reason = last.finish_reason if last is not None else None
+    if reason == "length" or reason == "content_filter":
+        return reason
+    return "stop"
 
 
 @dataclass
@@ -235,10 +253,11 @@ class AgentRunner:
         if "capabilities" not in turn.kwargs:  # the run was not instrumented (telemetry off, or trace not sampled)
             record_token_usage(self.agent, messages)
         text = output if isinstance(output, str) else str(output)
-        result = RunResult(output=text, usage=_usage(usage))
+        result = RunResult(output=text, usage=_usage(usage), finish_reason=_finish_reason(messages))
+        counts = result.usage.model_dump() if result.usage is not None else {}
         events = [
             user_event(turn.inp.prompt, delegated=turn.inp.delegated),
-            *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
+            *turn_events(messages, text, counts, target_for=self._target_for),
         ]
         with memory_operation("append", backend=self.settings.memory_type):
             await self.memory.append(turn.inp.session_id, events, messages)

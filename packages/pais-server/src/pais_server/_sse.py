@@ -6,13 +6,11 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Literal
-
 from starlette.responses import StreamingResponse
 
 from pais_core import ChatCompletionChunk, ChunkChoice, Delta, ErrorBody, PaisError, Progress, new_completion_id
 
-from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
+from ._runner import AgentRunner, FinishReason, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
 
 __all__ = ["stream_completion"]
 
@@ -38,7 +36,7 @@ class _Chunks:
         self,
         delta: Delta,
         *,
-        finish_reason: Literal["stop"] | None = None,
+        finish_reason: FinishReason | None = None,
         progress: Progress | None = None,
         session_id: str | None = None,
     ) -> str:
@@ -59,8 +57,8 @@ class _Chunks:
             return self.chunk(Delta(content=event.text))
         if isinstance(event, ToolProgress):
             return self.chunk(Delta(), progress=event.progress)
-        lines = self.chunk(Delta(), finish_reason="stop")
-        if include_usage:
+        lines = self.chunk(Delta(), finish_reason=event.finish_reason)
+        if include_usage and event.usage is not None:  # no usage chunk rather than zeros posing as counts
             usage = ChatCompletionChunk(
                 id=self.id, created=self.created, model=self.model, choices=[], usage=event.usage
             )

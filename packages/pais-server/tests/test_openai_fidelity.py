@@ -1,0 +1,75 @@
+"""OpenAI fidelity: finish reasons, usage, parameters, the model endpoint; the official client over loopback."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted
+
+from .conftest import Served
+
+ASK = [{"role": "user", "content": "Tell me a story."}]
+
+
+@pytest.mark.parametrize("reason", ["length", "content_filter"])
+def test_finish_reason_is_the_models(pais: Served, scripted_model: ScriptedModelServer, reason: str) -> None:
+    scripted_model.handler = scripted(Reply(text="Once upon a", finish_reason=reason))
+
+    completion = pais.openai.chat.completions.create(model="m", messages=ASK, max_tokens=3)  # type: ignore[arg-type]
+    chunks = list(pais.openai.chat.completions.create(model="m", messages=ASK, max_tokens=3, stream=True))  # type: ignore[arg-type]
+
+    assert completion.choices[0].finish_reason == reason
+    assert completion.choices[0].message.content == "Once upon a"
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == reason
+
+
+def test_max_tokens_reaches_the_model_api_as_max_tokens(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    pais.openai.chat.completions.create(model="m", messages=ASK, max_tokens=7)  # type: ignore[arg-type]
+    pais.openai.chat.completions.create(model="m", messages=ASK, max_completion_tokens=9)  # type: ignore[arg-type]
+
+    sent = [call.body for call in scripted_model.calls]
+    assert [body.get("max_tokens") for body in sent] == [7, 9]
+    assert all("max_completion_tokens" not in body for body in sent)
+
+
+def test_streamed_usage_is_omitted_when_the_model_api_streams_none(
+    pais: Served, scripted_model: ScriptedModelServer
+) -> None:
+    scripted_model.handler = scripted(Reply(text="No counts here.", usage=False))
+
+    chunks = list(
+        pais.openai.chat.completions.create(
+            model="m",
+            messages=ASK,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    completion = pais.openai.chat.completions.create(model="m", messages=ASK)  # type: ignore[arg-type]
+
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "No counts here."
+    assert all(c.usage is None for c in chunks)
+    assert completion.usage is None
+
+
+def test_streamed_usage_is_the_models_count(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted("Twelve chars")  # 12 // 4 = 3 completion tokens at the scripted model
+
+    chunks = list(
+        pais.openai.chat.completions.create(
+            model="m",
+            messages=ASK,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert usage.completion_tokens == 3
+    assert usage.total_tokens == usage.prompt_tokens + 3
+
+
+def test_unknown_model_endpoint_is_an_openai_error(pais: Served) -> None:
+    with pytest.raises(openai.NotFoundError):
+        pais.openai.models.retrieve("other-agent")
