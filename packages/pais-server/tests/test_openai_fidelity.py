@@ -73,3 +73,47 @@ def test_streamed_usage_is_the_models_count(pais: Served, scripted_model: Script
 def test_unknown_model_endpoint_is_an_openai_error(pais: Served) -> None:
     with pytest.raises(openai.NotFoundError):
         pais.openai.models.retrieve("other-agent")
+
+
+def test_sampling_parameters_reach_the_model_api(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    pais.openai.chat.completions.create(
+        model="m",
+        messages=ASK,  # type: ignore[arg-type]
+        stop=["THE END"],
+        presence_penalty=0.5,
+        frequency_penalty=-0.25,
+        logit_bias={"42": -100},
+        user="user-7",
+        n=1,
+        temperature=0.3,
+    )
+    pais.openai.chat.completions.create(model="m", messages=ASK, stop="STOP", stream=True).close()  # type: ignore[arg-type]
+
+    first = scripted_model.calls[0].body
+    assert first["stop"] == ["THE END"]
+    assert (first["presence_penalty"], first["frequency_penalty"]) == (0.5, -0.25)
+    assert first["logit_bias"] == {"42": -100}
+    assert first["user"] == "user-7"
+    assert first["temperature"] == 0.3
+    assert scripted_model.calls[1].body["stop"] == ["STOP"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "param"),
+    [
+        ({"n": 2}, "n"),
+        ({"logprobs": True}, "logprobs"),
+        ({"top_logprobs": 3}, "top_logprobs"),
+        ({"modalities": ["text", "audio"]}, "modalities"),
+        ({"audio": {"voice": "alloy", "format": "wav"}}, "audio"),
+    ],
+)
+def test_unsupported_parameters_are_refused_by_name(
+    pais: Served, scripted_model: ScriptedModelServer, extra: dict[str, object], param: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        pais.openai.chat.completions.create(model="m", messages=ASK, extra_body=extra)  # type: ignore[arg-type]
+
+    assert caught.value.param == param
+    assert param in caught.value.message
+    assert scripted_model.calls == []

@@ -98,6 +98,16 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(default=None, gt=0)
     seed: int | None = None
     user: str | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, int] | None = None
+    # accepted only at the values PAIS can honour (refused with a 400 naming them otherwise)
+    n: int | None = Field(default=None, gt=0)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0)
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
 
 
 class Usage(BaseModel):

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 from fastapi.openapi.models import Example
-from pydantic_ai.settings import ModelSettings
 from starlette.responses import Response
 
 from pais_core import (
@@ -20,6 +19,7 @@ from pais_core import (
 )
 from pais_delegation import depth_from_headers
 
+from ._chat_params import model_settings, refuse_unsupported
 from ._conversation import split_conversation
 from ._deps import runtime_of
 from ._http_errors import error_responses
@@ -63,20 +63,6 @@ def _session_id(header: str | None, body: str | None) -> str:
     return session_id
 
 
-def _model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
-    settings = ModelSettings()
-    if body.temperature is not None:
-        settings["temperature"] = body.temperature
-    if body.top_p is not None:
-        settings["top_p"] = body.top_p
-    if body.seed is not None:
-        settings["seed"] = body.seed
-    max_tokens = body.max_completion_tokens or body.max_tokens
-    if max_tokens is not None:
-        settings["max_tokens"] = max_tokens
-    return settings or None
-
-
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletionResponse,
@@ -97,6 +83,7 @@ async def chat_completions(
         raise BadRequestError(
             f"too many messages: {len(body.messages)} > MAX_REQUEST_MESSAGES={runtime.settings.max_request_messages}"
         )
+    refuse_unsupported(body)
     session_id = _session_id(request.headers.get("x-session-id"), body.session_id)
     conversation = split_conversation(body.messages)
     inp = RunInput(
@@ -104,7 +91,7 @@ async def chat_completions(
         prompt=conversation.prompt,
         request_history=conversation.history,
         system=conversation.system,
-        model_settings=_model_settings(body),
+        model_settings=model_settings(body),
         depth=depth_from_headers(request.headers),
     )
     model = body.model or runtime.settings.agent_name

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+
 from starlette.responses import StreamingResponse
 
 from pais_core import ChatCompletionChunk, ChunkChoice, Delta, ErrorBody, PaisError, Progress, new_completion_id
