@@ -70,9 +70,19 @@ def test_streamed_usage_is_the_models_count(pais: Served, scripted_model: Script
     assert usage.total_tokens == usage.prompt_tokens + 3
 
 
-def test_unknown_model_endpoint_is_an_openai_error(pais: Served) -> None:
-    with pytest.raises(openai.NotFoundError):
+def test_models_retrieve_the_agent(pais: Served) -> None:
+    model = pais.openai.models.retrieve("test-agent")
+
+    assert (model.id, model.object) == ("test-agent", "model")
+    assert model == pais.openai.models.list().data[0]
+
+
+def test_models_retrieve_another_id_is_an_openai_404(pais: Served) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
         pais.openai.models.retrieve("other-agent")
+
+    assert caught.value.code == "not_found"
+    assert "other-agent" in caught.value.message
 
 
 def test_sampling_parameters_reach_the_model_api(pais: Served, scripted_model: ScriptedModelServer) -> None:
