@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted
+from pydantic import BaseModel
 
-from .conftest import Served
+from .conftest import Served, ServeFactory
 
 ASK = [{"role": "user", "content": "Tell me a story."}]
 
@@ -126,4 +129,95 @@ def test_unsupported_parameters_are_refused_by_name(
 
     assert caught.value.param == param
     assert param in caught.value.message
+    assert scripted_model.calls == []
+
+
+class City(BaseModel):
+    name: str
+    population: int
+
+
+CITY_JSON = '{"name": "Paris", "population": 2100000}'
+
+
+def test_json_schema_output_with_the_clients_parse(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted(CITY_JSON)
+
+    completion = pais.openai.chat.completions.parse(model="m", messages=ASK, response_format=City)  # type: ignore[arg-type]
+
+    assert completion.choices[0].message.parsed == City(name="Paris", population=2100000)
+    assert completion.choices[0].finish_reason == "stop"
+    sent = scripted_model.calls[-1].body["response_format"]
+    assert sent["type"] == "json_schema"
+    assert sent["json_schema"]["name"] == "City"
+    assert sent["json_schema"]["schema"]["required"] == ["name", "population"]
+
+
+def test_json_schema_output_streamed(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted(CITY_JSON)
+    response_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": City.model_json_schema()}}
+
+    chunks = list(
+        pais.openai.chat.completions.create(
+            model="m",
+            messages=ASK,  # type: ignore[arg-type]
+            response_format=response_format,  # type: ignore[arg-type]
+            stream=True,
+        )
+    )
+
+    content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert City.model_validate_json(content) == City(name="Paris", population=2100000)
+
+
+def test_json_object_output(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted('```json\n{"answer": 42}\n```')
+
+    completion = pais.openai.chat.completions.create(
+        model="m",
+        messages=ASK,  # type: ignore[arg-type]
+        response_format={"type": "json_object"},
+    )
+
+    assert json.loads(completion.choices[0].message.content or "") == {"answer": 42}
+    assert scripted_model.calls[-1].body["response_format"] == {"type": "json_object"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_json_schema_output_in_string_mode(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, stream: bool
+) -> None:
+    pais = serve_pais(model_api_url=scripted_model.url, model_name="scripted", tool_call_mode="string")
+    scripted_model.handler = scripted(CITY_JSON)
+    response_format = {"type": "json_schema", "json_schema": {"name": "city", "schema": City.model_json_schema()}}
+
+    if stream:
+        chunks = pais.openai.chat.completions.create(
+            model="m",
+            messages=ASK,  # type: ignore[arg-type]
+            response_format=response_format,  # type: ignore[arg-type]
+            stream=True,
+        )
+        content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        completion = pais.openai.chat.completions.create(
+            model="m",
+            messages=ASK,  # type: ignore[arg-type]
+            response_format=response_format,  # type: ignore[arg-type]
+        )
+        content = completion.choices[0].message.content or ""
+
+    assert City.model_validate_json(content) == City(name="Paris", population=2100000)
+    assert any("population" in text for text in scripted_model.calls[-1].text_of("system"))  # schema in the prompt
+
+
+def test_json_schema_without_an_object_schema_is_refused(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        pais.openai.chat.completions.create(
+            model="m",
+            messages=ASK,  # type: ignore[arg-type]
+            response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "array"}}},
+        )
+
+    assert caught.value.param == "response_format"
     assert scripted_model.calls == []

@@ -25,6 +25,7 @@ from ._deps import runtime_of
 from ._http_errors import error_responses
 from ._runner import RunInput
 from ._sse import stream_completion
+from ._structured_output import structured_output
 
 __all__ = ["router"]
 
@@ -93,6 +94,7 @@ async def chat_completions(
         system=conversation.system,
         model_settings=model_settings(body),
         depth=depth_from_headers(request.headers),
+        output=structured_output(body.response_format),
     )
     model = body.model or runtime.settings.agent_name
     if body.stream:

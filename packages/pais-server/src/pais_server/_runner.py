@@ -26,6 +26,7 @@ from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
+from pydantic_core import to_json
 
 from pais_core import BadRequestError, PaisError, Progress, SessionBusyError, Settings, Usage
 from pais_delegation import delegation_scope
@@ -33,6 +34,7 @@ from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
 from ._run_errors import ServerBusyError, to_pais_error
+from ._structured_output import StructuredOutput, output_spec
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 
 __all__ = ["AgentRunner", "FinishReason", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
@@ -52,6 +54,8 @@ class RunInput:
     depth: int = 0
     """Delegation depth of this run: 0 for a user's request, n for a request from an agent at depth n-1."""
     cancellation: CancellationToken | None = None
+    output: StructuredOutput | None = None
+    """JSON the answer must be (OpenAI `response_format`); None for text."""
 
     @property
     def delegated(self) -> bool:
@@ -140,15 +144,22 @@ class AgentRunner:
             return await self._finish(turn, result.new_messages(), result.output, result.usage)
 
     async def stream(self, inp: RunInput) -> AsyncGenerator[RunEvent]:
-        """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`."""
+        """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`.
+
+        Structured output arrives as one text delta once validated: the model's raw text may not be
+        the JSON (prompted output may fence it, a retry may replace it).
+        """
         async with self._turn(inp) as turn, self.agent.run_stream_events(inp.prompt, **turn.kwargs) as run:
             async for event in run:
                 if isinstance(event, AgentRunResultEvent):
                     result = event.result
-                    yield await self._finish(turn, result.new_messages(), result.output, result.usage)
+                    finished = await self._finish(turn, result.new_messages(), result.output, result.usage)
+                    if inp.output is not None:
+                        yield TextDelta(finished.output)
+                    yield finished
                     return
                 mapped = self._map_event(turn, event)
-                if mapped is not None:
+                if mapped is not None and not (inp.output is not None and isinstance(mapped, TextDelta)):
                     yield mapped
 
     def _map_event(self, turn: _Turn, event: object) -> RunEvent | None:
@@ -241,6 +252,8 @@ class AgentRunner:
         }
         if self._model is not None:
             kwargs["model"] = self._model
+        if inp.output is not None:
+            kwargs["output_type"] = output_spec(inp.output, self._model or self.agent.model)
         if self._toolsets:
             kwargs["toolsets"] = self._toolsets
         if inp.cancellation is not None:
@@ -252,7 +265,7 @@ class AgentRunner:
     async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
         if "capabilities" not in turn.kwargs:  # the run was not instrumented (telemetry off, or trace not sampled)
             record_token_usage(self.agent, messages)
-        text = output if isinstance(output, str) else str(output)
+        text = output if isinstance(output, str) else to_json(output).decode()
         result = RunResult(output=text, usage=_usage(usage), finish_reason=_finish_reason(messages))
         counts = result.usage.model_dump() if result.usage is not None else {}
         events = [
