@@ -93,6 +93,21 @@ class Memory(ABC):
     ) -> Page[dict[str, Any]]:
         """List task records, oldest first, optionally only those of one context."""
 
+    @abstractmethod
+    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+        """Store the state of a paused run under `key` (replacing one stored there) for `ttl_seconds`.
+
+        The state is opaque bytes: what a run is and when it resumes is the server's business.
+        """
+
+    @abstractmethod
+    async def take_paused_run(self, key: str) -> bytes | None:
+        """Remove and return the paused run stored under `key`; None when there is none (or it expired).
+
+        Atomic, also across replicas: of concurrent takers exactly one gets the state, so a paused
+        run resumes at most once.
+        """
+
     async def ping(self) -> None:
         """Check the backend is reachable.
 

@@ -199,6 +199,15 @@ class RedisMemory(Memory):
         rows = [(flat[i], flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3)]
         return int(reply[0]), rows
 
+    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+        with redis_unavailable(self._where):
+            await self._client.set(f"{self._prefix}:paused:{key}", state, px=max(int(ttl_seconds * 1000), 1))
+
+    async def take_paused_run(self, key: str) -> bytes | None:
+        with redis_unavailable(self._where):
+            state = await self._client.getdel(f"{self._prefix}:paused:{key}")  # one atomic command: one taker wins
+        return cast(bytes | None, state)
+
     async def ping(self) -> None:
         with redis_unavailable(self._where):
             await self._client.ping()  # pyright: ignore[reportUnknownMemberType]
