@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from pydantic_ai.settings import ModelSettings
+from pydantic_ai.settings import ModelSettings, ToolChoice
+from pydantic_ai.tools import ToolDefinition
 
-from pais_core import BadRequestError, ChatCompletionRequest
+from pais_core import AgentSkill, BadRequestError, ChatCompletionRequest
 
-__all__ = ["model_settings", "refuse_unsupported"]
+from ._deferred import client_tool_definitions
+
+__all__ = ["client_tools", "model_settings", "refuse_unsupported"]
 
 
 def refuse_unsupported(body: ChatCompletionRequest) -> None:
@@ -37,6 +41,34 @@ def model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
         "logit_bias": body.logit_bias,
         "stop_sequences": [body.stop] if isinstance(body.stop, str) else body.stop,
         "openai_user": body.user,  # OpenAIChatModelSettings; other models ignore it
+        "parallel_tool_calls": body.parallel_tool_calls,
     }
     present = {name: value for name, value in settings.items() if value is not None}
     return cast(ModelSettings, present) if present else None
+
+
+def client_tools(
+    body: ChatCompletionRequest, agent_skills: Callable[[], Sequence[AgentSkill]]
+) -> tuple[list[ToolDefinition], ToolChoice]:
+    """The request's client tools and the tool choice forced on the run's first model request.
+
+    `tool_choice` `none` offers no client tools, `auto` (the default) offers them, `required` and a
+    named function force a call on the first model request. `agent_skills` lists the agent's own
+    tools (asked only when the request names tools).
+
+    Raises:
+        BadRequestError: a client tool clashes with the agent's, or the named tool does not exist.
+    """
+    choice = body.tool_choice
+    if not body.tools and choice in (None, "auto", "none"):
+        return [], None
+    taken = {skill.id for skill in agent_skills()}
+    tools = client_tool_definitions(body.tools or [], taken=taken) if choice != "none" else []
+    if choice is None or choice in ("auto", "none"):
+        return tools, None
+    if choice == "required":
+        return tools, "required"
+    name = choice.function.name
+    if name not in taken and all(tool.name != name for tool in tools):
+        raise BadRequestError(f"tool_choice names {name!r}, which is not a tool of this request", param="tool_choice")
+    return tools, [name]

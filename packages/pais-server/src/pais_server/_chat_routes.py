@@ -19,7 +19,7 @@ from pais_core import (
 )
 from pais_delegation import depth_from_headers
 
-from ._chat_params import model_settings, refuse_unsupported
+from ._chat_params import client_tools, model_settings, refuse_unsupported
 from ._conversation import split_conversation
 from ._deps import runtime_of
 from ._http_errors import error_responses
@@ -87,6 +87,7 @@ async def chat_completions(
     refuse_unsupported(body)
     session_id = _session_id(request.headers.get("x-session-id"), body.session_id)
     conversation = split_conversation(body.messages)
+    tools, tool_choice = client_tools(body, runtime.skills)
     inp = RunInput(
         session_id=session_id,
         prompt=conversation.prompt,
@@ -95,6 +96,9 @@ async def chat_completions(
         model_settings=model_settings(body),
         depth=depth_from_headers(request.headers),
         output=structured_output(body.response_format),
+        client_tools=tools,
+        tool_choice=tool_choice,
+        tool_results=conversation.tool_results,
     )
     model = body.model or runtime.settings.agent_name
     if body.stream:
@@ -103,7 +107,15 @@ async def chat_completions(
     result = await runtime.runner.run(inp)
     response = ChatCompletionResponse(
         model=model,
-        choices=[Choice(message=ResponseMessage(content=result.output), finish_reason=result.finish_reason)],
+        choices=[
+            Choice(
+                message=ResponseMessage(
+                    content=result.output or None if result.tool_calls else result.output,
+                    tool_calls=list(result.tool_calls) or None,
+                ),
+                finish_reason=result.finish_reason,
+            )
+        ],
         usage=result.usage,
         session_id=session_id,
     )

@@ -9,7 +9,16 @@ from collections.abc import AsyncIterator
 
 from starlette.responses import StreamingResponse
 
-from pais_core import ChatCompletionChunk, ChunkChoice, Delta, ErrorBody, PaisError, Progress, new_completion_id
+from pais_core import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    DeltaToolCall,
+    ErrorBody,
+    PaisError,
+    Progress,
+    new_completion_id,
+)
 
 from ._runner import AgentRunner, FinishReason, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
 
@@ -58,7 +67,11 @@ class _Chunks:
             return self.chunk(Delta(content=event.text))
         if isinstance(event, ToolProgress):
             return self.chunk(Delta(), progress=event.progress)
-        lines = self.chunk(Delta(), finish_reason=event.finish_reason)
+        lines = ""
+        if event.tool_calls:  # the client tool calls the run paused on, each whole in one chunk
+            calls = [DeltaToolCall(index=i, **call.model_dump()) for i, call in enumerate(event.tool_calls)]
+            lines += self.chunk(Delta(tool_calls=calls))
+        lines += self.chunk(Delta(), finish_reason=event.finish_reason)
         if include_usage and event.usage is not None:  # no usage chunk rather than zeros posing as counts
             usage = ChatCompletionChunk(
                 id=self.id, created=self.created, model=self.model, choices=[], usage=event.usage
