@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
 import pytest
+from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
 
@@ -82,6 +85,8 @@ def test_a_paused_run_resumes_once(pais: Served, scripted_model: ScriptedModelSe
 
     assert "no paused run" in caught.value.message
     assert len(scripted_model.calls) == 2
+    events = pais.events(raw.headers["x-session-id"])  # the refused resume recorded nothing
+    assert [e["event_type"] for e in events] == ["user_message", "tool_call", "tool_result", "agent_response"]
 
 
 def test_a_client_resending_the_conversation_resumes_without_a_session(
@@ -243,3 +248,43 @@ def test_required_tool_choice_forces_the_first_model_request_only(
     assert completion.choices[0].message.content == "Sunny in Oslo."
     assert ran == ["Oslo"]
     assert [call.body.get("tool_choice") for call in scripted_model.calls] == ["required", "auto"]
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.mark.redis
+def test_a_run_paused_on_one_replica_resumes_once_across_replicas(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, redis: RedisServer
+) -> None:
+    first, second = (
+        serve_pais(
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            memory_type="redis",
+            memory_redis_url=redis.url,
+            session_lock_timeout_seconds=0.5,
+        )
+        for _ in range(2)
+    )
+    scripted_model.handler = scripted(tool_call("lookup_order", id="42"), "Order 42 ships on Monday.")
+    raw = first.openai.chat.completions.with_raw_response.create(model="m", messages=ASK, tools=[LOOKUP])  # type: ignore[arg-type, list-item]
+    [call] = raw.parse().choices[0].message.tool_calls or []
+    session_id = raw.headers["x-session-id"]
+    body = {"messages": [*ASK, *_answer(call, "shipped Monday")], "tools": [LOOKUP]}
+
+    def resume(served: Served) -> int:
+        response = served.http.post("/v1/chat/completions", json=body, headers={"X-Session-ID": session_id})
+        return response.status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(resume, [first, second]))
+
+    assert statuses[0] == 200
+    assert statuses[1] in (400, 409)  # the run was resumed by the other replica (or it still holds the session)
+    assert len(scripted_model.calls) == 2  # the pause, and one resume
+    events = second.events(session_id)
+    assert [e["event_type"] for e in events] == ["user_message", "tool_call", "tool_result", "agent_response"]

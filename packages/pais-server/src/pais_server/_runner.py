@@ -133,6 +133,14 @@ def _answers_calls(history: Sequence[ModelMessage], answers: Mapping[str, str]) 
     return bool(answers) and not isinstance(history[-1], ModelResponse) and set(answers) <= called
 
 
+class _Rejected(Exception):
+    """A turn refused before its run started (bad tool results); carries the error to answer with."""
+
+    def __init__(self, error: BadRequestError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
 @dataclass
 class _Turn:
     """Per-run state between loading history and recording the result."""
@@ -254,13 +262,18 @@ class AgentRunner:
                     stored = await self.memory.load_history(inp.session_id, turns=settings.memory_context_limit)
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
-                turn = await self._prepare(inp, history)
+                try:
+                    turn = await self._prepare(inp, history)
+                except BadRequestError as exc:
+                    raise _Rejected(exc) from exc
                 with delegation_scope(
                     session_id=inp.session_id, depth=inp.depth, max_depth=settings.delegation_max_depth
                 ):
                     yield turn
         except SessionBusyError:
             raise  # the run never started; the session belongs to another request
+        except _Rejected as rejected:
+            raise rejected.error from None  # the run never started: nothing to record
         except PaisError as exc:
             await self._record_failure(inp, exc)
             raise
