@@ -288,3 +288,31 @@ def test_a_run_paused_on_one_replica_resumes_once_across_replicas(
     assert len(scripted_model.calls) == 2  # the pause, and one resume
     events = second.events(session_id)
     assert [e["event_type"] for e in events] == ["user_message", "tool_call", "tool_result", "agent_response"]
+
+
+def test_client_tools_with_structured_output(pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted(tool_call("lookup_order", id="42"), '{"order": "42", "ships": "Monday"}')
+    schema = {
+        "type": "object",
+        "properties": {"order": {"type": "string"}, "ships": {"type": "string"}},
+        "required": ["order", "ships"],
+    }
+    response_format = {"type": "json_schema", "json_schema": {"name": "shipping", "schema": schema}}
+    first = pais.openai.chat.completions.create(
+        model="m",
+        messages=ASK,  # type: ignore[arg-type]
+        tools=[LOOKUP],  # type: ignore[list-item]
+        response_format=response_format,  # type: ignore[arg-type]
+    )
+    [call] = first.choices[0].message.tool_calls or []
+
+    resumed = pais.openai.chat.completions.create(
+        model="m",
+        messages=[*ASK, *_answer(call, "shipped Monday")],  # type: ignore[list-item]
+        tools=[LOOKUP],  # type: ignore[list-item]
+        response_format=response_format,  # type: ignore[arg-type]
+    )
+
+    assert first.choices[0].finish_reason == "tool_calls"
+    assert json.loads(resumed.choices[0].message.content or "") == {"order": "42", "ships": "Monday"}
+    assert scripted_model.calls[-1].body["response_format"]["json_schema"]["name"] == "shipping"
