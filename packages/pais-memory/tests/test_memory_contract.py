@@ -344,3 +344,12 @@ async def test_replicas_share_paused_runs_and_one_takes_it(make_memory: MakeMemo
         assert taken == [b"state", None]
     else:
         assert sorted(taken, key=lambda state: state or b"") == [None, b"state"]
+
+
+async def test_stored_responses(make_memory: MakeMemory) -> None:
+    memory = make_memory()
+    await memory.put_response("resp_1", b'{"id": "resp_1"}')
+
+    assert await memory.get_response("resp_1") == b'{"id": "resp_1"}'
+    assert await memory.get_response("resp_1") == b'{"id": "resp_1"}'  # reading keeps it
+    assert await memory.get_response("resp_2") is None

@@ -31,6 +31,9 @@ EXAMPLES_PER_OPERATION = 50
 OPERATIONS = {
     ("POST", "/v1/chat/completions"),
     ("GET", "/v1/models"),
+    ("GET", "/v1/models/{model_id}"),
+    ("POST", "/v1/responses"),
+    ("GET", "/v1/responses/{response_id}"),
     ("GET", "/.well-known/agent-card.json"),
     ("GET", "/health"),
     ("GET", "/ready"),
@@ -39,7 +42,8 @@ OPERATIONS = {
 }
 
 
-APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=("fuzzed reply",)))
+# a JSON object reply also satisfies `response_format` json_object
+APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=('{"reply": "fuzzed"}',)))
 schema = schemathesis.openapi.from_dict(
     APP.openapi(), config=schemathesis.Config.from_dict({"cache": {"enabled": False}})
 )

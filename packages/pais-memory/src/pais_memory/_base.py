@@ -108,6 +108,14 @@ class Memory(ABC):
         run resumes at most once.
         """
 
+    @abstractmethod
+    async def put_response(self, response_id: str, record: bytes) -> None:
+        """Store a response record (OpenAI Responses API `store`); opaque bytes, kept like sessions."""
+
+    @abstractmethod
+    async def get_response(self, response_id: str) -> bytes | None:
+        """Return a stored response record, or None."""
+
     async def ping(self) -> None:
         """Check the backend is reachable.
 

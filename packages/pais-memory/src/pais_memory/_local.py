@@ -14,7 +14,7 @@ from pais_core import MemoryEvent, NotFoundError
 from ._base import Memory, Page
 from ._codec import decode_turns, encode_turn
 from ._local_locks import KeyedLocks
-from ._local_paused import InProcessPausedRuns
+from ._local_paused import InProcessPausedRuns, InProcessResponses
 from ._local_tasks import InProcessTasks, parse_offset
 
 __all__ = ["LocalMemory"]
@@ -27,7 +27,7 @@ class _Session:
     next_seq: int = 0
 
 
-class LocalMemory(InProcessTasks, InProcessPausedRuns, Memory):
+class LocalMemory(InProcessTasks, InProcessPausedRuns, InProcessResponses, Memory):
     """Sessions kept in this process.
 
     Bounded: at most `max_sessions` sessions (the least recently written is dropped) and
@@ -43,6 +43,7 @@ class LocalMemory(InProcessTasks, InProcessPausedRuns, Memory):
         self._locks = KeyedLocks()
         self._init_tasks(max_sessions * 10)
         self._init_paused(max_sessions * 10)
+        self._init_responses(max_sessions * 10)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         session = self._sessions.get(session_id)

@@ -1,11 +1,11 @@
-"""In-process paused runs, shared by the memories that live in one process."""
+"""In-process paused runs and stored responses, shared by the memories that live in one process."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
 
-__all__ = ["InProcessPausedRuns"]
+__all__ = ["InProcessPausedRuns", "InProcessResponses"]
 
 
 class InProcessPausedRuns:
@@ -34,3 +34,25 @@ class InProcessPausedRuns:
         if record is None or record[0] <= time.monotonic():
             return None
         return record[1]
+
+
+class InProcessResponses:
+    """Mixin giving a memory stored response records kept in this process, oldest dropped first.
+
+    Call `_init_responses` from `__init__`.
+    """
+
+    _responses: OrderedDict[str, bytes]
+    _max_responses: int
+
+    def _init_responses(self, max_responses: int) -> None:
+        self._responses = OrderedDict()
+        self._max_responses = max_responses
+
+    async def put_response(self, response_id: str, record: bytes) -> None:
+        self._responses[response_id] = record
+        while len(self._responses) > self._max_responses:
+            self._responses.popitem(last=False)
+
+    async def get_response(self, response_id: str) -> bytes | None:
+        return self._responses.get(response_id)

@@ -10,18 +10,19 @@ from pydantic_ai.messages import ModelMessage
 from pais_core import MemoryEvent, NotFoundError
 
 from ._base import Memory, Page
-from ._local_paused import InProcessPausedRuns
+from ._local_paused import InProcessPausedRuns, InProcessResponses
 from ._local_tasks import InProcessTasks
 
 __all__ = ["NullMemory"]
 
 
-class NullMemory(InProcessTasks, InProcessPausedRuns, Memory):
+class NullMemory(InProcessTasks, InProcessPausedRuns, InProcessResponses, Memory):
     """Remembers no conversation; A2A task records are still kept in-process."""
 
     def __init__(self, *, max_tasks: int = 10_000) -> None:
         self._init_tasks(max_tasks)
         self._init_paused(max_tasks)
+        self._init_responses(max_tasks)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         return []

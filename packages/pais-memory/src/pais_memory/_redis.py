@@ -208,6 +208,15 @@ class RedisMemory(Memory):
             state = await self._client.getdel(f"{self._prefix}:paused:{key}")  # one atomic command: one taker wins
         return cast(bytes | None, state)
 
+    async def put_response(self, response_id: str, record: bytes) -> None:
+        with redis_unavailable(self._where):
+            await self._client.set(f"{self._prefix}:r:{response_id}", record, px=self._ttl_ms or None)
+
+    async def get_response(self, response_id: str) -> bytes | None:
+        with redis_unavailable(self._where):
+            record = await self._client.get(f"{self._prefix}:r:{response_id}")
+        return cast(bytes | None, record)
+
     async def ping(self) -> None:
         with redis_unavailable(self._where):
             await self._client.ping()  # pyright: ignore[reportUnknownMemberType]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic_ai.settings import ModelSettings, ToolChoice
 from pydantic_ai.tools import ToolDefinition
 
-from pais_core import AgentSkill, BadRequestError, ChatCompletionRequest
+from pais_core import AgentSkill, BadRequestError, ChatCompletionRequest, ChatTool, NamedToolChoice
 
 from ._deferred import client_tool_definitions
 
@@ -48,7 +48,9 @@ def model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
 
 
 def client_tools(
-    body: ChatCompletionRequest, agent_skills: Callable[[], Sequence[AgentSkill]]
+    tools: Sequence[ChatTool] | None,
+    choice: Literal["none", "auto", "required"] | NamedToolChoice | None,
+    agent_skills: Callable[[], Sequence[AgentSkill]],
 ) -> tuple[list[ToolDefinition], ToolChoice]:
     """The request's client tools and the tool choice forced on the run's first model request.
 
@@ -59,16 +61,15 @@ def client_tools(
     Raises:
         BadRequestError: a client tool clashes with the agent's, or the named tool does not exist.
     """
-    choice = body.tool_choice
-    if not body.tools and choice in (None, "auto", "none"):
+    if not tools and choice in (None, "auto", "none"):
         return [], None
     taken = {skill.id for skill in agent_skills()}
-    tools = client_tool_definitions(body.tools or [], taken=taken) if choice != "none" else []
-    if choice is None or choice in ("auto", "none"):
-        return tools, None
+    definitions = client_tool_definitions(tools or [], taken=taken) if choice != "none" else []
+    if choice is None or choice == "auto" or choice == "none":
+        return definitions, None
     if choice == "required":
-        return tools, "required"
+        return definitions, "required"
     name = choice.function.name
-    if name not in taken and all(tool.name != name for tool in tools):
+    if name not in taken and all(tool.name != name for tool in definitions):
         raise BadRequestError(f"tool_choice names {name!r}, which is not a tool of this request", param="tool_choice")
-    return tools, [name]
+    return definitions, [name]

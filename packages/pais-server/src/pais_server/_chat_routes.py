@@ -87,7 +87,7 @@ async def chat_completions(
     refuse_unsupported(body)
     session_id = _session_id(request.headers.get("x-session-id"), body.session_id)
     conversation = split_conversation(body.messages)
-    tools, tool_choice = client_tools(body, runtime.skills)
+    tools, tool_choice = client_tools(body.tools, body.tool_choice, runtime.skills)
     inp = RunInput(
         session_id=session_id,
         prompt=conversation.prompt,
