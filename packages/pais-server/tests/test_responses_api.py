@@ -8,8 +8,9 @@ from typing import Any
 import openai
 import pytest
 from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
+from pydantic_ai import Agent
 
-from .conftest import Served
+from .conftest import Served, ServeFactory
 
 LOOKUP: dict[str, Any] = {
     "type": "function",
@@ -133,3 +134,25 @@ def test_json_schema_text_format(pais: Served, scripted_model: ScriptedModelServ
 
     assert json.loads(response.output_text) == {"name": "Paris", "population": 2100000}
     assert scripted_model.calls[-1].body["response_format"]["json_schema"]["name"] == "city"
+
+
+def test_the_agents_own_tool_progress_streams_beside_the_output(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    agent = Agent(name="weather")
+
+    @agent.tool_plain
+    def get_weather(city: str) -> str:
+        """Current weather for a city."""
+        return f"sunny in {city}"
+
+    served = serve_pais(agent, model_api_url=scripted_model.url, model_name="scripted")
+    scripted_model.handler = scripted(tool_call("get_weather", city="Oslo"), "Sunny in Oslo.")
+
+    events = list(served.openai.responses.create(model="m", input="Weather in Oslo?", stream=True))
+
+    progress = [event.model_extra["progress"] for event in events if event.type == "pais.progress"]  # type: ignore[index]
+    assert [(p["type"], p["tool"]) for p in progress] == [("tool_call", "get_weather"), ("tool_result", "get_weather")]
+    text = "".join(event.delta for event in events if event.type == "response.output_text.delta")
+    assert text == "Sunny in Oslo."
+    assert events[-1].type == "response.completed"
