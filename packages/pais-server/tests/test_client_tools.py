@@ -316,3 +316,22 @@ def test_client_tools_with_structured_output(pais: Served, scripted_model: Scrip
     assert first.choices[0].finish_reason == "tool_calls"
     assert json.loads(resumed.choices[0].message.content or "") == {"order": "42", "ships": "Monday"}
     assert scripted_model.calls[-1].body["response_format"]["json_schema"]["name"] == "shipping"
+
+
+def test_without_memory_a_paused_run_still_resumes_in_its_session(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    served = serve_pais(model_api_url=scripted_model.url, model_name="scripted", memory_type="null")
+    scripted_model.handler = scripted(tool_call("lookup_order", id="42"), "Order 42 ships on Monday.")
+    raw = served.openai.chat.completions.with_raw_response.create(model="m", messages=ASK, tools=[LOOKUP])  # type: ignore[arg-type, list-item]
+    [call] = raw.parse().choices[0].message.tool_calls or []
+
+    resumed = served.openai.chat.completions.create(
+        model="m",
+        # only the tool message: the paused run holds the rest
+        messages=[_answer(call, "shipped Monday")[1]],  # type: ignore[list-item]
+        extra_headers={"X-Session-ID": raw.headers["x-session-id"]},
+    )
+
+    assert resumed.choices[0].message.content == "Order 42 ships on Monday."
+    assert scripted_model.calls[-1].text_of("user") == ["Where is order 42?"]
