@@ -199,7 +199,7 @@ class AgentRunner:
             async for event in run:
                 if isinstance(event, AgentRunResultEvent):
                     finished = await self._finish(turn, event.result)
-                    if inp.output is not None:
+                    if inp.output is not None and finished.output:
                         yield TextDelta(finished.output)
                     yield finished
                     return
