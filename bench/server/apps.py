@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,8 +29,14 @@ async def _instant(messages: list[ModelMessage], info: AgentInfo) -> ModelRespon
     return ModelResponse(parts=[TextPart(ANSWER)])
 
 
+async def _instant_stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str]:
+    for word in ANSWER.split(" "):
+        yield f"{word} "
+
+
 def _agent() -> Agent[None, str]:
-    return Agent(FunctionModel(_instant), instructions="You are a helpful assistant.")
+    model = FunctionModel(_instant, stream_function=_instant_stream)
+    return Agent(model, instructions="You are a helpful assistant.")
 
 
 def _pais(**settings: Any) -> Any:

@@ -18,7 +18,7 @@ from pydantic_ai.messages import (
 )
 
 from pais_core import BadRequestError, MemoryEvent, NotFoundError, SessionBusyError
-from pais_memory import Memory, NullMemory, RunEvent
+from pais_memory import LocalMemory, Memory, NullMemory, RunEvent
 
 MakeMemory = Callable[..., Memory]
 
@@ -555,3 +555,44 @@ async def test_an_evicted_session_forgets_its_owner(make_memory: MakeMemory) -> 
     await store_turn(memory, "s1", "again")
     assert (await memory.list_sessions(owner="alice")).items == []
     assert (await memory.list_sessions(owner="bob")).items == ["s1"]
+
+
+async def test_a_paused_run_is_taken_exactly_once(memory: Memory) -> None:
+    await memory.put_paused_run("session-1", b"state-1", ttl_seconds=60)
+    await memory.put_paused_run("session-1", b"state-2", ttl_seconds=60)  # replaces
+
+    taken = await asyncio.gather(*(memory.take_paused_run("session-1") for _ in range(8)))
+
+    assert sorted(taken, key=lambda state: state or b"") == [None] * 7 + [b"state-2"]
+    assert await memory.take_paused_run("session-1") is None
+    assert await memory.take_paused_run("never-paused") is None
+
+
+async def test_a_paused_run_expires(memory: Memory) -> None:
+    await memory.put_paused_run("session-1", b"state", ttl_seconds=0.05)
+    await memory.put_paused_run("session-2", b"kept", ttl_seconds=60)
+    await asyncio.sleep(0.1)
+
+    assert await memory.take_paused_run("session-1") is None
+    assert await memory.take_paused_run("session-2") == b"kept"
+
+
+async def test_replicas_share_paused_runs_and_one_takes_it(make_memory: MakeMemory) -> None:
+    first, second = make_memory(), make_memory()
+    await first.put_paused_run("session-1", b"state", ttl_seconds=60)
+
+    taken = await asyncio.gather(first.take_paused_run("session-1"), second.take_paused_run("session-1"))
+
+    if isinstance(first, LocalMemory):  # one process, one replica: each LocalMemory is its own store
+        assert taken == [b"state", None]
+    else:
+        assert sorted(taken, key=lambda state: state or b"") == [None, b"state"]
+
+
+async def test_stored_responses(make_memory: MakeMemory) -> None:
+    memory = make_memory()
+    await memory.put_response("resp_1", b'{"id": "resp_1"}')
+
+    assert await memory.get_response("resp_1") == b'{"id": "resp_1"}'
+    assert await memory.get_response("resp_1") == b'{"id": "resp_1"}'  # reading keeps it
+    assert await memory.get_response("resp_2") is None

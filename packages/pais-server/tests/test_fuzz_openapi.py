@@ -31,6 +31,9 @@ EXAMPLES_PER_OPERATION = 50
 OPERATIONS = {
     ("POST", "/v1/chat/completions"),
     ("GET", "/v1/models"),
+    ("GET", "/v1/models/{model_id}"),
+    ("POST", "/v1/responses"),
+    ("GET", "/v1/responses/{response_id}"),
     ("GET", "/.well-known/agent-card.json"),
     ("GET", "/health"),
     ("GET", "/ready"),
@@ -40,8 +43,10 @@ OPERATIONS = {
 
 
 KEY = "fuzz-key"
-APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=("fuzzed reply",)))
-KEYED_APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=("fuzzed reply",), agent_api_key=KEY))
+# a JSON object reply also satisfies `response_format` json_object
+REPLIES = ('{"reply": "fuzzed"}',)
+APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=REPLIES))
+KEYED_APP = create_app(Settings(agent_name="fuzz-agent", debug_mock_responses=REPLIES, agent_api_key=KEY))
 _CONFIG = schemathesis.Config.from_dict({"cache": {"enabled": False}})
 schema = schemathesis.openapi.from_dict(APP.openapi(), config=_CONFIG)
 keyed_schema = schemathesis.openapi.from_dict(KEYED_APP.openapi(), config=_CONFIG)

@@ -92,3 +92,30 @@ def test_a_long_conversation_fits_the_context_window_only_within_a_token_budget(
 
     bounded = serve_pais(model_api_url=url, model_name=MODEL_ALIAS, memory_short_term_token_budget=1500)
     assert conversation(bounded, "bounded", 40) == (40, None)
+
+
+def test_max_tokens_stops_a_real_llm_with_finish_reason_length(real_pais: Served) -> None:
+    ask = [{"role": "user", "content": "Write a long story about a dragon and a knight."}]
+    completion = real_pais.openai.chat.completions.create(
+        model=MODEL_ALIAS,
+        messages=ask,  # type: ignore[arg-type]
+        max_tokens=5,
+        temperature=0,
+    )
+    assert completion.usage is not None
+    assert 0 < completion.usage.completion_tokens <= 5
+    assert completion.choices[0].finish_reason == "length"
+
+    chunks = list(
+        real_pais.openai.chat.completions.create(
+            model=MODEL_ALIAS,
+            messages=ask,  # type: ignore[arg-type]
+            max_tokens=5,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    usage = chunks[-1].usage
+    assert usage is None or 0 < usage.completion_tokens <= 5  # llama.cpp may stream no counts: then none

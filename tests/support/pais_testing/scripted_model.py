@@ -34,6 +34,10 @@ class Reply:
     chunk_delay: float = 0.0
     delay: float = 0.0
     status: int = 200
+    finish_reason: str | None = None
+    """As the model API reports it; by default `tool_calls` with tool calls, else `stop`."""
+    usage: bool = True
+    """False: no usage anywhere in the reply (llama.cpp's server streams none)."""
 
 
 def tool_call(name: str, **arguments: Any) -> Reply:
@@ -138,7 +142,7 @@ class ScriptedModelServer(ThreadedServer):
             }
             for n, a in reply.tool_calls
         ]
-        finish = "tool_calls" if tool_calls else "stop"
+        finish = reply.finish_reason or ("tool_calls" if tool_calls else "stop")
         if body.get("stream"):
             stream = self._stream(call, reply, tool_calls, finish, usage)
             return StreamingResponse(stream, media_type="text/event-stream")
@@ -153,7 +157,7 @@ class ScriptedModelServer(ThreadedServer):
                 "created": int(time.time()),
                 "model": self.model_name,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-                "usage": usage,
+                **({"usage": usage} if reply.usage else {}),
             }
         )
 
@@ -187,5 +191,6 @@ class ScriptedModelServer(ThreadedServer):
             yield chunk({"tool_calls": [{"index": index, **tool}]})
         call.finished_at = time.monotonic()
         yield chunk({}, finish)
-        yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n"
+        if reply.usage:
+            yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n"
         yield "data: [DONE]\n\n"

@@ -26,9 +26,11 @@ class PaisError(Exception):
     error_type: ClassVar[str] = "server_error"
     code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, param: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.param = param
+        """The request parameter at fault, when there is one (OpenAI's `error.param`)."""
 
 
 class BadRequestError(PaisError):

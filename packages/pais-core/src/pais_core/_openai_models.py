@@ -13,15 +13,22 @@ __all__ = [
     "ChatCompletionRequest",
     "ChatCompletionResponse",
     "ChatMessage",
+    "ChatTool",
     "Choice",
     "ChunkChoice",
     "ContentPart",
     "Delta",
+    "DeltaToolCall",
     "ErrorBody",
     "ErrorDetail",
+    "FunctionDefinition",
+    "JsonSchemaFormat",
     "ModelCard",
     "ModelList",
+    "NamedFunction",
+    "NamedToolChoice",
     "Progress",
+    "ResponseFormat",
     "ResponseMessage",
     "StreamOptions",
     "ToolCall",
@@ -84,6 +91,53 @@ class ChatMessage(BaseModel):
         return "".join(part.text or "" for part in self.content if part.type == "text")
 
 
+class JsonSchemaFormat(BaseModel):
+    """`response_format.json_schema`: the schema the answer must follow."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str | None = None
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    """`response_format`: plain text, any JSON object, or JSON valid against a schema."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
+class FunctionDefinition(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ChatTool(BaseModel):
+    """A client-side tool of the request's `tools`: the agent may call it; the client runs it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["function"] = "function"
+    function: FunctionDefinition
+
+
+class NamedFunction(BaseModel):
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    type: Literal["function"] = "function"
+    function: NamedFunction
+
+
 class StreamOptions(BaseModel):
     model_config = _REQUEST
 
@@ -110,6 +164,20 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(default=None, gt=0)
     seed: int | None = None
     user: str | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    logit_bias: dict[str, int] | None = None
+    # accepted only at the values PAIS can honour (refused with a 400 naming them otherwise)
+    n: int | None = Field(default=None, gt=0)
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0)
+    modalities: list[str] | None = None
+    audio: dict[str, Any] | None = None
+    response_format: ResponseFormat | None = None
+    tools: list[ChatTool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: bool | None = None
 
 
 class Usage(BaseModel):
@@ -120,7 +188,8 @@ class Usage(BaseModel):
 
 class ResponseMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ToolCall] | None = None
 
 
 class Choice(BaseModel):
@@ -135,7 +204,8 @@ class ChatCompletionResponse(BaseModel):
     created: int = Field(default_factory=lambda: int(time.time()))
     model: str
     choices: list[Choice]
-    usage: Usage
+    usage: Usage | None = None
+    """None when the model API reported no token counts."""
     session_id: str
 
 
@@ -152,9 +222,16 @@ class Progress(BaseModel):
     success: bool | None = None
 
 
+class DeltaToolCall(ToolCall):
+    """A whole tool call in one stream chunk, at its `index` among the response's calls."""
+
+    index: int
+
+
 class Delta(BaseModel):
     role: Literal["assistant"] | None = None
     content: str | None = None
+    tool_calls: list[DeltaToolCall] | None = None
 
 
 class ChunkChoice(BaseModel):

@@ -488,6 +488,9 @@ class Settings(_Frozen):
         ),
     ] = 0
     request_timeout_seconds: Annotated[Seconds, Var("whole-request timeout (504 when exceeded)")] = 300.0
+    paused_run_ttl_seconds: Annotated[
+        Seconds, Var("how long a run paused on client tool calls waits for their results before it is dropped")
+    ] = 86400.0
     shutdown_grace_seconds: Annotated[Seconds, Var("how long in-flight requests may finish after SIGTERM")] = 25.0
     http_keep_alive_seconds: Annotated[
         int, Ge(1), Var("an idle keep-alive connection is closed this many seconds after its last response")

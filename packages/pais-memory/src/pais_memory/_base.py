@@ -254,6 +254,29 @@ class Memory(ABC):
         session TTL): compare the answer with `value` to know whether this caller won.
         """
 
+    @abstractmethod
+    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+        """Store the state of a paused run under `key` (replacing one stored there) for `ttl_seconds`.
+
+        The state is opaque bytes: what a run is and when it resumes is the server's business.
+        """
+
+    @abstractmethod
+    async def take_paused_run(self, key: str) -> bytes | None:
+        """Remove and return the paused run stored under `key`; None when there is none (or it expired).
+
+        Atomic, also across replicas: of concurrent takers exactly one gets the state, so a paused
+        run resumes at most once.
+        """
+
+    @abstractmethod
+    async def put_response(self, response_id: str, record: bytes) -> None:
+        """Store a response record (OpenAI Responses API `store`); opaque bytes, kept like sessions."""
+
+    @abstractmethod
+    async def get_response(self, response_id: str) -> bytes | None:
+        """Return a stored response record, or None."""
+
     async def ping(self) -> None:
         """Check the backend is reachable.
 

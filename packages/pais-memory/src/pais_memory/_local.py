@@ -14,6 +14,7 @@ from pais_core import MemoryEvent, NotFoundError
 from ._base import Memory, Page, SessionWindow, StoredTurn, Summary, summary_event
 from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_locks import KeyedLocks
+from ._local_paused import InProcessPausedRuns, InProcessResponses
 from ._local_runs import InProcessRuns
 from ._local_tasks import InProcessTasks, offset_page, parse_offset
 
@@ -28,7 +29,7 @@ class _Session:
     summary: Summary | None = None
 
 
-class LocalMemory(InProcessTasks, InProcessRuns, Memory):
+class LocalMemory(InProcessTasks, InProcessRuns, InProcessPausedRuns, InProcessResponses, Memory):
     """Sessions kept in this process.
 
     Bounded: at most `max_sessions` sessions (the least recently written is dropped) and
@@ -50,6 +51,8 @@ class LocalMemory(InProcessTasks, InProcessRuns, Memory):
         self._summary_locks = KeyedLocks()
         self._init_tasks(max_sessions * 10)
         self._init_runs(max_sessions * 10, run_log_retention_seconds)
+        self._init_paused(max_sessions * 10)
+        self._init_responses(max_sessions * 10)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         session = self._sessions.get(session_id)

@@ -10,18 +10,22 @@ from pydantic_ai.messages import ModelMessage
 from pais_core import MemoryEvent, NotFoundError
 
 from ._base import Memory, Page, SessionWindow
+from ._local_paused import InProcessPausedRuns, InProcessResponses
 from ._local_runs import InProcessRuns
 from ._local_tasks import InProcessTasks
 
 __all__ = ["NullMemory"]
 
 
-class NullMemory(InProcessTasks, InProcessRuns, Memory):
-    """Remembers no conversation; A2A task records, run logs and leases are still kept in-process."""
+class NullMemory(InProcessTasks, InProcessRuns, InProcessPausedRuns, InProcessResponses, Memory):
+    """Remembers no conversation; A2A task records, run logs, leases, paused runs and stored responses are
+    still kept in-process."""
 
     def __init__(self, *, max_tasks: int = 10_000, run_log_retention_seconds: float = 3600.0) -> None:
         self._init_tasks(max_tasks)
         self._init_runs(max_tasks, run_log_retention_seconds)
+        self._init_paused(max_tasks)
+        self._init_responses(max_tasks)
 
     async def load_history(self, session_id: str, *, turns: int) -> list[ModelMessage]:
         return []

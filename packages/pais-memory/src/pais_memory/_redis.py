@@ -335,6 +335,24 @@ class RedisMemory(Memory):
     async def take_expired_leases(self, *, limit: int = 100) -> list[str]:
         return await self._runs.take_expired_leases(limit)
 
+    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+        with redis_unavailable(self._where):
+            await self._client.set(f"{self._prefix}:paused:{key}", state, px=max(int(ttl_seconds * 1000), 1))
+
+    async def take_paused_run(self, key: str) -> bytes | None:
+        with redis_unavailable(self._where):
+            state = await self._client.getdel(f"{self._prefix}:paused:{key}")  # one atomic command: one taker wins
+        return cast(bytes | None, state)
+
+    async def put_response(self, response_id: str, record: bytes) -> None:
+        with redis_unavailable(self._where):
+            await self._client.set(f"{self._prefix}:r:{response_id}", record, px=self._ttl_ms or None)
+
+    async def get_response(self, response_id: str) -> bytes | None:
+        with redis_unavailable(self._where):
+            record = await self._client.get(f"{self._prefix}:r:{response_id}")
+        return cast(bytes | None, record)
+
     async def ping(self) -> None:
         with redis_unavailable(self._where):
             await self._client.ping()  # pyright: ignore[reportUnknownMemberType]

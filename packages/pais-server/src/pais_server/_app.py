@@ -16,7 +16,15 @@ from pydantic_ai.agent import AbstractAgent
 from pais_core import Settings, __version__
 from pais_telemetry import configure, current_telemetry, untraced_requests
 
-from . import _a2a_routes, _chat_resume_routes, _chat_routes, _discovery_routes, _memory_routes, _probe_routes
+from . import (
+    _a2a_routes,
+    _chat_resume_routes,
+    _chat_routes,
+    _discovery_routes,
+    _memory_routes,
+    _probe_routes,
+    _responses_routes,
+)
 from ._a2a_tasks import A2ATasks
 from ._auth import BearerAuth, document_bearer_auth
 from ._http_errors import BodySizeLimit, install_error_handlers
@@ -69,6 +77,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     install_error_handlers(app)
     app.include_router(_chat_routes.router)
     app.include_router(_chat_resume_routes.router)
+    app.include_router(_responses_routes.router)
     app.include_router(_discovery_routes.router)
     app.include_router(_probe_routes.router)
     app.include_router(_a2a_routes.router)

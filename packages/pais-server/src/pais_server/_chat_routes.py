@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 from fastapi.openapi.models import Example
-from pydantic_ai.settings import ModelSettings
 from starlette.responses import Response
 
 from pais_core import (
@@ -20,12 +19,14 @@ from pais_core import (
 )
 from pais_delegation import depth_from_headers
 
+from ._chat_params import client_tools, model_settings, refuse_unsupported
 from ._conversation import split_conversation
 from ._deps import runtime_of
 from ._http_errors import error_responses
 from ._json_body import StrictJsonRoute
 from ._runner import RunInput
 from ._sse import stream_completion
+from ._structured_output import structured_output
 
 __all__ = ["router"]
 
@@ -64,20 +65,6 @@ def _session_id(header: str | None, body: str | None) -> str:
     return session_id
 
 
-def _model_settings(body: ChatCompletionRequest) -> ModelSettings | None:
-    settings = ModelSettings()
-    if body.temperature is not None:
-        settings["temperature"] = body.temperature
-    if body.top_p is not None:
-        settings["top_p"] = body.top_p
-    if body.seed is not None:
-        settings["seed"] = body.seed
-    max_tokens = body.max_completion_tokens or body.max_tokens
-    if max_tokens is not None:
-        settings["max_tokens"] = max_tokens
-    return settings or None
-
-
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletionResponse,
@@ -98,15 +85,21 @@ async def chat_completions(
         raise BadRequestError(
             f"too many messages: {len(body.messages)} > MAX_REQUEST_MESSAGES={runtime.settings.max_request_messages}"
         )
+    refuse_unsupported(body)
     session_id = _session_id(request.headers.get("x-session-id"), body.session_id)
     conversation = split_conversation(body.messages)
+    tools, tool_choice = client_tools(body.tools, body.tool_choice, runtime.skills)
     inp = RunInput(
         session_id=session_id,
         prompt=conversation.prompt,
         request_history=conversation.history,
         system=conversation.system,
-        model_settings=_model_settings(body),
+        model_settings=model_settings(body),
         depth=depth_from_headers(request.headers),
+        output=structured_output(body.response_format),
+        client_tools=tools,
+        tool_choice=tool_choice,
+        tool_results=conversation.tool_results,
     )
     model = body.model or runtime.settings.agent_name
     if body.stream:
@@ -115,7 +108,15 @@ async def chat_completions(
     result = await runtime.runner.run(inp)
     response = ChatCompletionResponse(
         model=model,
-        choices=[Choice(message=ResponseMessage(content=result.output))],
+        choices=[
+            Choice(
+                message=ResponseMessage(
+                    content=result.output or None if result.tool_calls else result.output,
+                    tool_calls=list(result.tool_calls) or None,
+                ),
+                finish_reason=result.finish_reason,
+            )
+        ],
         usage=result.usage,
         session_id=session_id,
     )

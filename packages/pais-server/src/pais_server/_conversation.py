@@ -28,27 +28,43 @@ class Conversation:
     prompt: str
     history: list[ModelMessage]
     system: str | None
+    tool_results: dict[str, str] | None = None
+    """The answers (`tool_call_id` -> text) of trailing `tool` messages: a turn resuming client tool
+    calls, whose `history` then ends with those results; None for a turn ending with a user message."""
 
 
 def split_conversation(messages: list[ChatMessage]) -> Conversation:
     """Split a Chat Completions `messages` list.
 
     Raises:
-        BadRequestError: the list does not end with a user message with text, or an assistant
-            message's `tool_calls` are not all answered by tool messages before the next message.
+        BadRequestError: the list does not end with a user message with text or with tool results,
+            or an assistant message's `tool_calls` are not all answered by tool messages before the
+            next message.
     """
     last = messages[-1]
+    system = "\n\n".join(m.text() for m in messages if m.role in ("system", "developer") and m.text()) or None
+    if last.role in ("tool", "function"):
+        return _resuming(messages, system)
     if last.role != "user":
-        raise BadRequestError(f"the last message must have role 'user', got {last.role!r}")
+        raise BadRequestError(f"the last message must have role 'user' or 'tool', got {last.role!r}")
     prompt = last.text()
     if not prompt.strip():
         raise BadRequestError("the last user message has no text content")
-    system = [m.text() for m in messages[:-1] if m.role in ("system", "developer") and m.text()]
-    return Conversation(
-        prompt=prompt,
-        history=_history(messages[:-1]),
-        system="\n\n".join(system) or None,
-    )
+    return Conversation(prompt=prompt, history=_history(messages[:-1]), system=system)
+
+
+def _resuming(messages: list[ChatMessage], system: str | None) -> Conversation:
+    """A conversation ending with tool results: the client answered client tool calls."""
+    start = len(messages)
+    while start > 0 and messages[start - 1].role in ("tool", "function"):
+        start -= 1
+    results: dict[str, str] = {}
+    for message in messages[start:]:
+        if not message.tool_call_id:
+            raise BadRequestError("a tool message needs the tool_call_id it answers", param="messages")
+        results[message.tool_call_id] = message.text()
+    prompt = next((m.text() for m in reversed(messages[:start]) if m.role == "user"), "")
+    return Conversation(prompt=prompt, history=_history(messages), system=system, tool_results=results)
 
 
 def _history(messages: list[ChatMessage]) -> list[ModelMessage]:

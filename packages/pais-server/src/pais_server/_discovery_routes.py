@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from pais_core import KAOS_PROTOCOLS, AgentCard, ModelCard, ModelList
+from pais_core import KAOS_PROTOCOLS, AgentCard, ModelCard, ModelList, NotFoundError, Settings
 
 from ._card import build_card, public_base_url
 from ._deps import RuntimeDep
@@ -37,8 +37,21 @@ async def agent_card(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/v1/models", responses=error_responses(401, 500))
 async def models(runtime: RuntimeDep) -> ModelList:
     """The agent, listed as the one model this server offers."""
-    settings = runtime.settings
-    return ModelList(data=[ModelCard(id=settings.agent_name, created=_STARTED, description=settings.agent_description)])
+    return ModelList(data=[_model_card(runtime.settings)])
+
+
+@router.get("/v1/models/{model_id}", responses=error_responses(401, 404, 500))
+async def model(model_id: str, runtime: RuntimeDep) -> ModelCard:
+    """The agent as a model, by its id (`AGENT_NAME`); 404 for any other id."""
+    if model_id != runtime.settings.agent_name:
+        raise NotFoundError(
+            f"The model {model_id!r} does not exist; this server offers {runtime.settings.agent_name!r}"
+        )
+    return _model_card(runtime.settings)
+
+
+def _model_card(settings: Settings) -> ModelCard:
+    return ModelCard(id=settings.agent_name, created=_STARTED, description=settings.agent_description)
 
 
 class ToolInfo(BaseModel):

@@ -48,7 +48,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def error_response(error: PaisError, headers: dict[str, str] | None = None) -> JSONResponse:
-    body = ErrorBody.of(error.message, error.error_type, error.code)
+    body = ErrorBody.of(error.message, error.error_type, error.code, param=error.param)
     return JSONResponse(body.model_dump(exclude_none=True), status_code=error.status_code, headers=headers)
 
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import httpx
 from pydantic_ai.models import Model
 
 from pais_core import Settings
@@ -61,6 +62,7 @@ def _test_model(output_text: str | None = None) -> ModelHandle:
 def _chat_completions_model(settings: Settings, model_name: str) -> ModelHandle:
     from openai import AsyncOpenAI
     from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.profiles.openai import OpenAIModelProfile
     from pydantic_ai.providers.openai import OpenAIProvider
 
     base_url = settings.model_base_url
@@ -70,5 +72,9 @@ def _chat_completions_model(settings: Settings, model_name: str) -> ModelHandle:
         timeout=settings.model_timeout_seconds,
         max_retries=0,  # MODEL_TIMEOUT_SECONDS bounds the whole call: a retry would double it
     )
-    model = OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client))
+    # OpenAI's own API takes `max_completion_tokens`; llama.cpp, Ollama and most compatible servers only honour
+    # `max_tokens` and silently ignore the newer field
+    openai_itself = base_url is not None and httpx.URL(base_url).host == "api.openai.com"
+    profile = OpenAIModelProfile(openai_chat_supports_max_completion_tokens=openai_itself)
+    model = OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client), profile=profile)
     return ModelHandle(model, client=client, base_url=base_url)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Coroutine, Sequence
+from collections.abc import AsyncGenerator, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from pydantic_ai import CancellationToken, RunContext
-from pydantic_ai.agent import AbstractAgent
+from pydantic_ai import CancellationToken, DeferredToolRequests, DeferredToolResults, RunContext
+from pydantic_ai.agent import AbstractAgent, AgentRunResult
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
     FunctionToolResultEvent,
     ModelMessage,
+    ModelResponse,
     PartDeltaEvent,
     PartStartEvent,
     TextPart,
@@ -23,10 +24,11 @@ from pydantic_ai.messages import (
 from pydantic_ai.models import Model
 from pydantic_ai.models.test import TestModel
 from pydantic_ai.run import AgentRunResultEvent
-from pydantic_ai.settings import ModelSettings
+from pydantic_ai.settings import ModelSettings, ToolChoice
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
+from pydantic_core import to_json
 
 from pais_core import (
     BadRequestError,
@@ -35,6 +37,7 @@ from pais_core import (
     Progress,
     SessionBusyError,
     Settings,
+    ToolCall,
     Usage,
     current_principal,
     principal_scope,
@@ -43,12 +46,22 @@ from pais_delegation import delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
+from ._deferred import (
+    FirstStepToolChoice,
+    PausedRun,
+    client_toolset,
+    deferred_results,
+    pending_calls,
+    save_paused_run,
+    take_paused_run,
+)
 from ._history import BoundedHistory, History
 from ._run_errors import ServerBusyError, to_pais_error
+from ._structured_output import StructuredOutput, output_spec
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
 from .auth import SessionAccess
 
-__all__ = ["AgentRunner", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
+__all__ = ["AgentRunner", "FinishReason", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
 
 logger = logging.getLogger("pais_server.runner")
 
@@ -67,6 +80,14 @@ class RunInput:
     cancellation: CancellationToken | None = None
     principal: Principal | None = field(default_factory=current_principal)
     """Who asked: the verified caller current where the input was built (None for the static key)."""
+    output: StructuredOutput | None = None
+    """JSON the answer must be (OpenAI `response_format`); None for text."""
+    client_tools: Sequence[ToolDefinition] = ()
+    """Tools the client runs itself: calling one pauses the run (see `_deferred`)."""
+    tool_choice: ToolChoice = None
+    """A tool choice forced on the run's first model request (`required`, or a list of tool names)."""
+    tool_results: Mapping[str, str] | None = None
+    """Answers to client tool calls (`tool_call_id` -> result): this turn resumes a paused run."""
 
     @property
     def delegated(self) -> bool:
@@ -83,20 +104,59 @@ class ToolProgress:
     progress: Progress
 
 
+FinishReason = Literal["stop", "length", "tool_calls", "content_filter"]
+
+
 @dataclass(frozen=True)
 class RunResult:
     output: str
-    usage: Usage
-    tool_calls: int = 0
+    usage: Usage | None
+    """The model API's token counts for the run; None when it reported none (some servers stream none)."""
+    finish_reason: FinishReason = "stop"
+    """Why the last model response ended, as OpenAI names it."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The client tool calls the run paused on (`finish_reason` `tool_calls`)."""
+    tool_call_count: int = 0
     """Tool calls the run made (delegations included)."""
 
 
 RunEvent = TextDelta | ToolProgress | RunResult
 
 
-def _usage(usage: RunUsage) -> Usage:
+def _usage(usage: RunUsage) -> Usage | None:
     prompt, completion = usage.input_tokens, usage.output_tokens
+    if usage.requests and not prompt and not completion:
+        return None  # the model API counted nothing: unknown, not zero
     return Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+def _finish_reason(messages: Sequence[ModelMessage]) -> FinishReason:
+    """The OpenAI finish reason of the run's last model response."""
+    last = next((m for m in reversed(messages) if isinstance(m, ModelResponse)), None)
+    reason = last.finish_reason if last is not None else None
+    if reason == "length" or reason == "content_filter":
+        return reason
+    return "stop"
+
+
+def _response_text(messages: Sequence[ModelMessage]) -> str:
+    last = next((m for m in reversed(messages) if isinstance(m, ModelResponse)), None)
+    return "" if last is None else "".join(p.content for p in last.parts if isinstance(p, TextPart))
+
+
+def _answers_calls(history: Sequence[ModelMessage], answers: Mapping[str, str]) -> bool:
+    """Whether `history` ends with results answering calls of its last model response."""
+    last = next((m for m in reversed(history) if isinstance(m, ModelResponse)), None)
+    called = {part.tool_call_id for part in last.tool_calls} if last is not None else set[str]()
+    return bool(answers) and not isinstance(history[-1], ModelResponse) and set(answers) <= called
+
+
+class _Rejected(Exception):
+    """A turn refused before its run started (bad tool results); carries the error to answer with."""
+
+    def __init__(self, error: BadRequestError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass
@@ -105,7 +165,16 @@ class _Turn:
 
     inp: RunInput
     kwargs: dict[str, Any]
+    prompt: str | None
+    """What the agent is run with: None when the turn continues from tool results."""
+    user_prompt: str
+    """The turn's user prompt, for memory."""
+    client_tools: list[ToolDefinition]
     history: BoundedHistory
+    """The bounded history the turn was loaded with (the summariser looks at it afterwards)."""
+    turn_start: int | None = None
+    """Where this turn's messages start in the run's messages (None: the run's new messages)."""
+    instrumented: bool = False
     step: int = 0
 
 
@@ -141,19 +210,25 @@ class AgentRunner:
     async def run(self, inp: RunInput) -> RunResult:
         """Run to completion and return the final answer."""
         async with self._turn(inp) as turn:
-            result = await self.agent.run(inp.prompt, **turn.kwargs)
-            return await self._finish(turn, result.new_messages(), result.output, result.usage)
+            result = await self.agent.run(turn.prompt, **turn.kwargs)
+            return await self._finish(turn, result)
 
     async def stream(self, inp: RunInput) -> AsyncGenerator[RunEvent]:
-        """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`."""
-        async with self._turn(inp) as turn, self.agent.run_stream_events(inp.prompt, **turn.kwargs) as run:
+        """Run while yielding text deltas and tool progress as they happen; the last event is a `RunResult`.
+
+        Structured output arrives as one text delta once validated: the model's raw text may not be
+        the JSON (prompted output may fence it, a retry may replace it).
+        """
+        async with self._turn(inp) as turn, self.agent.run_stream_events(turn.prompt, **turn.kwargs) as run:
             async for event in run:
                 if isinstance(event, AgentRunResultEvent):
-                    result = event.result
-                    yield await self._finish(turn, result.new_messages(), result.output, result.usage)
+                    finished = await self._finish(turn, event.result)
+                    if inp.output is not None and finished.output:
+                        yield TextDelta(finished.output)
+                    yield finished
                     return
                 mapped = self._map_event(turn, event)
-                if mapped is not None:
+                if mapped is not None and not (inp.output is not None and isinstance(mapped, TextDelta)):
                     yield mapped
 
     def _map_event(self, turn: _Turn, event: object) -> RunEvent | None:
@@ -166,7 +241,8 @@ class AgentRunner:
             if isinstance(event.delta, TextPartDelta) and event.delta.content_delta:
                 return TextDelta(event.delta.content_delta)
         elif isinstance(event, FunctionToolCallEvent):
-            return self._progress(turn, event.part.tool_name, result=False, success=None)
+            if not any(event.part.tool_name == tool.name for tool in turn.client_tools):
+                return self._progress(turn, event.part.tool_name, result=False, success=None)
         elif isinstance(event, FunctionToolResultEvent):
             part = event.part
             return self._progress(turn, part.tool_name or "", result=True, success=part.outcome == "success")
@@ -219,7 +295,10 @@ class AgentRunner:
                 stored = bounded.messages
                 # a delegated request carries the caller's fresh context: it adds to the sub-session's memory
                 history = [*stored, *inp.request_history] if inp.delegated else stored or inp.request_history
-                turn = _Turn(inp=inp, kwargs=self._run_kwargs(inp, history), history=bounded)
+                try:
+                    turn = await self._prepare(inp, history, bounded)
+                except BadRequestError as exc:
+                    raise _Rejected(exc) from exc
                 with (
                     principal_scope(inp.principal),
                     delegation_scope(
@@ -229,6 +308,8 @@ class AgentRunner:
                     yield turn
         except SessionBusyError:
             raise  # the run never started; the session belongs to another request
+        except _Rejected as rejected:
+            raise rejected.error from None  # the run never started: nothing to record
         except PaisError as exc:
             await self._record_failure(inp, exc)
             raise
@@ -247,7 +328,56 @@ class AgentRunner:
             self._active_runs -= 1
             self._running.discard(task)
 
-    def _run_kwargs(self, inp: RunInput, history: list[ModelMessage]) -> dict[str, Any]:
+    async def _prepare(self, inp: RunInput, history: list[ModelMessage], bounded: BoundedHistory) -> _Turn:
+        """The turn to run: a new one, or one continuing from client tool results (see `_deferred`)."""
+        paused: PausedRun | None = None
+        if inp.client_tools or inp.tool_results is not None:
+            # resumes the session's paused run, or drops a stale one: a new turn abandons its pending calls
+            paused = await take_paused_run(self.memory, inp.session_id)
+        tools = list(inp.client_tools)
+        results: DeferredToolResults | None = None
+        if inp.tool_results is None:
+            turn = _Turn(
+                inp=inp, kwargs={}, prompt=inp.prompt, user_prompt=inp.prompt, client_tools=tools, history=bounded
+            )
+        elif paused is not None:
+            try:
+                results = deferred_results(paused, inp.tool_results)
+            except BadRequestError:
+                await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
+                raise
+            tools += [tool for tool in paused.tools if all(tool.name != t.name for t in tools)]
+            history = paused.messages
+            turn = _Turn(
+                inp=inp,
+                kwargs={},
+                prompt=None,
+                user_prompt=paused.prompt,
+                client_tools=tools,
+                history=bounded,
+                turn_start=paused.turn_start,
+            )
+        elif _answers_calls(history, inp.tool_results):  # the client re-sent the conversation with the results
+            turn = _Turn(inp=inp, kwargs={}, prompt=None, user_prompt=inp.prompt, client_tools=tools, history=bounded)
+        else:
+            raise BadRequestError(
+                f"no paused run of session {inp.session_id!r} awaits these tool results, and the request's "
+                "messages hold no tool calls they answer",
+                param="messages",
+            )
+        turn.kwargs = self._run_kwargs(inp, history, tools, results)
+        turn.instrumented = "capabilities" in turn.kwargs
+        if inp.tool_choice is not None:
+            turn.kwargs["capabilities"] = [*turn.kwargs.get("capabilities", []), FirstStepToolChoice(inp.tool_choice)]
+        return turn
+
+    def _run_kwargs(
+        self,
+        inp: RunInput,
+        history: list[ModelMessage],
+        client_tools: list[ToolDefinition],
+        results: DeferredToolResults | None,
+    ) -> dict[str, Any]:
         instructions = "\n\n".join(text for text in (self._instructions, inp.system) if text) or None
         kwargs: dict[str, Any] = {
             "message_history": history or None,
@@ -259,27 +389,74 @@ class AgentRunner:
         }
         if self._model is not None:
             kwargs["model"] = self._model
-        if self._toolsets:
-            kwargs["toolsets"] = self._toolsets
+        output: Any = None if inp.output is None else output_spec(inp.output, self._model or self.agent.model)
+        if client_tools:
+            kwargs["output_type"] = [output or str, DeferredToolRequests]
+        elif output is not None:
+            kwargs["output_type"] = output
+        if self._toolsets or client_tools:
+            kwargs["toolsets"] = [*self._toolsets, *([client_toolset(client_tools)] if client_tools else [])]
+        if results is not None:
+            kwargs["deferred_tool_results"] = results
         if inp.cancellation is not None:
             kwargs["cancellation_token"] = inp.cancellation
         if capabilities := agent_capabilities(self.agent):
             kwargs["capabilities"] = capabilities  # agent run, model request and tool spans
         return kwargs
 
-    async def _finish(self, turn: _Turn, messages: list[ModelMessage], output: Any, usage: RunUsage) -> RunResult:
-        if "capabilities" not in turn.kwargs:  # the run was not instrumented (telemetry off, or trace not sampled)
-            record_token_usage(self.agent, messages)
-        text = output if isinstance(output, str) else str(output)
-        result = RunResult(output=text, usage=_usage(usage), tool_calls=usage.tool_calls)
+    async def _finish(self, turn: _Turn, run: AgentRunResult[Any]) -> RunResult:
+        if not turn.instrumented:  # telemetry off, or trace not sampled
+            record_token_usage(self.agent, run.new_messages())
+        everything = run.all_messages()
+        start = turn.turn_start if turn.turn_start is not None else len(everything) - len(run.new_messages())
+        messages = everything[start:]
+        output = run.output
+        if isinstance(output, DeferredToolRequests):
+            return await self._pause(turn, run, everything, start, output)
+        text = output if isinstance(output, str) else to_json(output).decode()
+        result = RunResult(
+            output=text,
+            usage=_usage(run.usage),
+            finish_reason=_finish_reason(messages),
+            tool_call_count=run.usage.tool_calls,
+        )
+        counts = result.usage.model_dump() if result.usage is not None else {}
         events = [
-            user_event(turn.inp.prompt, delegated=turn.inp.delegated),
-            *turn_events(messages, text, result.usage.model_dump(), target_for=self._target_for),
+            user_event(turn.user_prompt, delegated=turn.inp.delegated),
+            *turn_events(messages, text, counts, target_for=self._target_for),
         ]
         with memory_operation("append", backend=self.settings.memory_type):
             await self.memory.append(turn.inp.session_id, events, messages)
         self.history.after_turn(turn.inp.session_id, turn.history)
         return result
+
+    async def _pause(
+        self,
+        turn: _Turn,
+        run: AgentRunResult[Any],
+        messages: list[ModelMessage],
+        start: int,
+        requests: DeferredToolRequests,
+    ) -> RunResult:
+        """Store the run paused on deferred calls; the session's history is written when it completes."""
+        pending = pending_calls(requests)
+        paused = PausedRun(
+            session_id=turn.inp.session_id,
+            prompt=turn.user_prompt,
+            messages=messages,
+            turn_start=start,
+            pending=pending,
+            tools=turn.client_tools,
+        )
+        with memory_operation("pause", backend=self.settings.memory_type):
+            await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
+        return RunResult(
+            output=_response_text(messages),
+            usage=_usage(run.usage),
+            finish_reason="tool_calls",
+            tool_calls=tuple(call.to_openai() for call in pending if call.kind == "external"),
+            tool_call_count=run.usage.tool_calls,
+        )
 
     async def tool_definitions(self) -> list[ToolDefinition]:
         """Every tool a run offers the model: the agent's own, then delegation and MCP tools.

@@ -7,14 +7,23 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
-from typing import Literal, cast
+from typing import cast
 
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from pais_core import ChatCompletionChunk, ChunkChoice, Delta, ErrorBody, PaisError, Progress, new_completion_id
+from pais_core import (
+    ChatCompletionChunk,
+    ChunkChoice,
+    Delta,
+    DeltaToolCall,
+    ErrorBody,
+    PaisError,
+    Progress,
+    new_completion_id,
+)
 
 from ._run_log import RunLogWriter
-from ._runner import AgentRunner, RunEvent, RunInput, TextDelta, ToolProgress
+from ._runner import AgentRunner, FinishReason, RunEvent, RunInput, TextDelta, ToolProgress
 
 __all__ = ["event_stream", "stream_completion"]
 
@@ -66,7 +75,7 @@ class _Chunks:
         self,
         delta: Delta,
         *,
-        finish_reason: Literal["stop"] | None = None,
+        finish_reason: FinishReason | None = None,
         progress: Progress | None = None,
         session_id: str | None = None,
     ) -> str:
@@ -105,8 +114,11 @@ class _Chunks:
         elif isinstance(event, ToolProgress):
             yield from self.progress_chunks(event.progress)
         else:
-            yield self.chunk(Delta(), finish_reason="stop")
-            if include_usage:
+            if event.tool_calls:  # the client tool calls the run paused on, each whole in one chunk
+                calls = [DeltaToolCall(index=i, **call.model_dump()) for i, call in enumerate(event.tool_calls)]
+                yield self.chunk(Delta(tool_calls=calls))
+            yield self.chunk(Delta(), finish_reason=event.finish_reason)
+            if include_usage and event.usage is not None:  # no usage chunk rather than zeros posing as counts
                 usage = ChatCompletionChunk(
                     id=self.id, created=self.created, model=self.model, choices=[], usage=event.usage
                 )

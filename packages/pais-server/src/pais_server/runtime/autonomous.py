@@ -105,12 +105,12 @@ async def pursue(runner: AgentRunner, inp: RunInput, budgets: Budgets, record: R
                 f"={budgets.max_iteration_seconds:g}"
             ) from None
         output = result.output
-        tool_calls += result.tool_calls
+        tool_calls += result.tool_call_count
         await record(
             "autonomous.iteration.completed",
-            {"iteration": iterations, "tool_calls": result.tool_calls, "output": output[:_OUTPUT_PREVIEW]},
+            {"iteration": iterations, "tool_calls": result.tool_call_count, "output": output[:_OUTPUT_PREVIEW]},
         )
-        if result.tool_calls == 0:
+        if result.tool_call_count == 0:
             return output
         await _pause(token, budgets.interval_seconds)
 

@@ -1,0 +1,58 @@
+"""In-process paused runs and stored responses, shared by the memories that live in one process."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+
+__all__ = ["InProcessPausedRuns", "InProcessResponses"]
+
+
+class InProcessPausedRuns:
+    """Mixin giving a memory paused-run records kept in this process.
+
+    Bounded to `max_paused` records, oldest dropped first; expired records are never returned.
+    Call `_init_paused` from `__init__`.
+    """
+
+    _paused: OrderedDict[str, tuple[float, bytes]]
+    _max_paused: int
+
+    def _init_paused(self, max_paused: int) -> None:
+        self._paused = OrderedDict()
+        self._max_paused = max_paused
+
+    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+        self._paused.pop(key, None)
+        self._paused[key] = (time.monotonic() + ttl_seconds, state)
+        while len(self._paused) > self._max_paused:
+            self._paused.popitem(last=False)
+
+    async def take_paused_run(self, key: str) -> bytes | None:
+        # no await between reading and removing: concurrent takers in this process cannot both get it
+        record = self._paused.pop(key, None)
+        if record is None or record[0] <= time.monotonic():
+            return None
+        return record[1]
+
+
+class InProcessResponses:
+    """Mixin giving a memory stored response records kept in this process, oldest dropped first.
+
+    Call `_init_responses` from `__init__`.
+    """
+
+    _responses: OrderedDict[str, bytes]
+    _max_responses: int
+
+    def _init_responses(self, max_responses: int) -> None:
+        self._responses = OrderedDict()
+        self._max_responses = max_responses
+
+    async def put_response(self, response_id: str, record: bytes) -> None:
+        self._responses[response_id] = record
+        while len(self._responses) > self._max_responses:
+            self._responses.popitem(last=False)
+
+    async def get_response(self, response_id: str) -> bytes | None:
+        return self._responses.get(response_id)

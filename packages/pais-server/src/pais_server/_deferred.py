@@ -1,0 +1,176 @@
+"""Deferred calls: tool calls a run must not execute itself, so the run pauses and resumes later.
+
+Design (DESIGN.md section 9):
+
+- **Pause.** A call is deferred when the server does not run it: today a client tool (OpenAI
+  `tools` in the request), offered to the model through Pydantic AI's `ExternalToolset` beside the
+  agent's own tools. The run's output type admits `DeferredToolRequests`, so when the model calls a
+  client tool Pydantic AI first executes the agent's own calls of that step, then ends the run with
+  the pending calls. The run's state (`PausedRun`: its messages so far, where this turn's messages
+  start, the prompt, the pending calls with ids, tool names and arguments, the client tools offered,
+  the owner session) is stored in the memory backend with `Memory.put_paused_run`, keyed by the
+  session, for `PAUSED_RUN_TTL_SECONDS`. Nothing is written to the session's history yet.
+- **Resume.** Answers (OpenAI `tool` messages) arrive on the same session: `Memory.take_paused_run`
+  removes the state atomically, on any replica, so one resumer wins and a run resumes exactly once;
+  the answers become `DeferredToolResults` and the agent continues from the stored messages. The
+  whole turn (before and after the pause) is written to the session's history once, when the run
+  completes (or pauses again, in which case it is stored again).
+- **Without stored state** (no session, or a client that re-sends the whole conversation), the
+  request's own messages are the history, ending with the tool results; the model continues from
+  them.
+- **Extending it.** Human approval of tool calls (issue #19) reuses this: calls that need approval
+  arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions become
+  `DeferredToolResults.approvals`, and the same stored `PausedRun` carries them across replicas.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+from pydantic_ai import DeferredToolRequests, DeferredToolResults, RunContext
+from pydantic_ai.capabilities import AbstractCapability
+from pydantic_ai.messages import ModelMessage, ToolCallPart
+from pydantic_ai.settings import ModelSettings, ToolChoice
+from pydantic_ai.tools import ToolDefinition
+from pydantic_ai.toolsets import ExternalToolset
+
+from pais_core import BadRequestError, ChatTool, ToolCall, ToolCallFunction
+from pais_memory import Memory
+
+__all__ = [
+    "FirstStepToolChoice",
+    "PausedRun",
+    "PendingCall",
+    "client_tool_definitions",
+    "client_toolset",
+    "deferred_results",
+    "pending_calls",
+    "save_paused_run",
+    "take_paused_run",
+]
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """A deferred tool call awaiting its answer."""
+
+    id: str
+    tool: str
+    arguments: str
+    """The call's arguments as JSON text, as the model wrote them."""
+    kind: Literal["external", "approval"] = "external"
+
+    def to_openai(self) -> ToolCall:
+        return ToolCall(id=self.id, function=ToolCallFunction(name=self.tool, arguments=self.arguments))
+
+
+@dataclass
+class PausedRun:
+    """What a paused run needs to resume on any replica."""
+
+    session_id: str
+    prompt: str
+    """The user prompt of the paused turn (recorded in the session's history when the run completes)."""
+    messages: list[ModelMessage]
+    turn_start: int
+    """Index in `messages` of this turn's first message (earlier ones are history)."""
+    pending: list[PendingCall]
+    tools: list[ToolDefinition] = field(default_factory=list[ToolDefinition])
+    """The client tools offered when the run paused."""
+    paused_at: float = field(default_factory=time.time)
+
+
+_CODEC = TypeAdapter(PausedRun)
+
+
+async def save_paused_run(memory: Memory, paused: PausedRun, *, ttl_seconds: float) -> None:
+    """Store `paused` under its session, replacing a run paused there before."""
+    await memory.put_paused_run(paused.session_id, _CODEC.dump_json(paused), ttl_seconds=ttl_seconds)
+
+
+async def take_paused_run(memory: Memory, session_id: str) -> PausedRun | None:
+    """Remove and return the session's paused run: exactly one caller gets it."""
+    state = await memory.take_paused_run(session_id)
+    return None if state is None else _CODEC.validate_json(state)
+
+
+def client_tool_definitions(tools: Sequence[ChatTool], *, taken: set[str]) -> list[ToolDefinition]:
+    """The request's tools as Pydantic AI definitions.
+
+    Raises:
+        BadRequestError: a name appears twice or is one of the agent's own tools (`taken`).
+    """
+    definitions: list[ToolDefinition] = []
+    seen: set[str] = set()
+    for tool in tools:
+        name = tool.function.name
+        if name in taken:
+            raise BadRequestError(f"tool {name!r} clashes with a tool of the agent; rename it", param="tools")
+        if name in seen:
+            raise BadRequestError(f"tool {name!r} is defined twice", param="tools")
+        seen.add(name)
+        schema = tool.function.parameters or {"type": "object", "properties": {}}
+        definitions.append(
+            ToolDefinition(
+                name=name,
+                description=tool.function.description,
+                parameters_json_schema=schema,
+                strict=tool.function.strict,
+            )
+        )
+    return definitions
+
+
+def client_toolset(definitions: Sequence[ToolDefinition]) -> ExternalToolset[Any]:
+    """The client's tools: the model may call them, the run pauses instead of executing them."""
+    return ExternalToolset(list(definitions), id="client-tools")
+
+
+def pending_calls(requests: DeferredToolRequests) -> list[PendingCall]:
+    """The deferred calls of a run that ended with `requests`, in call order."""
+    return [
+        *(PendingCall(call.tool_call_id, call.tool_name, _arguments(call)) for call in requests.calls),
+        *(PendingCall(call.tool_call_id, call.tool_name, _arguments(call), "approval") for call in requests.approvals),
+    ]
+
+
+def _arguments(call: ToolCallPart) -> str:
+    return call.args if isinstance(call.args, str) else json.dumps(call.args or {})
+
+
+def deferred_results(paused: PausedRun, answers: Mapping[str, str]) -> DeferredToolResults:
+    """The client's answers (`tool_call_id` -> result text) to a paused run's external calls.
+
+    Raises:
+        BadRequestError: an answer for a call that is not pending, or a pending call left unanswered.
+    """
+    external = {call.id for call in paused.pending if call.kind == "external"}
+    if unknown := sorted(set(answers) - external):
+        raise BadRequestError(f"no pending tool call has id {unknown[0]!r}", param="messages")
+    if missing := [call.id for call in paused.pending if call.kind == "external" and call.id not in answers]:
+        raise BadRequestError(f"the pending tool call {missing[0]!r} has no tool message", param="messages")
+    return DeferredToolResults(calls=dict(answers))
+
+
+@dataclass
+class FirstStepToolChoice(AbstractCapability[Any]):
+    """`tool_choice` for the first model request of a run only (later steps are `auto`).
+
+    OpenAI's `required` or a named function applies to one model call; forcing it on every step of an
+    agent run would never let the run finish, and Pydantic AI refuses it as a static setting.
+    """
+
+    choice: ToolChoice
+
+    def get_model_settings(self) -> Any:
+        choice = self.choice
+
+        def settings(ctx: RunContext[Any]) -> ModelSettings:
+            return ModelSettings(tool_choice=choice) if ctx.run_step <= 1 else ModelSettings()
+
+        return settings
