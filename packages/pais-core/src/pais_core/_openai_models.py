@@ -94,7 +94,7 @@ class ChatMessage(BaseModel):
 class JsonSchemaFormat(BaseModel):
     """`response_format.json_schema`: the schema the answer must follow."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
     description: str | None = None
@@ -105,14 +105,14 @@ class JsonSchemaFormat(BaseModel):
 class ResponseFormat(BaseModel):
     """`response_format`: plain text, any JSON object, or JSON valid against a schema."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = _REQUEST
 
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JsonSchemaFormat | None = None
 
 
 class FunctionDefinition(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = _REQUEST
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9_-]+$")
     description: str | None = None
@@ -123,17 +123,21 @@ class FunctionDefinition(BaseModel):
 class ChatTool(BaseModel):
     """A client-side tool of the request's `tools`: the agent may call it; the client runs it."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = _REQUEST
 
     type: Literal["function"] = "function"
     function: FunctionDefinition
 
 
 class NamedFunction(BaseModel):
+    model_config = _REQUEST
+
     name: str
 
 
 class NamedToolChoice(BaseModel):
+    model_config = _REQUEST
+
     type: Literal["function"] = "function"
     function: NamedFunction
 
