@@ -107,11 +107,14 @@ def _outcome(method: str, path: str, answer: Answer) -> str:
 
 def check_shape(method: str, path: str, answer: Answer, where: str) -> None:
     """An error answer is in its endpoint's error shape."""
-    if path == "/" and method == "POST":
+    if path.partition("?")[0] == "/" and method == "POST":
         if "text/event-stream" in answer.headers.get("content-type", ""):
             return
-        if answer.status == 401:
-            assert set(answer.json()["error"]) >= {"message", "type"}, where
+        if answer.status == 401:  # a JSON-RPC error sent with the HTTP status of the refusal
+            reply = answer.json()
+            assert reply["jsonrpc"] == "2.0", where
+            assert isinstance(reply["error"]["code"], int), where
+            assert reply["error"]["message"], where
             return
         assert answer.status in (200, 413), f"{where}: JSON-RPC answers are HTTP 200: {answer.body!r}"
         if answer.status == 200:

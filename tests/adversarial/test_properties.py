@@ -252,7 +252,8 @@ def test_valid_a2a_sends_with_any_text_complete_unless_it_has_lone_surrogates(
         "parts": [{"text": send["text"]} if v1 else {"kind": "text", "text": send["text"]}],
     }
     request = {"jsonrpc": "2.0", "id": send["id"], "method": send["method"], "params": {"message": message}}
-    answer = probe.request("a2a property (valid)", "POST", "/", _body(request, raw))
+    headers = {"A2A-Version": "1.0"} if v1 else {}  # the header, not the method name, picks the 1.0 shapes
+    answer = probe.request("a2a property (valid)", "POST", "/", _body(request, raw), headers)
     reply = answer.json()
     if _has_lone_surrogate(request, raw):
         assert reply["error"]["code"] == -32602, reply
