@@ -58,6 +58,7 @@ def test_streamed_chat_with_a_real_llm_and_a_second_turn(real_pais: Served) -> N
     assert events[-1]["content"] == "".join(pieces)
 
 
+@pytest.mark.timeout(900)  # 48 real model calls with ~1,000-2,000-token prompts on two CPU cores
 def test_a_long_conversation_fits_the_context_window_only_within_a_token_budget(
     serve_pais: ServeFactory, smollm2: SmolLM2Server
 ) -> None:
