@@ -30,6 +30,11 @@ def node() -> str:
     return node
 
 
+def _tool_results(scripted_model: ScriptedModelServer) -> list[str]:
+    """The tool results the model saw in its last call."""
+    return [m["content"] for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
+
+
 def _run(node: str, served: Served, scenario: str) -> dict[str, Any]:
     done = subprocess.run(
         [node, "clients.mjs", scenario, f"{served.url}/v1"],
@@ -73,8 +78,7 @@ def test_openai_responses_function_tool_runs_in_the_client(
     seen = _run(node, pais, "openai-responses-tool")
 
     assert seen == {"ran": [{"id": "42"}], "text": "Order 42 ships on Monday."}
-    tool_messages = [m["content"] for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
-    assert tool_messages == ["order 42 shipped Monday"]
+    assert _tool_results(scripted_model) == ["order 42 shipped Monday"]
 
 
 def test_openai_chat_client_tool(node: str, pais: Served, scripted_model: ScriptedModelServer) -> None:
@@ -83,8 +87,7 @@ def test_openai_chat_client_tool(node: str, pais: Served, scripted_model: Script
     seen = _run(node, pais, "openai-chat-tool")
 
     assert seen == {"ran": [{"id": "42"}], "finishes": ["tool_calls", "stop"], "text": "Order 42 ships on Monday."}
-    tool_messages = [m["content"] for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
-    assert tool_messages == ["order 42 shipped Monday"]
+    assert _tool_results(scripted_model) == ["order 42 shipped Monday"]
 
 
 def test_ai_sdk_generate_text(node: str, pais: Served, scripted_model: ScriptedModelServer) -> None:
@@ -113,8 +116,7 @@ def test_ai_sdk_tool_runs_in_the_client(node: str, pais: Served, scripted_model:
     seen = _run(node, pais, "ai-sdk-tool")
 
     assert seen == {"ran": [{"id": "42"}], "text": "Order 42 ships on Monday.", "steps": ["tool-calls", "stop"]}
-    tool_messages = [m["content"] for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
-    assert tool_messages == ["order 42 shipped Monday"]
+    assert _tool_results(scripted_model) == ["order 42 shipped Monday"]
 
 
 def test_ai_sdk_structured_output(node: str, pais: Served, scripted_model: ScriptedModelServer) -> None:
@@ -124,3 +126,12 @@ def test_ai_sdk_structured_output(node: str, pais: Served, scripted_model: Scrip
 
     assert seen["output"] == {"name": "Paris", "population": 2100000}
     assert scripted_model.calls[-1].body["response_format"]["type"] == "json_schema"
+
+
+def test_ai_sdk_streamed_tool_runs_in_the_client(node: str, pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted(tool_call("lookup_order", id="42"), "Order 42 ships on Monday.")
+
+    seen = _run(node, pais, "ai-sdk-stream-tool")
+
+    assert seen == {"ran": [{"id": "42"}], "text": "Order 42 ships on Monday.", "steps": ["tool-calls", "stop"]}
+    assert _tool_results(scripted_model) == ["order 42 shipped Monday"]

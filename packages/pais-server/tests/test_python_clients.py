@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 
 import openai
 import pytest
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.runnables import Runnable
 from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 from pydantic_ai import Agent, NativeOutput
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
@@ -37,11 +38,31 @@ def _tool_results(scripted_model: ScriptedModelServer) -> list[str]:
     return [m["content"] for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
 
 
-def _langchain(pais: Served) -> ChatOpenAI:
-    return ChatOpenAI(model="m", base_url=f"{pais.url}/v1", api_key="unused", max_retries=0)  # type: ignore[arg-type]
+def _langchain(pais: Served, responses_api: bool = False) -> ChatOpenAI:
+    return ChatOpenAI(
+        model="m",
+        base_url=f"{pais.url}/v1",
+        api_key=SecretStr("unused"),
+        max_retries=0,
+        use_responses_api=responses_api,
+    )
 
 
-def test_langchain_bind_tools_runs_the_tool_in_the_client(pais: Served, scripted_model: ScriptedModelServer) -> None:
+def _ask(model: Runnable[list[BaseMessage], BaseMessage], messages: list[BaseMessage], streamed: bool) -> AIMessage:
+    """One model turn, invoked or streamed and its chunks added up as LangChain does."""
+    if not streamed:
+        message = model.invoke(messages)
+        assert isinstance(message, AIMessage)
+        return message
+    first, *rest = (chunk for chunk in model.stream(messages) if isinstance(chunk, AIMessageChunk))
+    return sum(rest, first)
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["invoke", "stream"])
+@pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
+def test_langchain_bind_tools_runs_the_tool_in_the_client(
+    pais: Served, scripted_model: ScriptedModelServer, streamed: bool, responses_api: bool
+) -> None:
     scripted_model.handler = scripted(tool_call("lookup_order", id="42"), "Order 42 ships on Monday.")
     ran: list[str] = []
 
@@ -51,29 +72,36 @@ def test_langchain_bind_tools_runs_the_tool_in_the_client(pais: Served, scripted
         ran.append(id)
         return f"order {id} shipped Monday"
 
-    model = _langchain(pais).bind_tools([lookup_order])
+    model = _langchain(pais, responses_api).bind_tools([lookup_order])
     messages: list[BaseMessage] = [HumanMessage("Where is order 42?")]
-    paused = model.invoke(messages)
+    paused = _ask(model, messages, streamed)
     assert [(c["name"], c["args"]) for c in paused.tool_calls] == [("lookup_order", {"id": "42"})]
-    assert paused.response_metadata["finish_reason"] == "tool_calls"
+    if not responses_api:  # a response has no finish reason: its output holds the function calls
+        assert paused.response_metadata["finish_reason"] == "tool_calls"
     messages += [paused, *(lookup_order.invoke(call) for call in paused.tool_calls)]
 
-    answer = model.invoke(messages)
+    answer = _ask(model, messages, streamed)
 
-    assert answer.content == "Order 42 ships on Monday."
+    assert answer.text == "Order 42 ships on Monday."
     assert ran == ["42"]
     assert _tool_results(scripted_model) == ["order 42 shipped Monday"]
     assert [t["function"]["name"] for t in scripted_model.calls[0].body["tools"]] == ["lookup_order"]
 
 
-@pytest.mark.parametrize("method", ["json_schema", "function_calling"])
-def test_langchain_with_structured_output(pais: Served, scripted_model: ScriptedModelServer, method: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "responses_api"),
+    [("json_schema", False), ("function_calling", False), ("json_schema", True)],
+    ids=["json_schema", "function_calling", "responses-json_schema"],
+)
+def test_langchain_with_structured_output(
+    pais: Served, scripted_model: ScriptedModelServer, method: str, responses_api: bool
+) -> None:
     if method == "json_schema":
         scripted_model.handler = scripted(CITY_JSON)
     else:  # LangChain forces a call of a tool named after the type; the client reads its arguments
         scripted_model.handler = scripted(Reply(tool_calls=[("City", json.loads(CITY_JSON))]))
 
-    city = _langchain(pais).with_structured_output(City, method=method).invoke("Describe Paris.")  # type: ignore[arg-type]
+    city = _langchain(pais, responses_api).with_structured_output(City, method=method).invoke("Describe Paris.")  # type: ignore[arg-type]
 
     assert city == City(name="Paris", population=2100000)
     body = scripted_model.calls[-1].body
@@ -90,8 +118,9 @@ async def pais_model(pais: Served) -> AsyncIterator[OpenAIChatModel]:
         yield OpenAIChatModel("m", provider=OpenAIProvider(openai_client=client))
 
 
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "run_stream"])
 async def test_pydantic_ai_client_tool_and_tool_output(
-    pais_model: OpenAIChatModel, scripted_model: ScriptedModelServer
+    pais_model: OpenAIChatModel, scripted_model: ScriptedModelServer, streamed: bool
 ) -> None:
     scripted_model.handler = scripted(
         tool_call("lookup_order", id="42"), Reply(tool_calls=[("final_result", json.loads(CITY_JSON))])
@@ -105,9 +134,13 @@ async def test_pydantic_ai_client_tool_and_tool_output(
         ran.append(id)
         return f"order {id} shipped Monday"
 
-    result = await agent.run("Where is order 42?")
+    if streamed:
+        async with agent.run_stream("Where is order 42?") as run:
+            output = await run.get_output()
+    else:
+        output = (await agent.run("Where is order 42?")).output
 
-    assert result.output == City(name="Paris", population=2100000)
+    assert output == City(name="Paris", population=2100000)
     assert ran == ["42"]
     assert _tool_results(scripted_model) == ["order 42 shipped Monday"]
     assert {t["function"]["name"] for t in scripted_model.calls[0].body["tools"]} == {"lookup_order", "final_result"}

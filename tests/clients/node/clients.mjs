@@ -95,6 +95,19 @@ const scenarios = {
     return { ran, text: result.text, steps: result.steps.map((step) => step.finishReason) };
   },
 
+  async 'ai-sdk-stream-tool'() {
+    const result = streamText({
+      model: vercel('m'),
+      prompt: 'Where is order 42?',
+      tools: { lookup_order: tool({ inputSchema: jsonSchema(orderSchema), execute: async (input) => lookupOrder(input) }) },
+      stopWhen: stepCountIs(3),
+    });
+    const parts = [];
+    for await (const part of result.textStream) parts.push(part);
+    const steps = await result.steps;
+    return { ran, text: parts.join(''), steps: steps.map((step) => step.finishReason) };
+  },
+
   async 'ai-sdk-object'() {
     const city = { type: 'object', properties: { name: { type: 'string' }, population: { type: 'integer' } }, required: ['name', 'population'] };
     const result = await generateText({
