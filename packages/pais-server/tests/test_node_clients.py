@@ -135,3 +135,13 @@ def test_ai_sdk_streamed_tool_runs_in_the_client(node: str, pais: Served, script
 
     assert seen == {"ran": [{"id": "42"}], "text": "Order 42 ships on Monday.", "steps": ["tool-calls", "stop"]}
     assert _tool_results(scripted_model) == ["order 42 shipped Monday"]
+
+
+def test_openai_chat_run_tools_streamed(node: str, pais: Served, scripted_model: ScriptedModelServer) -> None:
+    scripted_model.handler = scripted(tool_call("lookup_order", id="42"), "Order 42 ships on Monday.")
+
+    seen = _run(node, pais, "openai-chat-run-tools-stream")
+
+    answer = "Order 42 ships on Monday."
+    assert seen == {"ran": [{"id": "42"}], "text": answer, "streamedText": answer}
+    assert _tool_results(scripted_model) == ["order 42 shipped Monday"]

@@ -73,6 +73,20 @@ const scenarios = {
     }
   },
 
+  async 'openai-chat-run-tools-stream'() {
+    // The package's own tool loop, streamed: it assembles `delta.tool_calls`, runs the function, sends the result.
+    const runner = client.chat.completions.runTools({
+      model: 'm',
+      messages: [{ role: 'user', content: 'Where is order 42?' }],
+      tools: [{ type: 'function', function: { name: 'lookup_order', function: lookupOrder, parse: JSON.parse, parameters: orderSchema } }],
+      stream: true,
+    });
+    const deltas = [];
+    runner.on('content', (delta) => deltas.push(delta));
+    const text = await runner.finalContent();
+    return { ran, text, streamedText: deltas.join('') };
+  },
+
   async 'ai-sdk-text'() {
     const result = await generateText({ model: vercel('m'), prompt: 'Capital of France?' });
     return { text: result.text, finishReason: result.finishReason, usage: result.usage };
