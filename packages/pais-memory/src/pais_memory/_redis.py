@@ -291,7 +291,7 @@ class RedisMemory(Memory):
 
     async def delete_push_config(self, task_id: str, config_id: str) -> bool:
         with redis_unavailable(self._where):
-            removed = await cast(Awaitable[int], self._client.hdel(f"{self._prefix}:t:{task_id}:push", config_id))
+            removed = await self._client.hdel(f"{self._prefix}:t:{task_id}:push", config_id)
         return removed > 0
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
