@@ -209,6 +209,13 @@ class Memory(ABC):
         """Remove one push-notification config of a task; whether it existed."""
 
     @abstractmethod
+    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+        """Whether this caller is the first to claim delivering event `event_id` to config `config_id`.
+
+        Atomic set-if-absent, across replicas sharing the backend; kept as long as the task's record.
+        """
+
+    @abstractmethod
     async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:
         """Append one event to the run's log (created by its first event) and return the event's id.
 

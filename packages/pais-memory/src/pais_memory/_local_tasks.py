@@ -22,12 +22,14 @@ class InProcessTasks:
     _max_tasks: int
     _claims: dict[str, str]
     _push_configs: dict[str, dict[str, dict[str, Any]]]
+    _push_claims: dict[str, set[tuple[str, str]]]
 
     def _init_tasks(self, max_tasks: int) -> None:
         self._tasks = {}
         self._max_tasks = max_tasks
         self._claims = {}
         self._push_configs = {}
+        self._push_claims = {}
 
     async def claim(self, name: str, value: str) -> str:
         return self._claims.setdefault(name, value)
@@ -49,6 +51,7 @@ class InProcessTasks:
             dropped = next(iter(self._tasks))
             del self._tasks[dropped]
             self._push_configs.pop(dropped, None)
+            self._push_claims.pop(dropped, None)
         return True
 
     async def put_push_config(self, task_id: str, config_id: str, config: dict[str, Any]) -> None:
@@ -62,6 +65,13 @@ class InProcessTasks:
 
     async def delete_push_config(self, task_id: str, config_id: str) -> bool:
         return self._push_configs.get(task_id, {}).pop(config_id, None) is not None
+
+    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+        claimed = self._push_claims.setdefault(task_id, set())
+        if (config_id, event_id) in claimed:
+            return False
+        claimed.add((config_id, event_id))
+        return True
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         record = self._tasks.get(task_id)

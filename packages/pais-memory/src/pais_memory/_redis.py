@@ -29,7 +29,7 @@ from ._redis_runs import RedisRuns
 __all__ = ["RedisMemory"]
 
 _SESSION_KEYS = ":seq :events :turns :summary :owner"
-_TASK_KEYS = ":rec :push"
+_TASK_KEYS = ":rec :push :pushed"
 
 
 class _Options(TypedDict, total=False):
@@ -293,6 +293,16 @@ class RedisMemory(Memory):
         with redis_unavailable(self._where):
             removed = await self._client.hdel(f"{self._prefix}:t:{task_id}:push", config_id)
         return removed > 0
+
+    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+        key = f"{self._prefix}:t:{task_id}:pushed"
+        with redis_unavailable(self._where):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.sadd(key, f"{config_id}\n{event_id}")
+                if self._ttl_ms:
+                    pipe.pexpire(key, self._ttl_ms)
+                added, *_ = await pipe.execute()
+        return bool(added)
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         with redis_unavailable(self._where):

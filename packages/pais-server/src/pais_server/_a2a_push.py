@@ -107,10 +107,9 @@ def _is_state_change(data: Mapping[str, Any]) -> bool:
 class PushNotifier:
     """Delivers each state change of a task to the task's webhooks, in order per task, off the run's path."""
 
-    def __init__(self, memory: Memory, *, allowed_hosts: frozenset[str], holder: str) -> None:
+    def __init__(self, memory: Memory, *, allowed_hosts: frozenset[str]) -> None:
         self._memory = memory
         self._allowed = allowed_hosts
-        self._holder = holder
         self._client = httpx.AsyncClient(timeout=_TIMEOUT_SECONDS, follow_redirects=False)
         self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
         self._workers: set[asyncio.Task[None]] = set()
@@ -189,8 +188,7 @@ class PushNotifier:
     async def _deliver(self, task_id: str, config: PushConfig, event_id: str, payload: dict[str, Any]) -> None:
         try:
             await self.check_url(config.url)  # again: what a name resolves to can change
-            claim = f"push:{task_id}:{config.id}:{event_id}"
-            if await self._memory.claim(claim, self._holder) != self._holder:
+            if not await self._memory.claim_push_delivery(task_id, config.id, event_id):
                 return  # delivered (or being delivered) by another replica
         except PushConfigError as exc:
             logger.warning("push notification of task %s not sent: %s", task_id, exc)

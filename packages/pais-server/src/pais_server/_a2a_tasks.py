@@ -210,9 +210,7 @@ class A2ATasks:
         lease = runner.settings.a2a_task_lease_seconds
         self._leases = Leases(self.memory, ttl_seconds=lease)
         self._sweeper = LeaseSweeper(self.memory, self._end_abandoned, interval=lease / 3)
-        self.push = PushNotifier(
-            self.memory, allowed_hosts=runner.settings.push_allowed_hosts, holder=self._leases.holder
-        )
+        self.push = PushNotifier(self.memory, allowed_hosts=runner.settings.push_allowed_hosts)
 
     async def __aenter__(self) -> A2ATasks:
         self._sweeper.start()
