@@ -115,3 +115,30 @@ def test_a_private_webhook_is_refused_without_the_allow_list(pais: Served, url: 
 def test_the_card_declares_push_notifications(pais: Served) -> None:
     card: dict[str, Any] = pais.http.get("/.well-known/agent-card.json").json()
     assert card["capabilities"]["pushNotifications"] is True
+
+
+@pytest.mark.parametrize("version", ["1.0", "0.3"])
+async def test_the_sdk_client_round_trips_push_configs(
+    pushing: Served, receiver: WebhookReceiver, version: str
+) -> None:
+    pytest.importorskip("a2a", reason="needs the a2a-sdk dev dependency")
+    from a2a.types import a2a_pb2 as pb
+
+    from .test_a2a_sdk_client import sdk_client
+
+    task = rpc(pushing, "SendMessage", {"message": v1_message("hi")})["task"]
+    client = await sdk_client(pushing, version, streaming=False)
+    auth = pb.AuthenticationInfo(scheme="Bearer", credentials="cred")
+    wanted = pb.TaskPushNotificationConfig(
+        task_id=task["id"], id="sdk", url=f"{receiver.base_url}/sdk", token="tok", authentication=auth
+    )
+    assert await client.create_task_push_notification_config(wanted) == wanted
+    query = pb.GetTaskPushNotificationConfigRequest(task_id=task["id"], id="sdk")
+    assert await client.get_task_push_notification_config(query) == wanted
+    listing = pb.ListTaskPushNotificationConfigsRequest(task_id=task["id"])
+    assert list((await client.list_task_push_notification_configs(listing)).configs) == [wanted]
+    await client.delete_task_push_notification_config(
+        pb.DeleteTaskPushNotificationConfigRequest(task_id=task["id"], id="sdk")
+    )
+    assert list((await client.list_task_push_notification_configs(listing)).configs) == []
+    await client.close()

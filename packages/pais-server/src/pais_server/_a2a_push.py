@@ -160,8 +160,10 @@ class PushNotifier:
                 self.notify(task_id, event.id, event.data)
             after = events[-1].id
 
-    async def aclose(self) -> None:
-        """Stop delivering (pending notifications are dropped) and close the HTTP client."""
+    async def aclose(self, *, grace: float = 5.0) -> None:
+        """Give pending notifications `grace` seconds, drop what is left, and close the HTTP client."""
+        if self._workers:
+            await asyncio.wait(list(self._workers), timeout=grace)
         for worker in list(self._workers):
             worker.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)

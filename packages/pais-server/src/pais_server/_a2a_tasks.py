@@ -230,7 +230,7 @@ class A2ATasks:
             run.token.cancel()
         if runs:
             await asyncio.wait([run.future for run in runs], timeout=_SHUTDOWN_GRACE)
-        await self.push.aclose()
+        await self.push.aclose(grace=_SHUTDOWN_GRACE)
 
     async def submit(
         self,
