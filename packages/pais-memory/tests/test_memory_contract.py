@@ -596,3 +596,27 @@ async def test_stored_responses(make_memory: MakeMemory) -> None:
     assert await memory.get_response("resp_1") == b'{"id": "resp_1"}'
     assert await memory.get_response("resp_1") == b'{"id": "resp_1"}'  # reading keeps it
     assert await memory.get_response("resp_2") is None
+
+
+async def test_push_configs_are_kept_per_task(memory: Memory) -> None:
+    assert await memory.list_push_configs("t1") == []
+    await memory.put_push_config("t1", "a", {"url": "https://a.example/hook"})
+    await memory.put_push_config("t1", "b", {"url": "https://b.example/hook"})
+    await memory.put_push_config("t1", "a", {"url": "https://a.example/other"})
+    await memory.put_push_config("t2", "a", {"url": "https://c.example/hook"})
+    assert await memory.get_push_config("t1", "a") == {"url": "https://a.example/other"}
+    assert await memory.get_push_config("t1", "missing") is None
+    listed = sorted(config["url"] for config in await memory.list_push_configs("t1"))
+    assert listed == ["https://a.example/other", "https://b.example/hook"]
+    assert await memory.delete_push_config("t1", "a") is True
+    assert await memory.delete_push_config("t1", "a") is False
+    assert [config["url"] for config in await memory.list_push_configs("t1")] == ["https://b.example/hook"]
+    assert [config["url"] for config in await memory.list_push_configs("t2")] == ["https://c.example/hook"]
+
+
+async def test_a_push_delivery_is_claimed_once(memory: Memory) -> None:
+    claims = await asyncio.gather(*(memory.claim_push_delivery("t1", "c", "1-0") for _ in range(5)))
+    assert sorted(claims) == [False, False, False, False, True]
+    assert await memory.claim_push_delivery("t1", "c", "2-0") is True
+    assert await memory.claim_push_delivery("t1", "other", "1-0") is True
+    assert await memory.claim_push_delivery("t2", "c", "1-0") is True

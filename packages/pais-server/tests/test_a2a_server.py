@@ -329,18 +329,22 @@ PUSH_CONFIG_METHODS = [
 
 
 @pytest.mark.parametrize(("method", "params"), PUSH_CONFIG_METHODS)
-def test_push_notification_config_methods_say_push_is_not_supported(
+def test_push_notification_config_methods_of_an_unknown_task_say_task_not_found(
     pais: Served, method: str, params: dict[str, Any]
 ) -> None:
-    assert rpc_error(pais, method, params)["code"] == -32003
+    assert rpc_error(pais, method, params)["code"] == -32001
 
 
-def test_a_send_asking_for_push_notifications_is_refused(pais: Served) -> None:
-    config = {"url": "http://127.0.0.1:9/hook", "token": "t"}
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://10.1.2.3/hook", "http://169.254.169.254/"])
+def test_a_send_with_a_private_webhook_is_refused_without_the_allow_list(pais: Served, url: str) -> None:
+    config = {"url": url, "token": "t"}
     v03 = {"message": user_message("hi"), "configuration": {"pushNotificationConfig": config}}
-    assert rpc_error(pais, "message/send", v03)["code"] == -32003
+    error = rpc_error(pais, "message/send", v03)
+    assert error["code"] == -32602
+    assert "A2A_PUSH_ALLOWED_HOSTS" in error["message"]
     v1 = {"message": v1_message("hi"), "configuration": {"taskPushNotificationConfig": config}}
-    assert rpc_error(pais, "SendMessage", v1)["code"] == -32003
+    assert rpc_error(pais, "SendMessage", v1)["code"] == -32602
+    assert rpc(pais, "tasks/list", {})["tasks"] == []  # no task was started
 
 
 @pytest.mark.parametrize(

@@ -476,6 +476,13 @@ class Settings(_Frozen):
         Seconds,
         Var("lease of a running A2A task; another replica ends a `working` task `failed` once its lease expired"),
     ] = 30.0
+    a2a_push_allowed_hosts: Annotated[
+        str,
+        Var(
+            "comma-separated webhook hosts allowed for A2A push notifications although they resolve to "
+            "private, loopback or link-local addresses (others are refused)"
+        ),
+    ] = ""
 
     max_request_bytes: Annotated[int, Ge(1024), Var("request body limit (413 above it)")] = 1024 * 1024
     max_request_messages: Annotated[int, Ge(1), Var("messages per chat request (400 above it)")] = 1000
@@ -626,6 +633,11 @@ class Settings(_Frozen):
     def jwt_algorithms(self) -> list[str]:
         """`AUTH_ALGORITHMS` as a list."""
         return self.auth_algorithms.split(",")
+
+    @property
+    def push_allowed_hosts(self) -> frozenset[str]:
+        """`A2A_PUSH_ALLOWED_HOSTS` as a set of lower-cased host names."""
+        return frozenset(host.strip().lower() for host in self.a2a_push_allowed_hosts.split(",") if host.strip())
 
     @property
     def read_scope(self) -> ReadScope:

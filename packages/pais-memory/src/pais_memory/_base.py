@@ -190,6 +190,32 @@ class Memory(ABC):
         """List task records, oldest first: all, those of one context, or (without `context_id`) those of one owner."""
 
     @abstractmethod
+    async def put_push_config(self, task_id: str, config_id: str, config: dict[str, Any]) -> None:
+        """Store a push-notification config of a task under `config_id` (replacing one stored there).
+
+        Kept as long as the task's record; the record is opaque JSON (what it means is the server's business).
+        """
+
+    @abstractmethod
+    async def get_push_config(self, task_id: str, config_id: str) -> dict[str, Any] | None:
+        """One push-notification config of a task, or None."""
+
+    @abstractmethod
+    async def list_push_configs(self, task_id: str) -> list[dict[str, Any]]:
+        """Every push-notification config of a task."""
+
+    @abstractmethod
+    async def delete_push_config(self, task_id: str, config_id: str) -> bool:
+        """Remove one push-notification config of a task; whether it existed."""
+
+    @abstractmethod
+    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+        """Whether this caller is the first to claim delivering event `event_id` to config `config_id`.
+
+        Atomic set-if-absent, across replicas sharing the backend; kept as long as the task's record.
+        """
+
+    @abstractmethod
     async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:
         """Append one event to the run's log (created by its first event) and return the event's id.
 

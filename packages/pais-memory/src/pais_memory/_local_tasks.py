@@ -21,11 +21,15 @@ class InProcessTasks:
     _tasks: dict[str, tuple[str, dict[str, Any], str | None]]
     _max_tasks: int
     _claims: dict[str, str]
+    _push_configs: dict[str, dict[str, dict[str, Any]]]
+    _push_claims: dict[str, set[tuple[str, str]]]
 
     def _init_tasks(self, max_tasks: int) -> None:
         self._tasks = {}
         self._max_tasks = max_tasks
         self._claims = {}
+        self._push_configs = {}
+        self._push_claims = {}
 
     async def claim(self, name: str, value: str) -> str:
         return self._claims.setdefault(name, value)
@@ -44,7 +48,29 @@ class InProcessTasks:
             return False
         self._tasks[task_id] = (context_id, task, owner if stored is None else stored[2] or owner)
         while len(self._tasks) > self._max_tasks:
-            del self._tasks[next(iter(self._tasks))]
+            dropped = next(iter(self._tasks))
+            del self._tasks[dropped]
+            self._push_configs.pop(dropped, None)
+            self._push_claims.pop(dropped, None)
+        return True
+
+    async def put_push_config(self, task_id: str, config_id: str, config: dict[str, Any]) -> None:
+        self._push_configs.setdefault(task_id, {})[config_id] = config
+
+    async def get_push_config(self, task_id: str, config_id: str) -> dict[str, Any] | None:
+        return self._push_configs.get(task_id, {}).get(config_id)
+
+    async def list_push_configs(self, task_id: str) -> list[dict[str, Any]]:
+        return list(self._push_configs.get(task_id, {}).values())
+
+    async def delete_push_config(self, task_id: str, config_id: str) -> bool:
+        return self._push_configs.get(task_id, {}).pop(config_id, None) is not None
+
+    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+        claimed = self._push_claims.setdefault(task_id, set())
+        if (config_id, event_id) in claimed:
+            return False
+        claimed.add((config_id, event_id))
         return True
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, TypedDict, Unpack, cast
 
@@ -29,7 +29,7 @@ from ._redis_runs import RedisRuns
 __all__ = ["RedisMemory"]
 
 _SESSION_KEYS = ":seq :events :turns :summary :owner"
-_TASK_KEYS = ":rec"
+_TASK_KEYS = ":rec :push :pushed"
 
 
 class _Options(TypedDict, total=False):
@@ -269,6 +269,40 @@ class RedisMemory(Memory):
                 return value
             recorded = cast(bytes | None, await self._client.get(key))
         return value if recorded is None else recorded.decode()
+
+    async def put_push_config(self, task_id: str, config_id: str, config: dict[str, Any]) -> None:
+        key = f"{self._prefix}:t:{task_id}:push"
+        with redis_unavailable(self._where):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.hset(key, config_id, json.dumps(config))
+                if self._ttl_ms:
+                    pipe.pexpire(key, self._ttl_ms)
+                await pipe.execute()
+
+    async def get_push_config(self, task_id: str, config_id: str) -> dict[str, Any] | None:
+        with redis_unavailable(self._where):
+            raw = await cast(Awaitable[bytes | None], self._client.hget(f"{self._prefix}:t:{task_id}:push", config_id))
+        return None if raw is None else cast(dict[str, Any], json.loads(raw))
+
+    async def list_push_configs(self, task_id: str) -> list[dict[str, Any]]:
+        with redis_unavailable(self._where):
+            raw = await cast(Awaitable[list[bytes]], self._client.hvals(f"{self._prefix}:t:{task_id}:push"))
+        return [cast(dict[str, Any], json.loads(value)) for value in raw]
+
+    async def delete_push_config(self, task_id: str, config_id: str) -> bool:
+        with redis_unavailable(self._where):
+            removed = await self._client.hdel(f"{self._prefix}:t:{task_id}:push", config_id)
+        return removed > 0
+
+    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+        key = f"{self._prefix}:t:{task_id}:pushed"
+        with redis_unavailable(self._where):
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.sadd(key, f"{config_id}\n{event_id}")
+                if self._ttl_ms:
+                    pipe.pexpire(key, self._ttl_ms)
+                added, *_ = await pipe.execute()
+        return bool(added)
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         with redis_unavailable(self._where):

@@ -42,6 +42,7 @@ from pais_core import (
 )
 from pais_delegation import depth_from_headers
 
+from ._a2a_push import push_config_to_wire
 from ._a2a_tasks import A2AError, A2ATasks
 from ._json_body import InvalidUnicodeError, parse_json
 from ._sse import event_stream
@@ -54,15 +55,14 @@ router = APIRouter()
 
 _Id = str | int | None
 
-_PUSH_CONFIG_METHODS = frozenset(
-    {
-        *(f"{verb}TaskPushNotificationConfig" for verb in ("Create", "Set", "Get", "List", "Delete")),
-        "ListTaskPushNotificationConfigs",
-        *(f"tasks/pushNotificationConfig/{verb}" for verb in ("set", "create", "get", "list", "delete")),
-    }
-)
-"""Push-notification config methods of both dialects: answered -32003 while this agent sends no push notifications."""
-_PUSH_CONFIG_KEYS = ("pushNotificationConfig", "taskPushNotificationConfig")
+_PUSH_CONFIG_METHODS: dict[str, str] = {
+    **{f"{verb}TaskPushNotificationConfig": verb.lower() for verb in ("Create", "Set", "Get", "List", "Delete")},
+    "ListTaskPushNotificationConfigs": "list",
+    **{f"tasks/pushNotificationConfig/{verb}": verb for verb in ("set", "get", "list", "delete")},
+}
+"""Push-notification config methods of both dialects, mapped to what they do (`create` is `set`)."""
+_PUSH_CONFIG_KEYS = ("taskPushNotificationConfig", "pushNotificationConfig")
+"""Where a send's configuration carries its push-notification config (1.0, 0.3)."""
 
 
 async def _tasks(request: Request) -> A2ATasks:  # async: no thread-pool hop
@@ -136,11 +136,9 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
             request_id, JsonRpcErrorCode.INVALID_REQUEST, f"not a JSON-RPC 2.0 request: {_first_problem(exc)}"
         )
     found = A2A_METHODS.get(rpc.method)
-    if rpc.method in _PUSH_CONFIG_METHODS:
-        return _error(rpc.id, JsonRpcErrorCode.PUSH_NOTIFICATION_NOT_SUPPORTED, "push notifications are not supported")
-    if found is None:
+    push_operation = _PUSH_CONFIG_METHODS.get(rpc.method)
+    if found is None and push_operation is None:
         return _error(rpc.id, JsonRpcErrorCode.METHOD_NOT_FOUND, f"method {rpc.method!r} not found")
-    operation, _ = found
     asked = request.headers.get(A2A_VERSION_HEADER)
     version = negotiate_a2a_version(asked)
     if version is None:
@@ -150,10 +148,16 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
     kaos = not (asked or "").strip()
     params = rpc.params or {}
     try:
+        if push_operation is not None:
+            return _reply(rpc.id, await _push_config_call(tasks, push_operation, params, version))
+        assert found is not None
+        operation, _ = found
         if operation in ("send", "stream"):
-            _check_send(params, kaos=kaos)
+            push = _check_send(params, kaos=kaos)
             send = from_v1(MessageSendParams, params)
-            run = await tasks.submit(send, depth=depth_from_headers(request.headers), stream=operation == "stream")
+            run = await tasks.submit(
+                send, depth=depth_from_headers(request.headers), stream=operation == "stream", push=push
+            )
             if operation == "stream":
                 return event_stream(_stream_payloads(rpc.id, run.stream(), version))
             blocking = run.budgets is None and (send.configuration is None or send.configuration.blocking is not False)
@@ -186,9 +190,9 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
         return _error(rpc.id, JsonRpcErrorCode.INTERNAL_ERROR, exc.message)
 
 
-def _check_send(params: dict[str, Any], *, kaos: bool) -> None:
-    """What a send needs beyond its model: a client-chosen `messageId` (the KAOS dialect may omit it),
-    and no push-notification config.
+def _check_send(params: dict[str, Any], *, kaos: bool) -> dict[str, Any] | None:
+    """What a send needs beyond its model: a client-chosen `messageId` (the KAOS dialect may omit it).
+    Returns the push-notification config of its configuration, taken out of it, if any.
 
     Raises:
         A2AError: the params ask for something this agent refuses.
@@ -197,10 +201,40 @@ def _check_send(params: dict[str, Any], *, kaos: bool) -> None:
     if not kaos and isinstance(message, dict) and not cast(dict[str, Any], message).get("messageId"):
         raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "message.messageId is required")
     configuration = params.get("configuration")
-    if isinstance(configuration, dict) and any(
-        cast(dict[str, Any], configuration).get(key) for key in _PUSH_CONFIG_KEYS
-    ):
-        raise A2AError(JsonRpcErrorCode.PUSH_NOTIFICATION_NOT_SUPPORTED, "push notifications are not supported")
+    if not isinstance(configuration, dict):
+        return None
+    found = [cast(dict[str, Any], configuration).pop(key, None) for key in _PUSH_CONFIG_KEYS]
+    push = next((item for item in found if item is not None), None)
+    if push is not None and not isinstance(push, dict):
+        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "configuration.pushNotificationConfig must be an object")
+    return cast(dict[str, Any] | None, push)
+
+
+async def _push_config_call(tasks: A2ATasks, operation: str, params: dict[str, Any], version: A2AVersion) -> Any:
+    """A push-notification config method, its params read in either version's shape (1.0: `taskId`
+    and the config's `id`; 0.3: the task's `id` and `pushNotificationConfigId`), answered in `version`'s.
+
+    Raises:
+        A2AError: no such task or config, or invalid params.
+    """
+    task_id = params.get("taskId") if "taskId" in params else params.get("id")
+    if not isinstance(task_id, str) or not task_id:
+        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "params.taskId (0.3: params.id) must name the task")
+    if operation in ("create", "set"):
+        config = await tasks.set_push_config(task_id, params.get("pushNotificationConfig", params))
+        return push_config_to_wire(task_id, config, version)
+    if operation == "list":
+        configs = [push_config_to_wire(task_id, c, version) for c in await tasks.list_push_configs(task_id)]
+        return {"configs": configs, "nextPageToken": ""} if version == "1.0" else configs
+    config_id = params.get("pushNotificationConfigId", params.get("id") if "taskId" in params else task_id)
+    if not isinstance(config_id, str) or not config_id:
+        raise A2AError(
+            JsonRpcErrorCode.INVALID_PARAMS, "params.id (0.3: pushNotificationConfigId) must name the config"
+        )
+    if operation == "get":
+        return push_config_to_wire(task_id, await tasks.get_push_config(task_id, config_id), version)
+    await tasks.delete_push_config(task_id, config_id)
+    return {} if version == "1.0" else None
 
 
 async def _stream_payloads(

@@ -13,6 +13,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from types import TracebackType
 from typing import Any, cast
 
@@ -48,6 +49,7 @@ from pais_delegation import CONTEXT_METADATA_KEY
 from pais_memory import Memory
 from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
+from ._a2a_push import PushConfig, PushConfigError, PushNotifier, push_config_from_wire
 from ._leases import Leases, LeaseSweeper
 from ._run_log import RunLogWriter
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
@@ -208,6 +210,7 @@ class A2ATasks:
         lease = runner.settings.a2a_task_lease_seconds
         self._leases = Leases(self.memory, ttl_seconds=lease)
         self._sweeper = LeaseSweeper(self.memory, self._end_abandoned, interval=lease / 3)
+        self.push = PushNotifier(self.memory, allowed_hosts=runner.settings.push_allowed_hosts)
 
     async def __aenter__(self) -> A2ATasks:
         self._sweeper.start()
@@ -227,13 +230,21 @@ class A2ATasks:
             run.token.cancel()
         if runs:
             await asyncio.wait([run.future for run in runs], timeout=_SHUTDOWN_GRACE)
+        await self.push.aclose(grace=_SHUTDOWN_GRACE)
 
     async def submit(
-        self, params: MessageSendParams, *, depth: int = 0, stream: bool = False, task_id: str | None = None
+        self,
+        params: MessageSendParams,
+        *,
+        depth: int = 0,
+        stream: bool = False,
+        task_id: str | None = None,
+        push: dict[str, Any] | None = None,
     ) -> TaskRun:
         """Create a task for `params.message`, store it and start running it in the background.
 
-        An interactive task is stored `submitted`; an autonomous one is `working` at once.
+        An interactive task is stored `submitted`; an autonomous one is `working` at once. `push` is
+        the send's push-notification config (wire JSON of either version), stored with the task.
 
         Raises:
             A2AError: the message cannot start a task.
@@ -263,6 +274,7 @@ class A2ATasks:
         if not prompt.strip():
             raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "the message has no text part to act on")
         task_id = task_id or new_a2a_id()
+        webhook = None if push is None else await self._push_config(push, default_id=task_id)
         received = message.model_copy(update={"task_id": task_id, "context_id": context_id})
         task = Task(
             id=task_id,
@@ -275,13 +287,18 @@ class A2ATasks:
         task = _with_event(task, "task.submitted")
         if budgets is not None:
             task = _with_event(_working(task), "task.working", budgets=_budget_data(budgets))
+        if webhook is not None:
+            await self.memory.put_push_config(task_id, webhook.id, webhook.model_dump())
         # The log exists before the record: whoever sees the task can follow it.
-        await self.memory.append_run_event(task_id, _logged(task))
+        submitted = _logged(task)
+        self.push.notify(task_id, await self.memory.append_run_event(task_id, submitted), submitted)
         await self._store(task)
         token = CancellationToken()
         run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets)
         run.emit(run.snapshot())
-        run.log = RunLogWriter(self.memory, task_id)  # from here on: the submitted task is in the log already
+        run.log = RunLogWriter(
+            self.memory, task_id, written=partial(self.push.notify, task_id)
+        )  # from here on: the submitted task is in the log already
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
@@ -412,6 +429,66 @@ class A2ATasks:
             pageSize=page_size,
             totalSize=page.total,
         )
+
+    async def set_push_config(self, task_id: str, data: Any) -> PushConfig:
+        """Store a push-notification config (wire JSON of either version) for the caller's task.
+
+        Raises:
+            A2AError: no such task, or the config is refused.
+        """
+        task = await self._load(task_id)
+        await self._access(self.access.check_own(task.context_id), task_id)
+        config = await self._push_config(data, default_id=task_id)
+        await self.memory.put_push_config(task_id, config.id, config.model_dump())
+        return config
+
+    async def get_push_config(self, task_id: str, config_id: str) -> PushConfig:
+        """One push-notification config of a task.
+
+        Raises:
+            A2AError: no such task or config.
+        """
+        await self._readable(task_id)
+        record = await self.memory.get_push_config(task_id, config_id)
+        if record is None:
+            raise A2AError(
+                JsonRpcErrorCode.TASK_NOT_FOUND, f"push notification config {config_id!r} of task {task_id} not found"
+            )
+        return PushConfig.model_validate(record)
+
+    async def list_push_configs(self, task_id: str) -> list[PushConfig]:
+        """The push-notification configs of a task.
+
+        Raises:
+            A2AError: no such task.
+        """
+        await self._readable(task_id)
+        return [PushConfig.model_validate(record) for record in await self.memory.list_push_configs(task_id)]
+
+    async def delete_push_config(self, task_id: str, config_id: str) -> None:
+        """Remove a push-notification config of the caller's task.
+
+        Raises:
+            A2AError: no such task or config.
+        """
+        task = await self._load(task_id)
+        await self._access(self.access.check_own(task.context_id), task_id)
+        if not await self.memory.delete_push_config(task_id, config_id):
+            raise A2AError(
+                JsonRpcErrorCode.TASK_NOT_FOUND, f"push notification config {config_id!r} of task {task_id} not found"
+            )
+
+    async def _push_config(self, data: Any, *, default_id: str) -> PushConfig:
+        try:
+            config = push_config_from_wire(data, default_id=default_id)
+            await self.push.check_url(config.url)
+        except PushConfigError as exc:
+            raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, str(exc)) from None
+        return config
+
+    async def _readable(self, task_id: str) -> None:
+        task = await self._load(task_id)
+        await self._access(self.access.check_read(task.context_id), task_id)
 
     async def _refuse_follow_up(self, task_id: str) -> None:
         task = await self._load(task_id)
@@ -591,6 +668,7 @@ class A2ATasks:
         logger.warning("task %s was left behind by its replica; ended it failed", task_id)
         update = TaskStatusUpdateEvent(taskId=task.id, contextId=task.context_id, status=status, final=True)
         await self.memory.append_run_event(task_id, _logged(update), final=True)
+        await self.push.replay(task_id)  # the dead replica may not have delivered everything
 
 
 def _logged(event: Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent | Message) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
             "description": settings.agent_description,
             "url": f"{base_url}/",
             "version": __version__,
-            "capabilities": AgentCapabilities(streaming=True, pushNotifications=False),
+            "capabilities": AgentCapabilities(streaming=True, pushNotifications=True),
             "skills": listed,
             "additionalInterfaces": [legacy],
             "supportedInterfaces": [current, legacy],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from pais_core import PaisError
@@ -21,11 +22,15 @@ class RunLogWriter:
     `append_run_events` call (one round trip with Redis however fast the run emits), so the run is
     not slowed by the backend. A write that fails is logged and skipped (the run goes on; a
     follower then misses those events). `close` waits until everything emitted was written.
+    `written` is called with each event's id and data once it is in the log.
     """
 
-    def __init__(self, memory: Memory, run_id: str) -> None:
+    def __init__(
+        self, memory: Memory, run_id: str, *, written: Callable[[str, dict[str, Any]], None] | None = None
+    ) -> None:
         self._memory = memory
         self.run_id = run_id
+        self._written = written
         self._queue: asyncio.Queue[tuple[dict[str, Any], bool] | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
@@ -56,8 +61,12 @@ class RunLogWriter:
             if not batch:
                 continue
             try:
-                await self._memory.append_run_events(self.run_id, batch)
+                ids = await self._memory.append_run_events(self.run_id, batch)
             except PaisError as exc:
                 logger.warning(
                     "could not write %d events of run %s to its log: %s", len(batch), self.run_id, exc.message
                 )
+                continue
+            if self._written is not None:
+                for event_id, (data, _) in zip(ids, batch, strict=True):
+                    self._written(event_id, data)

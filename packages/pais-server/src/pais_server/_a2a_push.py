@@ -1,0 +1,220 @@
+"""A2A push notifications: a task's webhook configs, and POSTing each state change of the task to them.
+
+A config is stored in the memory backend beside its task. The replica that writes a state change
+to the task's run log POSTs it (the A2A 1.0 `StreamResponse` JSON, as the spec's webhook payload)
+to every config of the task, with `X-A2A-Notification-Token` and `Authorization: <scheme>
+<credentials>` when given, retrying failures with exponential backoff. Before the first attempt it
+claims `(task, config, event id)` in memory: an event is delivered at most once per config, also
+when a replica replays a log (the one ending a task left behind by a dead replica).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+from collections.abc import Mapping
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pais_core import STREAM_EVENT, A2AVersion, PaisError, to_v1_stream_response
+from pais_memory import Memory
+
+__all__ = ["PushConfig", "PushConfigError", "PushNotifier", "push_config_from_wire", "push_config_to_wire"]
+
+logger = logging.getLogger("pais_server.a2a")
+
+NOTIFICATION_TOKEN_HEADER = "X-A2A-Notification-Token"
+_ATTEMPTS = 4
+_BACKOFF_SECONDS = 0.5
+_TIMEOUT_SECONDS = 10.0
+_RETRIED_STATUSES = frozenset({408, 425, 429})
+
+
+class PushConfigError(ValueError):
+    """A push-notification config this agent refuses (answered -32602)."""
+
+
+class PushConfig(BaseModel):
+    """One webhook of a task, as stored (the same record for both protocol versions)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=256)
+    url: str = Field(min_length=1, max_length=2048)
+    token: str | None = None
+    scheme: str | None = None
+    credentials: str | None = None
+
+
+def push_config_from_wire(data: Any, *, default_id: str) -> PushConfig:
+    """A config from its 1.0 JSON (`authentication.scheme`) or 0.3 JSON (`authentication.schemes`).
+
+    Raises:
+        PushConfigError: not a config.
+    """
+    if not isinstance(data, dict):
+        raise PushConfigError("the push notification config must be an object")
+    wire = cast(dict[str, Any], data)
+    auth = wire.get("authentication")
+    scheme: Any = None
+    credentials: Any = None
+    if isinstance(auth, dict):
+        auth = cast(dict[str, Any], auth)
+        schemes = auth.get("schemes")
+        scheme = auth.get("scheme") or (cast(list[Any], schemes)[0] if isinstance(schemes, list) and schemes else None)
+        credentials = auth.get("credentials")
+    elif auth is not None:
+        raise PushConfigError("authentication must be an object")
+    try:
+        return PushConfig(
+            id=wire.get("id") or default_id,
+            url=wire.get("url", ""),
+            token=wire.get("token") or None,
+            scheme=scheme or None,
+            credentials=credentials or None,
+        )
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise PushConfigError(f"push notification config {'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+
+
+def push_config_to_wire(task_id: str, config: PushConfig, version: A2AVersion) -> dict[str, Any]:
+    """The `TaskPushNotificationConfig` of `version`: flat in 1.0, nested under `pushNotificationConfig` in 0.3."""
+    inner: dict[str, Any] = {"id": config.id, "url": config.url}
+    if config.token:
+        inner["token"] = config.token
+    if config.scheme:
+        auth: dict[str, Any] = {"scheme": config.scheme} if version == "1.0" else {"schemes": [config.scheme]}
+        if config.credentials:
+            auth["credentials"] = config.credentials
+        inner["authentication"] = auth
+    if version == "1.0":
+        return {"taskId": task_id, **inner}
+    return {"taskId": task_id, "pushNotificationConfig": inner}
+
+
+def _is_state_change(data: Mapping[str, Any]) -> bool:
+    """A run-log event that tells a state of the task: the task as submitted, or a status update (not progress)."""
+    if data.get("kind") == "task":
+        return True
+    return data.get("kind") == "status-update" and not data.get("metadata")
+
+
+class PushNotifier:
+    """Delivers each state change of a task to the task's webhooks, in order per task, off the run's path."""
+
+    def __init__(self, memory: Memory, *, allowed_hosts: frozenset[str]) -> None:
+        self._memory = memory
+        self._allowed = allowed_hosts
+        self._client = httpx.AsyncClient(timeout=_TIMEOUT_SECONDS, follow_redirects=False)
+        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._workers: set[asyncio.Task[None]] = set()
+
+    async def check_url(self, url: str) -> None:
+        """Refuse a webhook that is not http(s), or whose host resolves to a private, loopback or
+        link-local address, unless `A2A_PUSH_ALLOWED_HOSTS` names the host.
+
+        Raises:
+            PushConfigError: the URL is refused.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise PushConfigError(f"push notification url {url!r} must be an absolute http or https URL")
+        host = parts.hostname.lower()
+        if host in self._allowed:
+            return
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            found = await asyncio.get_running_loop().getaddrinfo(host, port)
+        except (OSError, ValueError) as exc:
+            raise PushConfigError(f"push notification url {url!r}: cannot resolve {host!r} ({exc})") from None
+        for *_, sockaddr in found:
+            address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+            if not address.is_global or address.is_multicast:
+                raise PushConfigError(
+                    f"push notification url {url!r} resolves to a private, loopback or link-local address "
+                    f"({address}); allow its host with A2A_PUSH_ALLOWED_HOSTS to use it"
+                )
+
+    def notify(self, task_id: str, event_id: str, data: dict[str, Any]) -> None:
+        """Queue one run-log event of the task for its webhooks (ignored unless it is a state change)."""
+        if not _is_state_change(data):
+            return
+        queue = self._queues.get(task_id)
+        if queue is None:
+            queue = self._queues[task_id] = asyncio.Queue()
+            worker = asyncio.get_running_loop().create_task(self._work(task_id, queue), name=f"push-{task_id}")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        queue.put_nowait((event_id, data))
+
+    async def replay(self, task_id: str) -> None:
+        """Queue every state change of the task's log: those already delivered (by any replica) are skipped."""
+        after: str | None = None
+        while events := await self._memory.read_run_events(task_id, after=after, limit=100):
+            for event in events:
+                self.notify(task_id, event.id, event.data)
+            after = events[-1].id
+
+    async def aclose(self, *, grace: float = 5.0) -> None:
+        """Give pending notifications `grace` seconds, drop what is left, and close the HTTP client."""
+        if self._workers:
+            await asyncio.wait(list(self._workers), timeout=grace)
+        for worker in list(self._workers):
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        await self._client.aclose()
+
+    async def _work(self, task_id: str, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+        try:
+            while not queue.empty():
+                event_id, data = queue.get_nowait()
+                try:
+                    configs = await self._memory.list_push_configs(task_id)
+                except PaisError as exc:
+                    logger.warning("push notifications of task %s skipped: %s", task_id, exc.message)
+                    continue
+                if not configs:
+                    continue
+                payload = to_v1_stream_response(STREAM_EVENT.validate_python(data))
+                await asyncio.gather(
+                    *(self._deliver(task_id, PushConfig.model_validate(c), event_id, payload) for c in configs)
+                )
+        finally:
+            self._queues.pop(task_id, None)
+
+    async def _deliver(self, task_id: str, config: PushConfig, event_id: str, payload: dict[str, Any]) -> None:
+        try:
+            await self.check_url(config.url)  # again: what a name resolves to can change
+            if not await self._memory.claim_push_delivery(task_id, config.id, event_id):
+                return  # delivered (or being delivered) by another replica
+        except PushConfigError as exc:
+            logger.warning("push notification of task %s not sent: %s", task_id, exc)
+            return
+        except PaisError as exc:
+            logger.warning("push notification of task %s not sent: %s", task_id, exc.message)
+            return
+        headers: dict[str, str] = {}
+        if config.token:
+            headers[NOTIFICATION_TOKEN_HEADER] = config.token
+        if config.scheme and config.credentials:
+            headers["Authorization"] = f"{config.scheme} {config.credentials}"
+        problem = ""
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            try:
+                response = await self._client.post(config.url, json=payload, headers=headers)
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.is_success:
+                return
+            problem = f"HTTP {response.status_code}"
+            if response.status_code < 500 and response.status_code not in _RETRIED_STATUSES:
+                break
+        logger.warning("push notification %s of task %s to %s failed: %s", event_id, task_id, config.url, problem)
