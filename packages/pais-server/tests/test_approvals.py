@@ -1,0 +1,231 @@
+"""Human approval of tool calls: the run pauses before a call that needs approval, decisions resume it."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import openai
+import pytest
+from pais_server._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
+from pais_testing.redis_server import RedisServer
+from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
+from pydantic_ai import Agent
+from pydantic_ai.tools import ToolDefinition
+
+from .conftest import Served, ServeFactory
+
+ASK: list[dict[str, Any]] = [{"role": "user", "content": "Refund order 42"}]
+
+
+def _shop(ran: list[str], *, requires_approval: bool = False) -> Agent[None, str]:
+    agent = Agent(name="shop")
+
+    @agent.tool_plain(requires_approval=requires_approval)
+    def refund(order: str) -> str:
+        """Refund an order."""
+        ran.append(order)
+        return f"order {order} refunded"
+
+    return agent
+
+
+def _decide(call: Any, decision: dict[str, Any]) -> list[dict[str, Any]]:
+    assistant = {"role": "assistant", "content": None, "tool_calls": [call.model_dump()]}
+    return [assistant, {"role": "tool", "tool_call_id": call.id, "content": json.dumps(decision)}]
+
+
+@pytest.fixture
+def ran() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def shop(serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]) -> Served:
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    return serve_pais(
+        _shop(ran), model_api_url=scripted_model.url, model_name="scripted", tools_require_approval="refund"
+    )
+
+
+def _pause(served: Served) -> tuple[Any, str, Any]:
+    raw = served.openai.chat.completions.with_raw_response.create(model="m", messages=ASK)  # type: ignore[arg-type]
+    body = json.loads(raw.http_response.text)
+    [call] = raw.parse().choices[0].message.tool_calls or []
+    return call, raw.headers["x-session-id"], body
+
+
+def _resume(served: Served, session_id: str, call: Any, decision: dict[str, Any]) -> Any:
+    return served.openai.chat.completions.create(
+        model="m",
+        messages=[*ASK, *_decide(call, decision)],  # type: ignore[list-item]
+        extra_headers={"X-Session-ID": session_id},
+    )
+
+
+def test_an_approved_call_runs_once_after_the_pause(
+    shop: Served, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    call, session_id, body = _pause(shop)
+
+    assert body["choices"][0]["finish_reason"] == "tool_calls"
+    assert body["pending_approvals"] == [call.id]
+    assert call.function.name == "refund"
+    assert json.loads(call.function.arguments) == {"order": "42"}
+    assert ran == []  # paused before the call
+
+    answer = _resume(shop, session_id, call, {"approved": True})
+
+    assert answer.choices[0].message.content == "Done."
+    assert ran == ["42"]
+    tool_messages = [m for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
+    assert [m["content"] for m in tool_messages] == ["order 42 refunded"]
+    with pytest.raises(openai.BadRequestError):  # approving again: the paused run is gone
+        _resume(shop, session_id, call, {"approved": True})
+    assert ran == ["42"]
+
+
+def test_a_denied_call_never_runs_and_the_model_sees_the_reason(
+    shop: Served, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    call, session_id, _ = _pause(shop)
+
+    answer = _resume(shop, session_id, call, {"approved": False, "reason": "order 42 was already refunded"})
+
+    assert answer.choices[0].message.content == "Done."
+    assert ran == []
+    [tool_message] = [m for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
+    assert "order 42 was already refunded" in tool_message["content"]
+
+
+def test_a_new_turn_on_a_session_awaiting_approval_is_refused(shop: Served, ran: list[str]) -> None:
+    call, session_id, _ = _pause(shop)
+
+    with pytest.raises(openai.ConflictError) as caught:
+        shop.openai.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hello?"}], extra_headers={"X-Session-ID": session_id}
+        )
+
+    assert call.id in caught.value.message
+    assert _resume(shop, session_id, call, {"approved": True}).choices[0].message.content == "Done."
+    assert ran == ["42"]
+
+
+def test_a_decision_must_be_an_approval_object(shop: Served, ran: list[str]) -> None:
+    call, session_id, _ = _pause(shop)
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        _resume(shop, session_id, call, {"ok": "yes"})
+
+    assert '{"approved": true}' in caught.value.message
+    assert _resume(shop, session_id, call, {"approved": True}).choices[0].message.content == "Done."  # still paused
+    assert ran == ["42"]
+
+
+def test_a_streamed_pause_lists_the_calls_awaiting_approval(shop: Served, ran: list[str]) -> None:
+    with shop.http.stream("POST", "/v1/chat/completions", json={"messages": ASK, "stream": True}) as response:
+        chunks = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+
+    [call] = [c for chunk in chunks for c in chunk["choices"][0]["delta"].get("tool_calls", [])]
+    assert call["function"]["name"] == "refund"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert chunks[-1]["pending_approvals"] == [call["id"]]
+    assert ran == []
+
+
+def test_a_tool_declared_with_requires_approval_pauses(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    served = serve_pais(_shop(ran, requires_approval=True), model_api_url=scripted_model.url, model_name="scripted")
+
+    call, session_id, body = _pause(served)
+
+    assert body["pending_approvals"] == [call.id]
+    assert ran == []
+    assert _resume(served, session_id, call, {"approved": True}).choices[0].message.content == "Done."
+    assert ran == ["42"]
+
+
+def test_past_the_approval_timeout_the_call_counts_as_denied(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    served = serve_pais(
+        _shop(ran),
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        tools_require_approval="*",
+        approval_timeout_seconds=2,
+    )
+    call, session_id, _ = _pause(served)
+
+    time.sleep(2.1)
+    answer = _resume(served, session_id, call, {"approved": True})
+
+    assert answer.choices[0].message.content == "Done."
+    assert ran == []
+    [tool_message] = [m for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
+    assert "in time" in tool_message["content"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "name", "server", "expected"),
+    [
+        ("refund", "refund", None, True),
+        ("delegate_to_*", "delegate_to_worker", None, True),
+        ("delegate_to_*", "refund", None, False),
+        ("python-runner.*", "run_code", "python-runner", True),
+        ("python-runner.*", "run_code", "other", False),
+        ("python-runner.run_*", "python_runner_run_code", "python-runner", True),
+        (" a , *", "anything", None, True),
+        ("", "refund", None, False),
+    ],
+)
+def test_which_tools_need_approval(setting: str, name: str, server: str | None, expected: bool) -> None:
+    original = name.removeprefix("python_runner_")
+    metadata = {MCP_SERVER_KEY: server, MCP_TOOL_KEY: original} if server else None
+    tool = ToolDefinition(name=name, metadata=metadata)
+
+    assert needs_approval(approval_patterns(setting), tool) is expected
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.mark.redis
+def test_approving_on_two_replicas_at_once_runs_the_tool_once(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, redis: RedisServer, ran: list[str]
+) -> None:
+    agent = _shop(ran)
+    first, second = (
+        serve_pais(
+            agent,
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            memory_type="redis",
+            memory_redis_url=redis.url,
+            session_lock_timeout_seconds=0.5,
+            tools_require_approval="refund",
+        )
+        for _ in range(2)
+    )
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    call, session_id, _ = _pause(first)
+    body = {"messages": [*ASK, *_decide(call, {"approved": True})]}
+
+    def approve(served: Served) -> int:
+        return served.http.post("/v1/chat/completions", json=body, headers={"X-Session-ID": session_id}).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(approve, [first, second]))
+
+    assert statuses[0] == 200
+    assert statuses[1] in (400, 409)
+    assert ran == ["42"]
