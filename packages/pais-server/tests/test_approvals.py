@@ -10,11 +10,12 @@ from typing import Any
 
 import openai
 import pytest
-from pais_server._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
 from pydantic_ai.tools import ToolDefinition
+
+from pais_server._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
 
 from .conftest import Served, ServeFactory
 

@@ -431,7 +431,7 @@ class AgentRunner:
             kwargs["model"] = self._model
         output: Any = None if inp.output is None else output_spec(inp.output, self._model or self.agent.model)
         if client_tools or self._approvals:
-            kwargs["output_type"] = [output or str, DeferredToolRequests]
+            kwargs["output_type"] = [output or self.agent.output_type, DeferredToolRequests]
         elif output is not None:
             kwargs["output_type"] = output
         if self._toolsets or client_tools:
