@@ -230,3 +230,27 @@ def test_approving_on_two_replicas_at_once_runs_the_tool_once(
     assert statuses[0] == 200
     assert statuses[1] in (400, 409)
     assert ran == ["42"]
+
+
+def test_pending_approvals_are_listed_and_decisions_recorded(shop: Served, ran: list[str]) -> None:
+    call, session_id, _ = _pause(shop)
+
+    listed = shop.http.get("/approvals", params={"session_id": session_id}).json()["approvals"]
+    assert [(a["id"], a["tool"], json.loads(a["arguments"]), a["expired"]) for a in listed] == [
+        (call.id, "refund", {"order": "42"}, False)
+    ]
+    _resume(shop, session_id, call, {"approved": False, "reason": "no"})
+
+    assert shop.http.get("/approvals", params={"session_id": session_id}).json()["approvals"] == []
+    events = shop.events(session_id)
+    assert [e["event_type"] for e in events][:2] == ["approval_requested", "approval_decided"]
+    assert events[0]["content"]["id"] == call.id
+    assert events[1]["content"] | {"reason": None} == {
+        "id": call.id,
+        "tool": "refund",
+        "approved": False,
+        "reason": None,
+        "timed_out": False,
+    }
+    assert "no" in events[1]["content"]["reason"]
+    assert ran == []

@@ -19,9 +19,18 @@ from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset
 
-from pais_core import BadRequestError
+from pais_core import BadRequestError, MemoryEvent
 
-__all__ = ["MCP_SERVER_KEY", "MCP_TOOL_KEY", "ApprovalPolicy", "approval_decision", "approval_patterns"]
+__all__ = [
+    "MCP_SERVER_KEY",
+    "MCP_TOOL_KEY",
+    "ApprovalPolicy",
+    "approval_decided",
+    "approval_decision",
+    "approval_patterns",
+    "approval_requested",
+    "needs_approval",
+]
 
 MCP_SERVER_KEY = "pais_mcp_server"
 """`ToolDefinition.metadata` key naming the MCP server a tool comes from (for `<server>.<tool>` patterns)."""
@@ -83,3 +92,22 @@ def approval_decision(call_id: str, content: str) -> bool | ToolDenied:
         return True
     reason = decision.reason
     return ToolDenied(f"The user denied this tool call: {reason}" if reason else "The user denied this tool call.")
+
+
+def approval_requested(
+    call_id: str, tool: str, arguments: str, *, principal: str | None, deadline: float
+) -> MemoryEvent:
+    """The memory event of a call starting to await approval (who asked, until when)."""
+    content = {"id": call_id, "tool": tool, "arguments": arguments}
+    return MemoryEvent(
+        event_type="approval_requested", content=content, metadata={"principal": principal, "deadline": deadline}
+    )
+
+
+def approval_decided(
+    call_id: str, tool: str, decision: object, *, principal: str | None, timed_out: bool
+) -> MemoryEvent:
+    """The memory event of a decision on a call awaiting approval (who decided; its timestamp is when)."""
+    reason = decision.message if isinstance(decision, ToolDenied) else None
+    content = {"id": call_id, "tool": tool, "approved": decision is True, "reason": reason, "timed_out": timed_out}
+    return MemoryEvent(event_type="approval_decided", content=content, metadata={"principal": principal})

@@ -51,6 +51,7 @@ __all__ = [
     "client_tool_definitions",
     "client_toolset",
     "deferred_results",
+    "peek_paused_run",
     "pending_calls",
     "save_paused_run",
     "take_paused_run",
@@ -111,6 +112,12 @@ async def save_paused_run(memory: Memory, paused: PausedRun, *, ttl_seconds: flo
     end = max(paused.paused_at, paused.approval_deadline or 0.0) + ttl_seconds
     ttl = max(end - time.time(), 1.0)
     await memory.put_paused_run(paused.session_id, _CODEC.dump_json(paused), ttl_seconds=ttl)
+
+
+async def peek_paused_run(memory: Memory, session_id: str) -> PausedRun | None:
+    """The session's paused run, left in place (to list what it awaits)."""
+    state = await memory.peek_paused_run(session_id)
+    return None if state is None else _CODEC.validate_json(state)
 
 
 async def take_paused_run(memory: Memory, session_id: str) -> PausedRun | None:

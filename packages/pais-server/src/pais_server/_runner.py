@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic_ai import CancellationToken, DeferredToolRequests, DeferredToolResults, RunContext
+from pydantic_ai import CancellationToken, DeferredToolRequests, DeferredToolResults, RunContext, ToolDenied
 from pydantic_ai.agent import AbstractAgent, AgentRunResult
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
@@ -46,7 +46,7 @@ from pais_delegation import delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
-from ._approvals import ApprovalPolicy, approval_patterns
+from ._approvals import ApprovalPolicy, approval_decided, approval_patterns, approval_requested
 from ._deferred import (
     FirstStepToolChoice,
     PausedRun,
@@ -352,7 +352,7 @@ class AgentRunner:
             # resumes the session's paused run, or drops a stale one: a new turn abandons its pending calls
             paused = await take_paused_run(self.memory, inp.session_id)
         if paused is not None and inp.tool_results is None:
-            await self._new_turn_over(paused, abandon=bool(inp.client_tools))
+            await self._new_turn_over(inp, paused, abandon=bool(inp.client_tools))
             paused = None
         tools = list(inp.client_tools)
         results: DeferredToolResults | None = None
@@ -366,6 +366,7 @@ class AgentRunner:
             except BadRequestError:
                 await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
                 raise
+            await self._record_decisions(inp, paused, results.approvals)
             tools += [tool for tool in paused.tools if all(tool.name != t.name for t in tools)]
             history = paused.messages
             turn = _Turn(
@@ -393,7 +394,7 @@ class AgentRunner:
             turn.kwargs["capabilities"] = [*turn.kwargs.get("capabilities", []), self._approval_policy]
         return turn
 
-    async def _new_turn_over(self, paused: PausedRun, *, abandon: bool) -> None:
+    async def _new_turn_over(self, inp: RunInput, paused: PausedRun, *, abandon: bool) -> None:
         """A new turn (no tool messages) on a session with a paused run.
 
         Raises:
@@ -410,6 +411,21 @@ class AgentRunner:
             )
         if not paused.approvals and not abandon:
             await save_paused_run(self.memory, paused, ttl_seconds=ttl)  # client tool calls outlive other turns
+        elif paused.approvals:  # past its deadline: dropped, its calls denied
+            denied = {call.id: ToolDenied("Nobody approved this tool call in time.") for call in paused.approvals}
+            await self._record_decisions(inp, paused, denied)
+
+    async def _record_decisions(self, inp: RunInput, paused: PausedRun, decisions: Mapping[str, object]) -> None:
+        """Memory's `approval_decided` events for the paused run's calls awaiting approval."""
+        if not paused.approvals:
+            return
+        by = inp.principal.id if inp.principal is not None else None
+        timed_out = paused.expired()
+        events = [
+            approval_decided(call.id, call.tool, decisions.get(call.id), principal=by, timed_out=timed_out)
+            for call in paused.approvals
+        ]
+        await self.memory.append(inp.session_id, events)
 
     def _run_kwargs(
         self,
@@ -494,6 +510,14 @@ class AgentRunner:
             paused.approval_deadline = paused.paused_at + self.settings.approval_timeout_seconds
         with memory_operation("pause", backend=self.settings.memory_type):
             await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
+        if paused.approval_deadline is not None:
+            events = [
+                approval_requested(
+                    call.id, call.tool, call.arguments, principal=paused.principal, deadline=paused.approval_deadline
+                )
+                for call in paused.approvals
+            ]
+            await self.memory.append(paused.session_id, events)
         return RunResult(
             output=_response_text(messages),
             usage=_usage(run.usage),
