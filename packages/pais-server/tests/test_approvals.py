@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
 import pytest
+from pais_testing.agent_processes import a2a_user_message as user_message
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
@@ -18,6 +20,7 @@ from pydantic_ai.tools import ToolDefinition
 from pais_server._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
 
 from .conftest import Served, ServeFactory
+from .test_a2a_server import rpc, rpc_error
 
 ASK: list[dict[str, Any]] = [{"role": "user", "content": "Refund order 42"}]
 
@@ -254,3 +257,39 @@ def test_pending_approvals_are_listed_and_decisions_recorded(shop: Served, ran: 
     }
     assert "no" in events[1]["content"]["reason"]
     assert ran == []
+
+
+def _decisions(task: dict[str, Any], decisions: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "message",
+        "role": "user",
+        "messageId": uuid.uuid4().hex,
+        "taskId": task["id"],
+        "contextId": task["contextId"],
+        "parts": [{"kind": "data", "data": {"decisions": decisions}}],
+    }
+
+
+@pytest.mark.parametrize("approved", [True, False])
+def test_an_a2a_task_awaits_approval_as_input_required(
+    shop: Served, scripted_model: ScriptedModelServer, ran: list[str], approved: bool
+) -> None:
+    task = rpc(shop, "message/send", {"message": user_message("Refund order 42", "ctx-approve")})
+
+    assert task["status"]["state"] == "input-required"
+    [data] = [p["data"] for p in task["status"]["message"]["parts"] if p["kind"] == "data"]
+    [approval] = data["approvals"]
+    assert (approval["tool"], approval["arguments"]) == ("refund", {"order": "42"})
+    assert ran == []
+
+    decision = {"approved": True} if approved else {"approved": False, "reason": "not today"}
+    done = rpc(shop, "message/send", {"message": _decisions(task, {approval["id"]: decision})})
+
+    assert done["id"] == task["id"]
+    assert done["status"]["state"] == "completed"
+    assert ran == (["42"] if approved else [])
+    [tool_message] = [m for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
+    assert ("refunded" if approved else "not today") in tool_message["content"]
+    again = rpc_error(shop, "message/send", {"message": _decisions(task, {approval["id"]: {"approved": True}})})
+    assert "awaits no approval" in again["message"]
+    assert ran == (["42"] if approved else [])
