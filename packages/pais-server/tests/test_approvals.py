@@ -293,3 +293,41 @@ def test_an_a2a_task_awaits_approval_as_input_required(
     again = rpc_error(shop, "message/send", {"message": _decisions(task, {approval["id"]: {"approved": True}})})
     assert "awaits no approval" in again["message"]
     assert ran == (["42"] if approved else [])
+
+
+def test_the_responses_api_lists_calls_awaiting_approval_and_takes_decisions(shop: Served, ran: list[str]) -> None:
+    first = shop.openai.responses.create(model="m", input="Refund order 42")
+    [call] = [item for item in first.output if item.type == "function_call"]
+    assert call.name == "refund"
+    assert ran == []
+
+    decision = {"type": "function_call_output", "call_id": call.call_id, "output": json.dumps({"approved": True})}
+    second = shop.openai.responses.create(model="m", previous_response_id=first.id, input=[decision])  # type: ignore[list-item]
+
+    assert second.output_text == "Done."
+    assert ran == ["42"]
+
+
+def test_a_new_turn_past_the_deadline_drops_the_pause_as_denied(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    served = serve_pais(
+        _shop(ran),
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        tools_require_approval="refund",
+        approval_timeout_seconds=1,
+    )
+    _, session_id, _ = _pause(served)
+    time.sleep(1.1)
+
+    scripted_model.handler = scripted("Hello again.")
+    answer = served.openai.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "hello?"}], extra_headers={"X-Session-ID": session_id}
+    )
+
+    assert answer.choices[0].message.content == "Hello again."
+    decided = [e["content"] for e in served.events(session_id) if e["event_type"] == "approval_decided"]
+    assert [(d["approved"], d["timed_out"]) for d in decided] == [(False, True)]
+    assert ran == []

@@ -18,9 +18,11 @@ Design (DESIGN.md section 9):
 - **Without stored state** (no session, or a client that re-sends the whole conversation), the
   request's own messages are the history, ending with the tool results; the model continues from
   them.
-- **Extending it.** Human approval of tool calls (issue #19) reuses this: calls that need approval
-  arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions become
-  `DeferredToolResults.approvals`, and the same stored `PausedRun` carries them across replicas.
+- **Approvals.** Human approval of tool calls (issue #19, `_approvals`) reuses this: calls that need
+  approval arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions
+  (`tool` messages `{"approved": bool, "reason"?}`) become `DeferredToolResults.approvals`, and the
+  same stored `PausedRun` carries them across replicas, with who asked and the approval deadline
+  past which they count as denied.
 """
 
 from __future__ import annotations
