@@ -12,6 +12,7 @@ from typing import Any
 import openai
 import pytest
 from pais_testing.agent_processes import a2a_user_message as user_message
+from pais_testing.mcp_server import McpTestServer
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
@@ -331,3 +332,28 @@ def test_a_new_turn_past_the_deadline_drops_the_pause_as_denied(
     decided = [e["content"] for e in served.events(session_id) if e["event_type"] == "approval_decided"]
     assert [(d["approved"], d["timed_out"]) for d in decided] == [(False, True)]
     assert ran == []
+
+
+def _tool_calls_seen(server: McpTestServer) -> list[Any]:
+    bodies = [json.loads(request["body"]) for request in server.requests() if request["body"]]
+    return [body for body in bodies if isinstance(body, dict) and body.get("method") == "tools/call"]
+
+
+def test_an_mcp_servers_tools_need_approval_by_server_name(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer
+) -> None:
+    with McpTestServer() as tools:
+        scripted_model.handler = scripted(tool_call("add", a=1, b=2), "It is 3.")
+        served = serve_pais(
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            mcp_servers=[{"name": "python-runner", "url": tools.base_url}],
+            tools_require_approval="python-runner.*",
+        )
+
+        call, session_id, body = _pause(served)
+        assert body["pending_approvals"] == [call.id]
+        assert _tool_calls_seen(tools) == []  # the MCP server saw no call
+
+        assert _resume(served, session_id, call, {"approved": True}).choices[0].message.content == "It is 3."
+        assert len(_tool_calls_seen(tools)) == 1
