@@ -21,7 +21,7 @@ from pydantic_ai.tools import ToolDefinition
 from pais_server._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
 
 from .conftest import Served, ServeFactory
-from .test_a2a_server import rpc, rpc_error
+from .test_a2a_server import rpc, rpc_error, sse, v1_message
 
 ASK: list[dict[str, Any]] = [{"role": "user", "content": "Refund order 42"}]
 
@@ -357,3 +357,15 @@ def test_an_mcp_servers_tools_need_approval_by_server_name(
 
         assert _resume(served, session_id, call, {"approved": True}).choices[0].message.content == "It is 3."
         assert len(_tool_calls_seen(tools)) == 1
+
+
+def test_a2a_1_0_shows_the_pause_and_a_streamed_decision_resumes_it(shop: Served, ran: list[str]) -> None:
+    sent = rpc(shop, "SendMessage", {"message": v1_message("Refund order 42", "ctx-v1-approve")})["task"]
+
+    assert sent["status"]["state"] == "TASK_STATE_INPUT_REQUIRED"
+    [data] = [p["data"] for p in sent["status"]["message"]["parts"] if "data" in p]
+    [approval] = data["approvals"]
+    events = sse(shop, "message/stream", {"message": _decisions(sent, {approval["id"]: {"approved": True}})})
+
+    assert ran == ["42"]
+    assert events[-1]["status"]["state"] == "completed"
