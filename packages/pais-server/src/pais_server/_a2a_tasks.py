@@ -315,7 +315,7 @@ class A2ATasks:
         if decisions is None or message.task_id is None:
             return None
         task = await self._load(message.task_id)
-        await self._access(self.access.check_read(task.context_id), task.id)
+        await self._access(self.access.claim(task.context_id, current_principal()), task.id)  # decided by its owner
         pause = f"approval-decided:{task.id}:{task.status.timestamp}"
         if task.status.state != "input-required" or await self.memory.claim(pause, message.message_id) != (
             message.message_id
