@@ -568,11 +568,20 @@ async def test_a_paused_run_is_taken_exactly_once(memory: Memory) -> None:
     assert await memory.take_paused_run("never-paused") is None
 
 
+async def test_peeking_at_a_paused_run_leaves_it_in_place(memory: Memory) -> None:
+    await memory.put_paused_run("session-1", b"state", ttl_seconds=60)
+
+    assert await memory.peek_paused_run("session-1") == b"state"
+    assert await memory.take_paused_run("session-1") == b"state"
+    assert await memory.peek_paused_run("session-1") is None
+
+
 async def test_a_paused_run_expires(memory: Memory) -> None:
     await memory.put_paused_run("session-1", b"state", ttl_seconds=0.05)
     await memory.put_paused_run("session-2", b"kept", ttl_seconds=60)
     await asyncio.sleep(0.1)
 
+    assert await memory.peek_paused_run("session-1") is None
     assert await memory.take_paused_run("session-1") is None
     assert await memory.take_paused_run("session-2") == b"kept"
 

@@ -20,6 +20,8 @@ EventType = Literal[
     "task_delegation_received",
     "error",
     "summary",
+    "approval_requested",
+    "approval_decided",
 ]
 
 

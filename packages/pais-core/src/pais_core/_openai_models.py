@@ -211,6 +211,8 @@ class ChatCompletionResponse(BaseModel):
     usage: Usage | None = None
     """None when the model API reported no token counts."""
     session_id: str
+    pending_approvals: list[str] | None = Field(default=None, exclude_if=lambda ids: ids is None)
+    """PAIS extension: the ids of `tool_calls` awaiting a person's approval (absent when none)."""
 
 
 class Progress(BaseModel):
@@ -255,6 +257,8 @@ class ChatCompletionChunk(BaseModel):
     usage: Usage | None = None
     session_id: str | None = None
     progress: Progress | None = None
+    pending_approvals: list[str] | None = None
+    """PAIS extension, on the finishing chunk: the ids of the tool calls awaiting approval."""
 
 
 class ModelCard(BaseModel):

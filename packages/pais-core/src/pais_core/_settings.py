@@ -498,6 +498,16 @@ class Settings(_Frozen):
     paused_run_ttl_seconds: Annotated[
         Seconds, Var("how long a run paused on client tool calls waits for their results before it is dropped")
     ] = 86400.0
+    tools_require_approval: Annotated[
+        str,
+        Var(
+            "tools whose calls wait for a person's approval: comma-separated names or globs "
+            "(`delegate_to_*`, `<mcp-server>.*` for one MCP server's tools, `*`)"
+        ),
+    ] = ""
+    approval_timeout_seconds: Annotated[
+        Seconds, Var("how long a call awaits approval; after it the call counts as denied")
+    ] = 86400.0
     shutdown_grace_seconds: Annotated[Seconds, Var("how long in-flight requests may finish after SIGTERM")] = 25.0
     http_keep_alive_seconds: Annotated[
         int, Ge(1), Var("an idle keep-alive connection is closed this many seconds after its last response")

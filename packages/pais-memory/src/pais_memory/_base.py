@@ -288,6 +288,10 @@ class Memory(ABC):
         """
 
     @abstractmethod
+    async def peek_paused_run(self, key: str) -> bytes | None:
+        """The paused run stored under `key`, left in place; None when there is none (or it expired)."""
+
+    @abstractmethod
     async def take_paused_run(self, key: str) -> bytes | None:
         """Remove and return the paused run stored under `key`; None when there is none (or it expired).
 

@@ -28,6 +28,10 @@ class InProcessPausedRuns:
         while len(self._paused) > self._max_paused:
             self._paused.popitem(last=False)
 
+    async def peek_paused_run(self, key: str) -> bytes | None:
+        record = self._paused.get(key)
+        return None if record is None or record[0] <= time.monotonic() else record[1]
+
     async def take_paused_run(self, key: str) -> bytes | None:
         # no await between reading and removing: concurrent takers in this process cannot both get it
         record = self._paused.pop(key, None)

@@ -373,6 +373,11 @@ class RedisMemory(Memory):
         with redis_unavailable(self._where):
             await self._client.set(f"{self._prefix}:paused:{key}", state, px=max(int(ttl_seconds * 1000), 1))
 
+    async def peek_paused_run(self, key: str) -> bytes | None:
+        with redis_unavailable(self._where):
+            state = await self._client.get(f"{self._prefix}:paused:{key}")
+        return cast(bytes | None, state)
+
     async def take_paused_run(self, key: str) -> bytes | None:
         with redis_unavailable(self._where):
             state = await self._client.getdel(f"{self._prefix}:paused:{key}")  # one atomic command: one taker wins

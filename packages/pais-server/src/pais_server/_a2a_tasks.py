@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Sequence
@@ -26,6 +27,8 @@ from pais_core import (
     STREAM_EVENT,
     TERMINAL_TASK_STATES,
     Artifact,
+    DataPart,
+    FilePart,
     JsonRpcErrorCode,
     ListTasksParams,
     ListTasksResult,
@@ -135,6 +138,8 @@ class TaskRun:
     artifact_id: str = field(default_factory=new_a2a_id)
     """The id of the task's answer artifact, streamed in chunks and stored whole."""
     _pending: str | None = None
+    approvals: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    """The calls the run paused on for approval (`input-required`): `{"id", "tool", "arguments"}` each."""
     _chunks: int = 0
 
     def snapshot(self) -> Task:
@@ -259,6 +264,9 @@ class A2ATasks:
                 )
             budgets = Budgets.resolve(params.configuration.budgets, self.runner.settings)
         if message.task_id is not None:
+            decided = await self._decided(message, depth=depth, stream=stream)
+            if decided is not None:
+                return decided
             await self._refuse_follow_up(message.task_id)
         context_id = message.context_id or f"session-{new_a2a_id()}"
         if not _CONTEXT_ID.match(context_id):
@@ -294,16 +302,54 @@ class A2ATasks:
         self.push.notify(task_id, await self.memory.append_run_event(task_id, submitted), submitted)
         await self._store(task)
         token = CancellationToken()
-        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets)
-        run.emit(run.snapshot())
-        run.log = RunLogWriter(
-            self.memory, task_id, written=partial(self.push.notify, task_id)
-        )  # from here on: the submitted task is in the log already
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
+        return self._launch(
+            TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets), inp
+        )
+
+    def _launch(self, run: TaskRun, inp: RunInput) -> TaskRun:
+        """Run `inp` for the stored task of `run` in the background."""
+        task_id = run.task.id
+        run.emit(run.snapshot())
+        # from here on: the stored task is in the log already
+        run.log = RunLogWriter(self.memory, task_id, written=partial(self.push.notify, task_id))
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
         run.future.add_done_callback(lambda _: self._runs.pop(task_id, None))
         return run
+
+    async def _decided(self, message: Message, *, depth: int, stream: bool) -> TaskRun | None:
+        """Resume an `input-required` task with the message's approval decisions; None when it has none.
+
+        The decisions are a data part `{"decisions": {"<call id>": {"approved": bool, "reason"?: str}}}`.
+        Of concurrent decisions on one pause, one resumes the run; the others are refused.
+
+        Raises:
+            A2AError: the task is missing, another's, not awaiting approval, or already decided.
+        """
+        decisions = _decisions(message)
+        if decisions is None or message.task_id is None:
+            return None
+        task = await self._load(message.task_id)
+        await self._access(self.access.claim(task.context_id, current_principal()), task.id)  # decided by its owner
+        pause = f"approval-decided:{task.id}:{task.status.timestamp}"
+        if task.status.state != "input-required" or await self.memory.claim(pause, message.message_id) != (
+            message.message_id
+        ):
+            raise A2AError(
+                JsonRpcErrorCode.INVALID_PARAMS,
+                f"task {task.id} awaits no approval decisions ({task.status.state}, or decided already)",
+            )
+        received = message.model_copy(update={"context_id": task.context_id})
+        task = _with_event(
+            _working(task.model_copy(update={"history": [*(task.history or []), received]})), "task.working"
+        )
+        await self.memory.append_run_event(task.id, _logged(task))
+        await self._store(task)
+        token = CancellationToken()
+        results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
+        inp = RunInput(session_id=task.context_id, prompt="", depth=depth, cancellation=token, tool_results=results)
+        return self._launch(TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None), inp)
 
     async def start_goal(self, goal: str) -> TaskRun | None:
         """Start `goal` as an autonomous task unless a replica of this agent already did (None then).
@@ -570,6 +616,12 @@ class A2ATasks:
     def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
         """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
         task = _with_event(run.task, f"task.{state}", **({"error": text} if state == "failed" else {}))
+        if state == "input-required":  # paused for approval: the calls awaiting it, as data
+            parts: list[TextPart | FilePart | DataPart] = [DataPart(data={"approvals": run.approvals})]
+            if text:
+                parts.insert(0, TextPart(text=text))
+            message = Message(role="agent", parts=parts, contextId=task.context_id, taskId=task.id)
+            return task.model_copy(update={"status": TaskStatus(state=state, message=message, timestamp=_now())})
         if state != "completed":
             message = _agent_message(task, text)
             return task.model_copy(update={"status": TaskStatus(state=state, message=message, timestamp=_now())})
@@ -593,6 +645,13 @@ class A2ATasks:
                 run.emit_text(result.output, last=True)
             else:
                 result = await self._stream(run, inp)
+            if result.pending_approvals:
+                run.approvals = [
+                    {"id": call.id, "tool": call.function.name, "arguments": _arguments(call.function.arguments)}
+                    for call in result.tool_calls
+                    if call.id in result.pending_approvals
+                ]
+                return "input-required", result.output
         except PaisError as exc:
             if not run.token.cancelled:
                 return "failed", exc.message
@@ -669,6 +728,35 @@ class A2ATasks:
         update = TaskStatusUpdateEvent(taskId=task.id, contextId=task.context_id, status=status, final=True)
         await self.memory.append_run_event(task_id, _logged(update), final=True)
         await self.push.replay(task_id)  # the dead replica may not have delivered everything
+
+
+def _decisions(message: Message) -> dict[str, Any] | None:
+    """The approval decisions of a message's data part `{"decisions": {...}}`; None when it has none.
+
+    Raises:
+        A2AError: the decisions are not `{"<call id>": {"approved": bool, "reason"?: str}}`.
+    """
+    for part in message.parts:
+        data: Any = part.data if isinstance(part, DataPart) else None
+        if isinstance(data, dict) and "decisions" in data:
+            decisions = cast(dict[str, Any], data)["decisions"]
+            if not isinstance(decisions, dict) or not all(
+                isinstance(d, dict) and isinstance(cast(dict[str, Any], d).get("approved"), bool)
+                for d in cast(dict[str, Any], decisions).values()
+            ):
+                raise A2AError(
+                    JsonRpcErrorCode.INVALID_PARAMS,
+                    'decisions must be {"<call id>": {"approved": true|false, "reason"?: "..."}}',
+                )
+            return cast(dict[str, Any], decisions)
+    return None
+
+
+def _arguments(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments
 
 
 def _logged(event: Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent | Message) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pais_telemetry import configure, current_telemetry, untraced_requests
 
 from . import (
     _a2a_routes,
+    _approvals_routes,
     _chat_resume_routes,
     _chat_routes,
     _discovery_routes,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
     app.include_router(_discovery_routes.router)
     app.include_router(_probe_routes.router)
     app.include_router(_a2a_routes.router)
+    app.include_router(_approvals_routes.router)
     if settings.memory_endpoints_enabled:
         app.include_router(_memory_routes.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -119,5 +119,6 @@ async def chat_completions(
         ],
         usage=result.usage,
         session_id=session_id,
+        pending_approvals=list(result.pending_approvals) or None,
     )
     return Response(response.model_dump_json(), media_type="application/json", headers={"X-Session-ID": session_id})

@@ -18,9 +18,11 @@ Design (DESIGN.md section 9):
 - **Without stored state** (no session, or a client that re-sends the whole conversation), the
   request's own messages are the history, ending with the tool results; the model continues from
   them.
-- **Extending it.** Human approval of tool calls (issue #19) reuses this: calls that need approval
-  arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions become
-  `DeferredToolResults.approvals`, and the same stored `PausedRun` carries them across replicas.
+- **Approvals.** Human approval of tool calls (issue #19, `_approvals`) reuses this: calls that need
+  approval arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions
+  (`tool` messages `{"approved": bool, "reason"?}`) become `DeferredToolResults.approvals`, and the
+  same stored `PausedRun` carries them across replicas, with who asked and the approval deadline
+  past which they count as denied.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
-from pydantic_ai import DeferredToolRequests, DeferredToolResults, RunContext
+from pydantic_ai import DeferredToolRequests, DeferredToolResults, RunContext, ToolDenied
 from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.messages import ModelMessage, ToolCallPart
 from pydantic_ai.settings import ModelSettings, ToolChoice
@@ -42,6 +44,8 @@ from pydantic_ai.toolsets import ExternalToolset
 from pais_core import BadRequestError, ChatTool, ToolCall, ToolCallFunction
 from pais_memory import Memory
 
+from ._approvals import approval_decision
+
 __all__ = [
     "FirstStepToolChoice",
     "PausedRun",
@@ -49,6 +53,7 @@ __all__ = [
     "client_tool_definitions",
     "client_toolset",
     "deferred_results",
+    "peek_paused_run",
     "pending_calls",
     "save_paused_run",
     "take_paused_run",
@@ -83,14 +88,38 @@ class PausedRun:
     tools: list[ToolDefinition] = field(default_factory=list[ToolDefinition])
     """The client tools offered when the run paused."""
     paused_at: float = field(default_factory=time.time)
+    approval_deadline: float | None = None
+    """When calls awaiting approval count as denied (epoch seconds); None when none awaits approval."""
+    principal: str | None = None
+    """Who asked: the verified caller of the paused turn (None for the static API key)."""
+
+    @property
+    def approvals(self) -> list[PendingCall]:
+        return [call for call in self.pending if call.kind == "approval"]
+
+    def expired(self, now: float | None = None) -> bool:
+        """Whether its calls awaiting approval are past their deadline (then they count as denied)."""
+        return self.approval_deadline is not None and (now or time.time()) >= self.approval_deadline
 
 
 _CODEC = TypeAdapter(PausedRun)
 
 
 async def save_paused_run(memory: Memory, paused: PausedRun, *, ttl_seconds: float) -> None:
-    """Store `paused` under its session, replacing a run paused there before."""
-    await memory.put_paused_run(paused.session_id, _CODEC.dump_json(paused), ttl_seconds=ttl_seconds)
+    """Store `paused` under its session, replacing a run paused there before.
+
+    `ttl_seconds` counts from when it paused; a run awaiting approval is kept that long past its
+    approval deadline, so a late resume still finds it and answers its calls as denied.
+    """
+    end = max(paused.paused_at, paused.approval_deadline or 0.0) + ttl_seconds
+    ttl = max(end - time.time(), 1.0)
+    await memory.put_paused_run(paused.session_id, _CODEC.dump_json(paused), ttl_seconds=ttl)
+
+
+async def peek_paused_run(memory: Memory, session_id: str) -> PausedRun | None:
+    """The session's paused run, left in place (to list what it awaits)."""
+    state = await memory.peek_paused_run(session_id)
+    return None if state is None else _CODEC.validate_json(state)
 
 
 async def take_paused_run(memory: Memory, session_id: str) -> PausedRun | None:
@@ -144,17 +173,28 @@ def _arguments(call: ToolCallPart) -> str:
 
 
 def deferred_results(paused: PausedRun, answers: Mapping[str, str]) -> DeferredToolResults:
-    """The client's answers (`tool_call_id` -> result text) to a paused run's external calls.
+    """The client's answers (`tool_call_id` -> result text, or a decision) to a paused run's calls.
+
+    Past the approval deadline every call awaiting approval is denied, whatever the answers say.
 
     Raises:
-        BadRequestError: an answer for a call that is not pending, or a pending call left unanswered.
+        BadRequestError: an answer for a call that is not pending, a pending call left unanswered,
+            or a decision that is not `{"approved": bool, "reason"?: str}`.
     """
-    external = {call.id for call in paused.pending if call.kind == "external"}
-    if unknown := sorted(set(answers) - external):
+    if unknown := sorted(set(answers) - {call.id for call in paused.pending}):
         raise BadRequestError(f"no pending tool call has id {unknown[0]!r}", param="messages")
-    if missing := [call.id for call in paused.pending if call.kind == "external" and call.id not in answers]:
+    expired = paused.expired()
+    if missing := [c.id for c in paused.pending if c.id not in answers and not (expired and c.kind == "approval")]:
         raise BadRequestError(f"the pending tool call {missing[0]!r} has no tool message", param="messages")
-    return DeferredToolResults(calls=dict(answers))
+    calls = {call.id: answers[call.id] for call in paused.pending if call.kind == "external"}
+    approvals = {call.id: _decision(call, answers.get(call.id), expired=expired) for call in paused.approvals}
+    return DeferredToolResults(calls=dict[str, Any](calls), approvals=dict[str, Any](approvals))
+
+
+def _decision(call: PendingCall, answer: str | None, *, expired: bool) -> bool | ToolDenied:
+    if expired or answer is None:
+        return ToolDenied("Nobody approved this tool call in time; it was not run.")
+    return approval_decision(call.id, answer)
 
 
 @dataclass

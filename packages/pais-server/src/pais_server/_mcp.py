@@ -34,6 +34,8 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 
 from pais_core import AgentSkill, CredentialProvider, McpServerSpec, Settings
 
+from ._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY
+
 try:
     import httpx2
     from fastmcp.exceptions import McpError
@@ -253,7 +255,15 @@ class _McpServersToolset(AbstractToolset[Any]):
                     continue
                 result[name] = _McpTool(
                     toolset=self,
-                    tool_def=replace(tool.tool_def, name=name),
+                    tool_def=replace(
+                        tool.tool_def,
+                        name=name,
+                        metadata={
+                            **(tool.tool_def.metadata or {}),
+                            MCP_SERVER_KEY: server.spec.name,
+                            MCP_TOOL_KEY: original,
+                        },
+                    ),
                     max_retries=tool.max_retries,
                     args_validator=tool.args_validator,
                     args_validator_func=tool.args_validator_func,

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic_ai import CancellationToken, DeferredToolRequests, DeferredToolResults, RunContext
+from pydantic_ai import CancellationToken, DeferredToolRequests, DeferredToolResults, RunContext, ToolDenied
 from pydantic_ai.agent import AbstractAgent, AgentRunResult
 from pydantic_ai.messages import (
     FunctionToolCallEvent,
@@ -26,7 +26,7 @@ from pydantic_ai.models.test import TestModel
 from pydantic_ai.run import AgentRunResultEvent
 from pydantic_ai.settings import ModelSettings, ToolChoice
 from pydantic_ai.tools import ToolDefinition
-from pydantic_ai.toolsets import AbstractToolset
+from pydantic_ai.toolsets import AbstractToolset, FunctionToolset
 from pydantic_ai.usage import RunUsage, UsageLimits
 from pydantic_core import to_json
 
@@ -46,6 +46,7 @@ from pais_delegation import delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
+from ._approvals import ApprovalPolicy, approval_decided, approval_patterns, approval_requested
 from ._deferred import (
     FirstStepToolChoice,
     PausedRun,
@@ -115,7 +116,9 @@ class RunResult:
     finish_reason: FinishReason = "stop"
     """Why the last model response ended, as OpenAI names it."""
     tool_calls: tuple[ToolCall, ...] = ()
-    """The client tool calls the run paused on (`finish_reason` `tool_calls`)."""
+    """The calls the run paused on (`finish_reason` `tool_calls`): client tool calls and calls awaiting approval."""
+    pending_approvals: tuple[str, ...] = ()
+    """The ids of the `tool_calls` that await a person's approval rather than the client's result."""
     tool_call_count: int = 0
     """Tool calls the run made (delegations included)."""
 
@@ -149,6 +152,16 @@ def _answers_calls(history: Sequence[ModelMessage], answers: Mapping[str, str]) 
     last = next((m for m in reversed(history) if isinstance(m, ModelResponse)), None)
     called = {part.tool_call_id for part in last.tool_calls} if last is not None else set[str]()
     return bool(answers) and not isinstance(history[-1], ModelResponse) and set(answers) <= called
+
+
+def _requires_approval(agent: AbstractAgent[Any, Any]) -> bool:
+    """Whether the agent has a tool declared with `requires_approval=True`."""
+    return any(
+        tool.requires_approval
+        for toolset in agent.toolsets
+        if isinstance(toolset, FunctionToolset)
+        for tool in toolset.tools.values()
+    )
 
 
 class _Rejected(Exception):
@@ -206,6 +219,10 @@ class AgentRunner:
         self._background: set[asyncio.Task[None]] = set()
         self._running: set[asyncio.Task[Any]] = set()
         self._active_runs = 0
+        patterns = approval_patterns(settings.tools_require_approval)
+        self._approval_policy = ApprovalPolicy(patterns) if patterns else None
+        self._approvals = bool(patterns) or _requires_approval(agent)
+        """Whether a run may pause for approval: its output then admits `DeferredToolRequests`."""
 
     async def run(self, inp: RunInput) -> RunResult:
         """Run to completion and return the final answer."""
@@ -331,9 +348,12 @@ class AgentRunner:
     async def _prepare(self, inp: RunInput, history: list[ModelMessage], bounded: BoundedHistory) -> _Turn:
         """The turn to run: a new one, or one continuing from client tool results (see `_deferred`)."""
         paused: PausedRun | None = None
-        if inp.client_tools or inp.tool_results is not None:
+        if inp.client_tools or inp.tool_results is not None or self._approvals:
             # resumes the session's paused run, or drops a stale one: a new turn abandons its pending calls
             paused = await take_paused_run(self.memory, inp.session_id)
+        if paused is not None and inp.tool_results is None:
+            await self._new_turn_over(inp, paused, abandon=bool(inp.client_tools))
+            paused = None
         tools = list(inp.client_tools)
         results: DeferredToolResults | None = None
         if inp.tool_results is None:
@@ -346,6 +366,7 @@ class AgentRunner:
             except BadRequestError:
                 await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
                 raise
+            await self._record_decisions(inp, paused, results.approvals)
             tools += [tool for tool in paused.tools if all(tool.name != t.name for t in tools)]
             history = paused.messages
             turn = _Turn(
@@ -369,7 +390,42 @@ class AgentRunner:
         turn.instrumented = "capabilities" in turn.kwargs
         if inp.tool_choice is not None:
             turn.kwargs["capabilities"] = [*turn.kwargs.get("capabilities", []), FirstStepToolChoice(inp.tool_choice)]
+        if self._approval_policy is not None:
+            turn.kwargs["capabilities"] = [*turn.kwargs.get("capabilities", []), self._approval_policy]
         return turn
+
+    async def _new_turn_over(self, inp: RunInput, paused: PausedRun, *, abandon: bool) -> None:
+        """A new turn (no tool messages) on a session with a paused run.
+
+        Raises:
+            SessionBusyError: calls await approval: the session stays locked to its paused run until
+                they are decided (or their deadline passes, after which a new turn drops them as denied).
+        """
+        ttl = self.settings.paused_run_ttl_seconds
+        if paused.approvals and not paused.expired():
+            await save_paused_run(self.memory, paused, ttl_seconds=ttl)
+            awaiting = ", ".join(f"{call.id} ({call.tool})" for call in paused.approvals)
+            raise SessionBusyError(
+                f"session {paused.session_id!r} awaits approval of tool calls {awaiting}: answer each with a "
+                'tool message {"approved": true} or {"approved": false, "reason": "..."} before a new turn'
+            )
+        if not paused.approvals and not abandon:
+            await save_paused_run(self.memory, paused, ttl_seconds=ttl)  # client tool calls outlive other turns
+        elif paused.approvals:  # past its deadline: dropped, its calls denied
+            denied = {call.id: ToolDenied("Nobody approved this tool call in time.") for call in paused.approvals}
+            await self._record_decisions(inp, paused, denied)
+
+    async def _record_decisions(self, inp: RunInput, paused: PausedRun, decisions: Mapping[str, object]) -> None:
+        """Memory's `approval_decided` events for the paused run's calls awaiting approval."""
+        if not paused.approvals:
+            return
+        by = inp.principal.id if inp.principal is not None else None
+        timed_out = paused.expired()
+        events = [
+            approval_decided(call.id, call.tool, decisions.get(call.id), principal=by, timed_out=timed_out)
+            for call in paused.approvals
+        ]
+        await self.memory.append(inp.session_id, events)
 
     def _run_kwargs(
         self,
@@ -390,8 +446,8 @@ class AgentRunner:
         if self._model is not None:
             kwargs["model"] = self._model
         output: Any = None if inp.output is None else output_spec(inp.output, self._model or self.agent.model)
-        if client_tools:
-            kwargs["output_type"] = [output or str, DeferredToolRequests]
+        if client_tools or self._approvals:
+            kwargs["output_type"] = [output or self.agent.output_type, DeferredToolRequests]
         elif output is not None:
             kwargs["output_type"] = output
         if self._toolsets or client_tools:
@@ -440,6 +496,7 @@ class AgentRunner:
     ) -> RunResult:
         """Store the run paused on deferred calls; the session's history is written when it completes."""
         pending = pending_calls(requests)
+        principal = turn.inp.principal
         paused = PausedRun(
             session_id=turn.inp.session_id,
             prompt=turn.user_prompt,
@@ -447,14 +504,26 @@ class AgentRunner:
             turn_start=start,
             pending=pending,
             tools=turn.client_tools,
+            principal=principal.id if principal is not None else None,
         )
+        if paused.approvals:
+            paused.approval_deadline = paused.paused_at + self.settings.approval_timeout_seconds
         with memory_operation("pause", backend=self.settings.memory_type):
             await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
+        if paused.approval_deadline is not None:
+            events = [
+                approval_requested(
+                    call.id, call.tool, call.arguments, principal=paused.principal, deadline=paused.approval_deadline
+                )
+                for call in paused.approvals
+            ]
+            await self.memory.append(paused.session_id, events)
         return RunResult(
             output=_response_text(messages),
             usage=_usage(run.usage),
             finish_reason="tool_calls",
-            tool_calls=tuple(call.to_openai() for call in pending if call.kind == "external"),
+            tool_calls=tuple(call.to_openai() for call in pending),
+            pending_approvals=tuple(call.id for call in paused.approvals),
             tool_call_count=run.usage.tool_calls,
         )
 

@@ -78,6 +78,7 @@ class _Chunks:
         finish_reason: FinishReason | None = None,
         progress: Progress | None = None,
         session_id: str | None = None,
+        pending_approvals: list[str] | None = None,
     ) -> str:
         choice = ChunkChoice(delta=delta, finish_reason=finish_reason)
         return self._json(
@@ -88,6 +89,7 @@ class _Chunks:
                 choices=[choice],
                 progress=progress,
                 session_id=session_id,
+                pending_approvals=pending_approvals,
             )
         )
 
@@ -117,7 +119,9 @@ class _Chunks:
             if event.tool_calls:  # the client tool calls the run paused on, each whole in one chunk
                 calls = [DeltaToolCall(index=i, **call.model_dump()) for i, call in enumerate(event.tool_calls)]
                 yield self.chunk(Delta(tool_calls=calls))
-            yield self.chunk(Delta(), finish_reason=event.finish_reason)
+            yield self.chunk(
+                Delta(), finish_reason=event.finish_reason, pending_approvals=list(event.pending_approvals) or None
+            )
             if include_usage and event.usage is not None:  # no usage chunk rather than zeros posing as counts
                 usage = ChatCompletionChunk(
                     id=self.id, created=self.created, model=self.model, choices=[], usage=event.usage
