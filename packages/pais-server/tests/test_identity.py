@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -31,10 +31,15 @@ def _whoami(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     return ModelResponse(parts=[TextPart(principal.id if principal else "nobody")])
 
 
+async def _whoami_streamed(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[str]:
+    principal = current_principal()
+    yield principal.id if principal else "nobody"
+
+
 @pytest.fixture
 def verified(serve_pais: ServeFactory, idp: IdentityProvider) -> Served:
     return serve_pais(
-        Agent(FunctionModel(_whoami)),
+        Agent(FunctionModel(_whoami, stream_function=_whoami_streamed)),
         auth_jwks_url=idp.jwks_url,
         auth_issuer=idp.issuer,
         auth_audience=AUDIENCE,
@@ -158,3 +163,30 @@ def test_read_scopes(serve_pais: ServeFactory, idp: IdentityProvider, scope: str
         assert served.http.get("/memory/sessions", headers=bob).json()["sessions"] == ["alice-s"]
     continued = served.http.post("/v1/chat/completions", json=body, headers={**bob, "X-Session-ID": "alice-s"})
     assert continued.status_code == 404  # reading never lets another principal continue a session
+
+
+def test_streams_responses_and_tasks_of_one_principal_stay_hidden_from_another(
+    verified: Served, idp: IdentityProvider
+) -> None:
+    alice, bob = (_bearer(idp.issue(name, audience=AUDIENCE)) for name in ("alice", "bob"))
+    ask = {"messages": [{"role": "user", "content": "who am I?"}], "stream": True}
+    with verified.http.stream("POST", "/v1/chat/completions", json=ask, headers=alice) as stream:
+        assert stream.status_code == 200, stream.read()
+        completion_id = stream.headers["x-completion-id"]
+        stream.read()
+    resume = f"/v1/chat/completions/{completion_id}/events"
+    assert verified.http.get(resume, headers=alice).status_code == 200
+    assert verified.http.get(resume, headers=bob).status_code == 404
+
+    created = verified.http.post("/v1/responses", json={"input": "who am I?"}, headers=alice)
+    assert created.status_code == 200, created.text
+    stored = f"/v1/responses/{created.json()['id']}"
+    assert verified.http.get(stored, headers=alice).status_code == 200
+    assert verified.http.get(stored, headers=bob).status_code == 404
+
+    message = {"role": "user", "messageId": "m-1", "contextId": "alice-ctx", "parts": [{"kind": "text", "text": "hi"}]}
+    send = {"jsonrpc": "2.0", "id": 1, "method": "message/send", "params": {"message": message}}
+    task = verified.http.post("/", json=send, headers=alice).json()["result"]
+    subscribe = {"jsonrpc": "2.0", "id": 2, "method": "tasks/resubscribe", "params": {"id": task["id"]}}
+    assert verified.http.post("/", json=subscribe, headers=bob).json()["error"]["code"] == -32001
+    assert verified.http.post("/", json=subscribe, headers=alice).json()["error"]["code"] == -32004  # it ended

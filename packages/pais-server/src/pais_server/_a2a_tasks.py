@@ -392,9 +392,10 @@ class A2ATasks:
         that lost its stream misses nothing; works on any replica.
 
         Raises:
-            A2AError: no such task, or it already ended (`GetTask` returns it).
+            A2AError: no such task (or another principal's), or it already ended (`GetTask` returns it).
         """
         task = await self._load(task_id)
+        await self._access(self.access.check_read(task.context_id), task_id)
         if task.status.state in TERMINAL_TASK_STATES:
             raise A2AError(
                 JsonRpcErrorCode.UNSUPPORTED_OPERATION,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncGenerator
 from typing import Annotated
 
@@ -40,10 +41,17 @@ async def resume_completion(
             raise BadRequestError(f"Last-Event-ID must be an event id of this stream, not {last_event_id!r}")
         seen = int(last_event_id)
     memory = runtime.memory
-    if not await memory.read_run_events(completion_id, limit=1):
-        raise NotFoundError(
-            f"no streamed completion {completion_id!r} (unknown, or it ended more than RUN_LOG_RETENTION_SECONDS ago)"
-        )
+    unknown = NotFoundError(
+        f"no streamed completion {completion_id!r} (unknown, or it ended more than RUN_LOG_RETENTION_SECONDS ago)"
+    )
+    first = await memory.read_run_events(completion_id, limit=1)
+    if not first:
+        raise unknown
+    session_id = json.loads(str(first[0].data["data"])).get("session_id")  # the first chunk names the session
+    try:
+        await runtime.runner.access.check_read(str(session_id))
+    except NotFoundError:
+        raise unknown from None  # another principal's stream
     timeout = runtime.settings.request_timeout_seconds  # no run lasts longer: a stream its replica lost ends here
 
     async def payloads() -> AsyncGenerator[tuple[str, str]]:

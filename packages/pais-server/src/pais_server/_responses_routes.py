@@ -131,7 +131,12 @@ async def get_response(response_id: str, runtime: RuntimeDep) -> ResponseObject:
     record = await runtime.memory.get_response(response_id)
     if record is None:
         raise NotFoundError(f"no stored response has id {response_id!r}")
-    return ResponseObject.model_validate_json(record)
+    response = ResponseObject.model_validate_json(record)
+    try:
+        await runtime.runner.access.check_read(response.session_id)
+    except NotFoundError:
+        raise NotFoundError(f"no stored response has id {response_id!r}") from None  # another principal's
+    return response
 
 
 async def _session_of(memory: Memory, previous_response_id: str | None, header: str | None) -> str:
