@@ -71,7 +71,8 @@ def stored_turns(events: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]
 async def test_redis_killed_under_load_gives_clear_503s_and_loses_no_acknowledged_turn(
     redis: RedisServer, model: ScriptedModelServer
 ) -> None:
-    env = redis_replica_env(model.url, redis.url, lock_timeout=2)
+    # no trimming: a session may run hundreds of turns while another waits out a crashed lock lease
+    env = redis_replica_env(model.url, redis.url, lock_timeout=2, MEMORY_MAX_SESSION_EVENTS="100000")
     rng = random.Random(7)
     attempts: list[Attempt] = []
     phase = "up"

@@ -19,6 +19,9 @@ from ._redis_lua import EXTEND_LOCK, RELEASE_LOCK
 
 __all__ = ["RedisLocks"]
 
+_JITTER = random.Random()
+"""Backoff jitter from a generator of our own: a library must not draw from (and so shift) the global one."""
+
 logger = logging.getLogger(__name__)
 
 _FIRST_BACKOFF = 0.005
@@ -95,7 +98,7 @@ class RedisLocks:
                     f"session {key.removeprefix(self._prefix)!r} is busy with another request; "
                     "retry when it has finished"
                 )
-            await asyncio.sleep(min(backoff * random.uniform(0.5, 1.0), remaining))
+            await asyncio.sleep(min(backoff * _JITTER.uniform(0.5, 1.0), remaining))
             backoff = min(backoff * 2, _MAX_BACKOFF)
 
     async def _renew(self, key: str, token: str) -> None:
