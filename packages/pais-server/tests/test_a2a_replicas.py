@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pais_testing.agent_processes import AgentProcess, AgentProcesses, a2a_user_message
 from pais_testing.redis_server import RedisServer
+from pais_testing.replicas import scripted_redis_env
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer
 
 pytestmark = pytest.mark.redis
@@ -31,13 +32,7 @@ def model(call: ModelCall) -> Reply:
 @pytest.fixture(scope="module")
 def replicas() -> Iterator[tuple[AgentProcess, AgentProcess, ScriptedModelServer]]:
     with RedisServer() as redis, ScriptedModelServer(model) as scripted, AgentProcesses() as processes:
-        env = {
-            "MODEL_API_URL": scripted.url,
-            "MODEL_NAME": "scripted",
-            "MEMORY_TYPE": "redis",
-            "MEMORY_REDIS_URL": redis.url,
-            "LOG_LEVEL": "WARNING",
-        }
+        env = scripted_redis_env(scripted.url, redis.url)
         yield processes.start("replicated", env), processes.start("replicated", env), scripted
 
 

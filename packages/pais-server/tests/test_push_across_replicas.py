@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pais_testing.agent_processes import AgentProcess, AgentProcesses, a2a_user_message
 from pais_testing.redis_server import RedisServer
+from pais_testing.replicas import scripted_redis_env
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer
 from pais_testing.webhook_receiver import WebhookReceiver
 
@@ -28,15 +29,12 @@ def model(call: ModelCall) -> Reply:
 @pytest.fixture
 def replicas() -> Iterator[tuple[AgentProcess, AgentProcess]]:
     with RedisServer() as redis, ScriptedModelServer(model) as scripted, AgentProcesses() as processes:
-        env = {
-            "MODEL_API_URL": scripted.url,
-            "MODEL_NAME": "scripted",
-            "MEMORY_TYPE": "redis",
-            "MEMORY_REDIS_URL": redis.url,
-            "A2A_TASK_LEASE_SECONDS": str(LEASE_SECONDS),
-            "A2A_PUSH_ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-        }
+        env = scripted_redis_env(
+            scripted.url,
+            redis.url,
+            A2A_TASK_LEASE_SECONDS=str(LEASE_SECONDS),
+            A2A_PUSH_ALLOWED_HOSTS="127.0.0.1",
+        )
         yield processes.start("push", env), processes.start("push", env)
 
 

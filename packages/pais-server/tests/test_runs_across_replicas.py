@@ -20,6 +20,7 @@ import httpx
 import pytest
 from pais_testing.agent_processes import AgentProcess, AgentProcesses, a2a_user_message
 from pais_testing.redis_server import RedisServer
+from pais_testing.replicas import scripted_redis_env
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer
 
 a2a = pytest.importorskip("a2a", reason="needs the a2a-sdk dev dependency")
@@ -46,14 +47,7 @@ def model(call: ModelCall) -> Reply:
 def replicas() -> Iterator[tuple[AgentProcess, AgentProcess]]:
     """Two replicas for the module; the last test kills the first."""
     with RedisServer() as redis, ScriptedModelServer(model) as scripted, AgentProcesses() as processes:
-        env = {
-            "MODEL_API_URL": scripted.url,
-            "MODEL_NAME": "scripted",
-            "MEMORY_TYPE": "redis",
-            "MEMORY_REDIS_URL": redis.url,
-            "A2A_TASK_LEASE_SECONDS": str(LEASE_SECONDS),
-            "LOG_LEVEL": "WARNING",
-        }
+        env = scripted_redis_env(scripted.url, redis.url, A2A_TASK_LEASE_SECONDS=str(LEASE_SECONDS))
         yield processes.start("runs", env), processes.start("runs", env)
 
 

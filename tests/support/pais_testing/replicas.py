@@ -17,7 +17,15 @@ from .ports import free_port, wait_for_http
 from .process import ManagedProcess, pais_server_process
 from .scripted_model import ModelCall, Reply
 
-__all__ = ["SLOW_SECONDS", "echo_reply", "echo_with_history", "read_events", "redis_replica_env", "replicas"]
+__all__ = [
+    "SLOW_SECONDS",
+    "echo_reply",
+    "echo_with_history",
+    "read_events",
+    "redis_replica_env",
+    "replicas",
+    "scripted_redis_env",
+]
 
 SLOW_SECONDS = 4.0
 
@@ -33,18 +41,23 @@ def echo_with_history(call: ModelCall) -> Reply:
     return Reply(text=echo_reply(prompt, history), delay=SLOW_SECONDS if prompt.startswith("slow") else 0.0)
 
 
-def redis_replica_env(model_url: str, redis_url: str, *, lock_timeout: float, **extra: str) -> dict[str, str]:
-    """The environment of one replica of agent `shared-agent` with Redis memory and the model at `model_url`."""
+def scripted_redis_env(model_url: str, redis_url: str, **extra: str) -> dict[str, str]:
+    """A replica's environment: the scripted model at `model_url`, Redis memory at `redis_url`, quiet logs."""
     return {
-        "AGENT_NAME": "shared-agent",
         "MODEL_API_URL": model_url,
         "MODEL_NAME": "scripted",
         "MEMORY_TYPE": "redis",
         "MEMORY_REDIS_URL": redis_url,
-        "SESSION_LOCK_TIMEOUT_SECONDS": str(lock_timeout),
         "LOG_LEVEL": "WARNING",
         **extra,
     }
+
+
+def redis_replica_env(model_url: str, redis_url: str, *, lock_timeout: float, **extra: str) -> dict[str, str]:
+    """The environment of one replica of agent `shared-agent` with Redis memory and the model at `model_url`."""
+    return scripted_redis_env(
+        model_url, redis_url, AGENT_NAME="shared-agent", SESSION_LOCK_TIMEOUT_SECONDS=str(lock_timeout), **extra
+    )
 
 
 @contextmanager
