@@ -11,7 +11,7 @@ from typing import Annotated, Any, cast
 
 from opentelemetry import metrics, trace
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
-from pydantic_ai import RunContext, ToolFailed
+from pydantic_ai import ApprovalRequired, RunContext, ToolFailed
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, ToolReturn, ToolReturnPart
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
@@ -23,6 +23,7 @@ from pais_core import CredentialProvider, Settings
 from ._context import recent_context
 from ._errors import DelegationError
 from ._http import HttpPool
+from ._paused import paused_metadata, resume_of
 from ._remote import RemoteAgent
 from ._scope import current_delegation_scope
 
@@ -77,7 +78,9 @@ class DelegationToolset(AbstractToolset[Any]):
     the session and the delegation depth from `delegation_scope()`; it is refused past `max_depth`.
     A failed delegation raises `ToolFailed`, so the model gets an error tool result (`outcome`
     `"failed"`) it can act on and the run goes on. A successful one returns the answer with
-    `{"pais_delegation": {...}}` metadata on the `ToolReturnPart`.
+    `{"pais_delegation": {...}}` metadata on the `ToolReturnPart`. A sub-agent that pauses for
+    approval of its own calls makes the call raise `ApprovalRequired` (see `_paused`): the run needs
+    `DeferredToolRequests` among its output types, and resumes the call with the decisions.
     """
 
     def __init__(
@@ -218,13 +221,20 @@ class DelegationToolset(AbstractToolset[Any]):
                 f"delegation to {agent.name} refused: the maximum delegation depth ({max_depth}) is reached "
                 f"(this agent runs at depth {scope.depth}); answer without delegating"
             )
-        context = recent_context(ctx.messages, max_messages=self.context_messages, max_chars=self.context_chars)
+        resumed = resume_of(agent.name, ctx.tool_call_metadata) if ctx.tool_call_approved else None
         try:
-            result = await agent.send(
-                tool_args["task"], context=context, session_id=scope.session_id, depth=scope.depth
-            )
+            if resumed is not None:  # decisions on the sub-agent's pending calls: sent down on its task
+                task_id, decisions = resumed
+                result = await agent.decide(task_id, decisions, session_id=scope.session_id, depth=scope.depth)
+            else:
+                context = recent_context(ctx.messages, max_messages=self.context_messages, max_chars=self.context_chars)
+                result = await agent.send(
+                    tool_args["task"], context=context, session_id=scope.session_id, depth=scope.depth
+                )
         except DelegationError as exc:
             raise ToolFailed(f"delegation to {agent.name} failed: {exc}") from exc
+        if result.approvals and result.task_id is not None:
+            raise ApprovalRequired(metadata=paused_metadata(agent.name, result.task_id, list(result.approvals)))
         return ToolReturn(return_value=result.text, metadata={METADATA_KEY: result.metadata()})
 
     def delegations(self, messages: Sequence[ModelMessage]) -> list[DelegationRecord]:
