@@ -42,7 +42,7 @@ from pais_core import (
     current_principal,
     principal_scope,
 )
-from pais_delegation import delegation_scope
+from pais_delegation import DelegationToolset, delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
@@ -50,6 +50,7 @@ from ._approvals import ApprovalPolicy, approval_decided, approval_patterns, app
 from ._deferred import (
     FirstStepToolChoice,
     PausedRun,
+    approval_decisions,
     client_toolset,
     deferred_results,
     pending_calls,
@@ -119,6 +120,8 @@ class RunResult:
     """The calls the run paused on (`finish_reason` `tool_calls`): client tool calls and calls awaiting approval."""
     pending_approvals: tuple[str, ...] = ()
     """The ids of the `tool_calls` that await a person's approval rather than the client's result."""
+    approval_agents: Mapping[str, str] = field(default_factory=dict[str, str])
+    """The agent path (`worker-a/worker-b`) of each pending approval a sub-agent surfaced through a delegation."""
     tool_call_count: int = 0
     """Tool calls the run made (delegations included)."""
 
@@ -154,11 +157,13 @@ def _answers_calls(history: Sequence[ModelMessage], answers: Mapping[str, str]) 
     return bool(answers) and not isinstance(history[-1], ModelResponse) and set(answers) <= called
 
 
-def _requires_approval(agent: AbstractAgent[Any, Any]) -> bool:
-    """Whether the agent has a tool declared with `requires_approval=True`."""
-    return any(
+def _may_await_approval(agent: AbstractAgent[Any, Any], toolsets: Sequence[AbstractToolset[Any]]) -> bool:
+    """Whether the agent has a tool declared with `requires_approval=True`, or delegates (a sub-agent's
+    call awaiting approval pauses the delegation)."""
+    every = [*agent.toolsets, *toolsets]
+    return any(isinstance(toolset, DelegationToolset) for toolset in every) or any(
         tool.requires_approval
-        for toolset in agent.toolsets
+        for toolset in every
         if isinstance(toolset, FunctionToolset)
         for tool in toolset.tools.values()
     )
@@ -221,7 +226,7 @@ class AgentRunner:
         self._active_runs = 0
         patterns = approval_patterns(settings.tools_require_approval)
         self._approval_policy = ApprovalPolicy(patterns) if patterns else None
-        self._approvals = bool(patterns) or _requires_approval(agent)
+        self._approvals = bool(patterns) or _may_await_approval(agent, toolsets)
         """Whether a run may pause for approval: its output then admits `DeferredToolRequests`."""
 
     async def run(self, inp: RunInput) -> RunResult:
@@ -366,7 +371,7 @@ class AgentRunner:
             except BadRequestError:
                 await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
                 raise
-            await self._record_decisions(inp, paused, results.approvals)
+            await self._record_decisions(inp, paused, approval_decisions(paused, inp.tool_results))
             tools += [tool for tool in paused.tools if all(tool.name != t.name for t in tools)]
             history = paused.messages
             turn = _Turn(
@@ -505,6 +510,7 @@ class AgentRunner:
             pending=pending,
             tools=turn.client_tools,
             principal=principal.id if principal is not None else None,
+            metadata=requests.metadata,
         )
         if paused.approvals:
             paused.approval_deadline = paused.paused_at + self.settings.approval_timeout_seconds
@@ -524,6 +530,7 @@ class AgentRunner:
             finish_reason="tool_calls",
             tool_calls=tuple(call.to_openai() for call in pending),
             pending_approvals=tuple(call.id for call in paused.approvals),
+            approval_agents={call.id: call.agent for call in paused.approvals if call.agent is not None},
             tool_call_count=run.usage.tool_calls,
         )
 
