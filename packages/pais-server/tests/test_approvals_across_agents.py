@@ -152,7 +152,12 @@ def test_a_denied_workers_call_never_runs_and_the_reason_reaches_the_workers_mod
 ) -> None:
     orchestrator, session = agents["orchestrator"], f"deny-{uuid.uuid4().hex[:8]}"
     ask = [{"role": "user", "content": "@worker-b deny-me"}]
-    paused = chat(orchestrator, ask, session)
+    body, headers = {"messages": ask, "stream": True}, {"X-Session-ID": session}
+    with orchestrator.http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as response:
+        chunks = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+    [call] = [c for chunk in chunks for c in chunk["choices"][0]["delta"].get("tool_calls") or []]
+    assert (call["function"]["name"], chunks[-1]["pending_approvals"]) == ("echo", [call["id"]])
+    paused = {"choices": [{"message": {"tool_calls": [call]}}]}
 
     done = chat(orchestrator, decide(ask, paused, {"approved": False, "reason": "not on weekends"}), session)
 
