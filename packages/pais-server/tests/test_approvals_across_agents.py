@@ -9,6 +9,7 @@ its task (twice when the task says `twice`) and then answers with what the tool 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -234,6 +235,37 @@ async def test_over_a2a_the_orchestrators_task_awaits_the_workers_call_as_input_
     assert resumed.task.status.state == pb.TASK_STATE_COMPLETED
     assert get_artifact_text(resumed.task.artifacts[0]) == f"{RESULT_PREFIX} worker-b: over-a2a #1"
     assert echoed(tools, "over-a2a") == ["over-a2a #1"]
+
+
+def test_a_new_turn_past_the_deadline_sends_the_denials_down(
+    agents: dict[str, AgentProcess], models: dict[str, ScriptedModelServer], tools: McpTestServer
+) -> None:
+    worker_b, session = agents["worker-b"], f"late-{uuid.uuid4().hex[:8]}"
+    env = {
+        **model_env(models["orchestrator"]),
+        "AGENT_SUB_AGENTS": f"worker-b:{worker_b.url}",
+        "APPROVAL_TIMEOUT_SECONDS": "1",
+    }
+    with AgentProcesses() as processes:
+        orchestrator = processes.start("hasty-orchestrator", env)
+        pending(chat(orchestrator, [{"role": "user", "content": "@worker-b too-late"}], session))
+        time.sleep(1.1)
+
+        assert orchestrator.answer("hello", session_id=session) == "orchestrator heard: hello"
+
+    def worker_states() -> list[str]:
+        tasks = worker_b.rpc("tasks/list", {"contextId": f"{session}/worker-b"})["result"]["tasks"]
+        return [task["status"]["state"] for task in tasks]
+
+    deadline = time.monotonic() + 30
+    while worker_states() != ["completed"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert worker_states() == ["completed"]  # the worker's task took the denials and ended
+    assert echoed(tools, "too-late") == []
+    [worker_saw] = [
+        r for call in models["worker-b"].calls if call.last_user_text == "too-late" for r in _tool_results(call)
+    ]
+    assert "in time" in worker_saw
 
 
 def test_past_the_deadline_a_workers_calls_are_sent_down_as_denials() -> None:

@@ -28,7 +28,9 @@ __all__ = [
     "PAUSED_KEY",
     "DelegatedApproval",
     "delegated_approvals",
+    "own_ids",
     "paused_metadata",
+    "paused_task",
     "resume_of",
     "task_approvals",
     "with_decisions",
@@ -102,17 +104,25 @@ def with_decisions(metadata: Mapping[str, Any] | None, decisions: Mapping[str, M
     return {**(metadata or {}), DECISIONS_KEY: {call_id: dict(decision) for call_id, decision in decisions.items()}}
 
 
+def paused_task(metadata: Any) -> tuple[str, str] | None:
+    """`(agent name, task id)` of the sub-agent task a paused delegation's metadata names."""
+    paused = cast(dict[str, Any], metadata).get(PAUSED_KEY) if isinstance(metadata, dict) else None
+    if not isinstance(paused, dict):
+        return None
+    agent, task_id = cast(dict[str, Any], paused).get("agent"), cast(dict[str, Any], paused).get("task_id")
+    return (agent, task_id) if isinstance(agent, str) and isinstance(task_id, str) else None
+
+
+def own_ids(agent: str, decisions: Mapping[str, Any]) -> dict[str, Any]:
+    """`decisions` keyed by the sub-agent's own approval ids (without the `<agent>:` prefix)."""
+    prefix = f"{agent}:"
+    return {call_id.removeprefix(prefix): decision for call_id, decision in decisions.items()}
+
+
 def resume_of(agent: str, metadata: Any) -> tuple[str, dict[str, Any]] | None:
     """`(task_id, decisions by the sub-agent's own ids)` when `metadata` resumes a delegation to `agent`."""
-    if not isinstance(metadata, dict):
+    paused = paused_task(metadata)
+    decisions = cast(dict[str, Any], metadata).get(DECISIONS_KEY) if isinstance(metadata, dict) else None
+    if paused is None or paused[0] != agent or not isinstance(decisions, dict):
         return None
-    fields = cast(dict[str, Any], metadata)
-    paused, decisions = fields.get(PAUSED_KEY), fields.get(DECISIONS_KEY)
-    if not isinstance(paused, dict) or not isinstance(decisions, dict):
-        return None
-    pause = cast(dict[str, Any], paused)
-    task_id = pause.get("task_id")
-    if pause.get("agent") != agent or not isinstance(task_id, str):
-        return None
-    prefix = f"{agent}:"
-    return task_id, {call_id.removeprefix(prefix): d for call_id, d in cast(dict[str, Any], decisions).items()}
+    return paused[1], own_ids(agent, cast(dict[str, Any], decisions))

@@ -23,7 +23,7 @@ from pais_core import CredentialProvider, Settings
 from ._context import recent_context
 from ._errors import DelegationError
 from ._http import HttpPool
-from ._paused import paused_metadata, resume_of
+from ._paused import delegated_approvals, own_ids, paused_metadata, paused_task, resume_of
 from ._remote import RemoteAgent
 from ._scope import current_delegation_scope
 
@@ -236,6 +236,25 @@ class DelegationToolset(AbstractToolset[Any]):
         if result.approvals and result.task_id is not None:
             raise ApprovalRequired(metadata=paused_metadata(agent.name, result.task_id, list(result.approvals)))
         return ToolReturn(return_value=result.text, metadata={METADATA_KEY: result.metadata()})
+
+    async def deny_paused(
+        self, metadata: Mapping[str, Any] | None, *, reason: str, session_id: str | None, depth: int = 0
+    ) -> bool:
+        """Deny every call a paused delegation awaits, when its caller drops the pause instead of resuming it.
+
+        `metadata` is the delegate call's `DeferredToolRequests.metadata`; the sub-agent's task then
+        resumes with the denials and ends. False when it is not a paused delegation of this toolset.
+
+        Raises:
+            DelegationError: the sub-agent could not take the denials.
+        """
+        approvals, paused = delegated_approvals(metadata), paused_task(metadata)
+        agent = next((a for a in self.agents.values() if paused is not None and a.name == paused[0]), None)
+        if approvals is None or paused is None or agent is None:
+            return False
+        denials = own_ids(agent.name, {a.id: {"approved": False, "reason": reason} for a in approvals})
+        await agent.decide(paused[1], denials, session_id=session_id, depth=depth)
+        return True
 
     def delegations(self, messages: Sequence[ModelMessage]) -> list[DelegationRecord]:
         """The delegations made by this toolset's tools in `messages`, in call order.

@@ -42,7 +42,7 @@ from pais_core import (
     current_principal,
     principal_scope,
 )
-from pais_delegation import DelegationToolset, delegation_scope
+from pais_delegation import DelegationError, DelegationToolset, delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
@@ -157,13 +157,11 @@ def _answers_calls(history: Sequence[ModelMessage], answers: Mapping[str, str]) 
     return bool(answers) and not isinstance(history[-1], ModelResponse) and set(answers) <= called
 
 
-def _may_await_approval(agent: AbstractAgent[Any, Any], toolsets: Sequence[AbstractToolset[Any]]) -> bool:
-    """Whether the agent has a tool declared with `requires_approval=True`, or delegates (a sub-agent's
-    call awaiting approval pauses the delegation)."""
-    every = [*agent.toolsets, *toolsets]
-    return any(isinstance(toolset, DelegationToolset) for toolset in every) or any(
+def _requires_approval(toolsets: Sequence[AbstractToolset[Any]]) -> bool:
+    """Whether a tool is declared with `requires_approval=True`."""
+    return any(
         tool.requires_approval
-        for toolset in every
+        for toolset in toolsets
         if isinstance(toolset, FunctionToolset)
         for tool in toolset.tools.values()
     )
@@ -226,7 +224,10 @@ class AgentRunner:
         self._active_runs = 0
         patterns = approval_patterns(settings.tools_require_approval)
         self._approval_policy = ApprovalPolicy(patterns) if patterns else None
-        self._approvals = bool(patterns) or _may_await_approval(agent, toolsets)
+        every = [*agent.toolsets, *toolsets]
+        self._delegations = [toolset for toolset in every if isinstance(toolset, DelegationToolset)]
+        # a sub-agent's call awaiting approval pauses the delegation that reached it
+        self._approvals = bool(patterns) or bool(self._delegations) or _requires_approval(every)
         """Whether a run may pause for approval: its output then admits `DeferredToolRequests`."""
 
     async def run(self, inp: RunInput) -> RunResult:
@@ -419,6 +420,24 @@ class AgentRunner:
         elif paused.approvals:  # past its deadline: dropped, its calls denied
             denied = {call.id: ToolDenied("Nobody approved this tool call in time.") for call in paused.approvals}
             await self._record_decisions(inp, paused, denied)
+            if any(call.kind == "delegated" for call in paused.approvals):
+                self.in_background(self._deny_delegated(inp, paused))
+
+    async def _deny_delegated(self, inp: RunInput, paused: PausedRun) -> None:
+        """Send denials down to the sub-agents of a dropped pause, so that their tasks end too."""
+        with principal_scope(inp.principal):
+            for metadata in paused.metadata.values():
+                for toolset in self._delegations:
+                    try:
+                        if await toolset.deny_paused(
+                            metadata,
+                            reason="Nobody approved this tool call in time.",
+                            session_id=inp.session_id,
+                            depth=inp.depth,
+                        ):
+                            break
+                    except DelegationError as exc:
+                        logger.warning("could not send denials down a dropped delegation: %s", exc)
 
     async def _record_decisions(self, inp: RunInput, paused: PausedRun, decisions: Mapping[str, object]) -> None:
         """Memory's `approval_decided` events for the paused run's calls awaiting approval."""
