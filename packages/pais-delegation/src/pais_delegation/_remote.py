@@ -21,6 +21,7 @@ from pais_core import (
     A2AVersion,
     AgentCard,
     CredentialProvider,
+    DataPart,
     Message,
     MessageSendConfiguration,
     PaisError,
@@ -32,6 +33,7 @@ from ._a2a_client import A2AClient, A2AProtocolError, A2ARpcError
 from ._context import ContextMessage, render_context
 from ._errors import DelegationError
 from ._http import HttpPool
+from ._paused import DelegatedApproval, task_approvals
 from ._scope import DEPTH_HEADER, SESSION_HEADER, sub_session_id
 from ._telemetry import DelegationTelemetry
 
@@ -79,6 +81,8 @@ class DelegationResult:
     depth: int
     duration_seconds: float
     task_id: str | None = None
+    approvals: tuple[DelegatedApproval, ...] = ()
+    """The sub-agent's calls awaiting approval: its task `task_id` paused on them (`text` is no answer then)."""
 
     def metadata(self) -> dict[str, Any]:
         """JSON-ready facts about the delegation (stored on the tool return, never shown to the model)."""
@@ -290,13 +294,47 @@ class RemoteAgent:
         Raises:
             DelegationError: the sub-agent could not be reached, timed out, or did not answer properly.
         """
+        return await self._delegate(task, context, session_id, depth, headers)
+
+    async def decide(
+        self,
+        task_id: str,
+        decisions: Mapping[str, Mapping[str, Any]],
+        *,
+        session_id: str | None = None,
+        depth: int = 0,
+        headers: Mapping[str, str] | None = None,
+    ) -> DelegationResult:
+        """Answer a delegation that paused on the sub-agent's approvals, and wait for the answer again.
+
+        Args:
+            task_id: The sub-agent's task (`DelegationResult.task_id` of the paused delegation).
+            decisions: `{"<its approval id>": {"approved": bool, "reason"?: str}}`, sent as an A2A data
+                part `{"decisions": ...}` on that task.
+            session_id, depth, headers: As for `send`.
+
+        Raises:
+            DelegationError: as for `send`; also when the sub-agent has no A2A endpoint.
+        """
+        return await self._delegate("", (), session_id, depth, headers, paused=(task_id, decisions))
+
+    async def _delegate(
+        self,
+        task: str,
+        context: Sequence[ContextMessage],
+        session_id: str | None,
+        depth: int,
+        headers: Mapping[str, str] | None,
+        *,
+        paused: tuple[str, Mapping[str, Mapping[str, Any]]] | None = None,
+    ) -> DelegationResult:
         sub_session = sub_session_id(session_id, self.name) if session_id else None
         started = time.perf_counter()
         with self._telemetry.span(self.name, url=self.url, depth=depth + 1) as span:
             outcome = "error"
             try:
                 async with asyncio.timeout(self.timeout):
-                    result = await self._deliver(task, context, sub_session, depth + 1, headers, span)
+                    result = await self._deliver(task, context, sub_session, depth + 1, headers, span, paused)
                 outcome = "success"
             except TimeoutError:
                 outcome = "timeout"
@@ -316,9 +354,12 @@ class RemoteAgent:
         depth: int,
         headers: Mapping[str, str] | None,
         span: Span,
+        paused: tuple[str, Mapping[str, Mapping[str, Any]]] | None,
     ) -> DelegationResult:
         started = time.perf_counter()
         client = await self.a2a_client()
+        if client is None and paused is not None:
+            raise DelegationError(self.name, "bad_response", "approval decisions need the agent's A2A endpoint")
         span.set_attribute("pais.delegation.transport", "a2a" if client else "chat")
         request_headers = self._request_headers(sub_session, depth, headers)
         if self.credentials is not None:
@@ -327,8 +368,10 @@ class RemoteAgent:
             except PaisError as exc:
                 raise DelegationError(self.name, "unauthorized", f"no credentials: {exc.message}") from None
         task_id: str | None = None
+        approvals: list[DelegatedApproval] = []
         if client is not None:
-            text, task_id = await self._send_a2a(client, task, context, sub_session, request_headers)
+            message = self._a2a_message(task, context, sub_session, paused)
+            text, task_id, approvals = await self._send_a2a(client, message, request_headers)
             transport: Transport = "a2a"
             url = client.url
         else:
@@ -343,6 +386,7 @@ class RemoteAgent:
             depth=depth,
             duration_seconds=time.perf_counter() - started,
             task_id=task_id,
+            approvals=tuple(approvals),
         )
 
     def _request_headers(self, sub_session: str | None, depth: int, extra: Mapping[str, str] | None) -> dict[str, str]:
@@ -373,14 +417,18 @@ class RemoteAgent:
             raise DelegationError(self.name, "bad_response", f"not a chat completion: {response.text[:200]!r}")
         return content
 
-    async def _send_a2a(
-        self,
-        client: A2AClient,
+    @staticmethod
+    def _a2a_message(
         task: str,
         context: Sequence[ContextMessage],
         sub_session: str | None,
-        headers: dict[str, str],
-    ) -> tuple[str, str | None]:
+        paused: tuple[str, Mapping[str, Mapping[str, Any]]] | None,
+    ) -> Message:
+        """The task with its forwarded context, or the decisions on a paused task."""
+        if paused is not None:
+            task_id, decisions = paused
+            data = {"decisions": {call_id: dict(decision) for call_id, decision in decisions.items()}}
+            return Message(role="user", parts=[DataPart(data=data)], contextId=sub_session, taskId=task_id)
         parts: list[TextPart] = []
         if context:
             structured = [{"role": m.role, "content": m.content} for m in context]
@@ -391,12 +439,16 @@ class RemoteAgent:
                 )
             )
         parts.append(TextPart(text=task))
-        message = Message(role="user", parts=list(parts), contextId=sub_session)
+        return Message(role="user", parts=list(parts), contextId=sub_session)
+
+    async def _send_a2a(
+        self, client: A2AClient, message: Message, headers: dict[str, str]
+    ) -> tuple[str, str | None, list[DelegatedApproval]]:
         config = MessageSendConfiguration(blocking=True, acceptedOutputModes=["text/plain"])
         try:
             result = await client.send_message(message, configuration=config, headers=headers)
             if isinstance(result, Message):
-                return result.text(), None
+                return result.text(), None, []
             final = await self._until_settled(client, result, headers)
         except httpx.HTTPStatusError as exc:
             raise DelegationError(
@@ -410,7 +462,7 @@ class RemoteAgent:
             raise DelegationError(self.name, "bad_response", str(exc)) from exc
         state = final.status.state
         if state == "completed" or state in _NEEDS_INPUT:
-            return final.text(), final.id
+            return final.text(), final.id, task_approvals(self.name, final)
         detail = final.text() or "no details"
         raise DelegationError(self.name, "task_failed", f"task {final.id} ended {state}: {detail}")
 

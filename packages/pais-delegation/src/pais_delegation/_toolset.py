@@ -11,7 +11,7 @@ from typing import Annotated, Any, cast
 
 from opentelemetry import metrics, trace
 from pydantic import ConfigDict, Field, TypeAdapter, with_config
-from pydantic_ai import RunContext, ToolFailed
+from pydantic_ai import ApprovalRequired, RunContext, ToolFailed
 from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart, ToolReturn, ToolReturnPart
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
@@ -23,6 +23,7 @@ from pais_core import CredentialProvider, Settings
 from ._context import recent_context
 from ._errors import DelegationError
 from ._http import HttpPool
+from ._paused import delegated_approvals, own_ids, paused_metadata, paused_task, resume_of
 from ._remote import RemoteAgent
 from ._scope import current_delegation_scope
 
@@ -77,7 +78,9 @@ class DelegationToolset(AbstractToolset[Any]):
     the session and the delegation depth from `delegation_scope()`; it is refused past `max_depth`.
     A failed delegation raises `ToolFailed`, so the model gets an error tool result (`outcome`
     `"failed"`) it can act on and the run goes on. A successful one returns the answer with
-    `{"pais_delegation": {...}}` metadata on the `ToolReturnPart`.
+    `{"pais_delegation": {...}}` metadata on the `ToolReturnPart`. A sub-agent that pauses for
+    approval of its own calls makes the call raise `ApprovalRequired` (see `_paused`): the run needs
+    `DeferredToolRequests` among its output types, and resumes the call with the decisions.
     """
 
     def __init__(
@@ -218,14 +221,40 @@ class DelegationToolset(AbstractToolset[Any]):
                 f"delegation to {agent.name} refused: the maximum delegation depth ({max_depth}) is reached "
                 f"(this agent runs at depth {scope.depth}); answer without delegating"
             )
-        context = recent_context(ctx.messages, max_messages=self.context_messages, max_chars=self.context_chars)
+        resumed = resume_of(agent.name, ctx.tool_call_metadata) if ctx.tool_call_approved else None
         try:
-            result = await agent.send(
-                tool_args["task"], context=context, session_id=scope.session_id, depth=scope.depth
-            )
+            if resumed is not None:  # decisions on the sub-agent's pending calls: sent down on its task
+                task_id, decisions = resumed
+                result = await agent.decide(task_id, decisions, session_id=scope.session_id, depth=scope.depth)
+            else:
+                context = recent_context(ctx.messages, max_messages=self.context_messages, max_chars=self.context_chars)
+                result = await agent.send(
+                    tool_args["task"], context=context, session_id=scope.session_id, depth=scope.depth
+                )
         except DelegationError as exc:
             raise ToolFailed(f"delegation to {agent.name} failed: {exc}") from exc
+        if result.approvals and result.task_id is not None:
+            raise ApprovalRequired(metadata=paused_metadata(agent.name, result.task_id, list(result.approvals)))
         return ToolReturn(return_value=result.text, metadata={METADATA_KEY: result.metadata()})
+
+    async def deny_paused(
+        self, metadata: Mapping[str, Any] | None, *, reason: str, session_id: str | None, depth: int = 0
+    ) -> bool:
+        """Deny every call a paused delegation awaits, when its caller drops the pause instead of resuming it.
+
+        `metadata` is the delegate call's `DeferredToolRequests.metadata`; the sub-agent's task then
+        resumes with the denials and ends. False when it is not a paused delegation of this toolset.
+
+        Raises:
+            DelegationError: the sub-agent could not take the denials.
+        """
+        approvals, paused = delegated_approvals(metadata), paused_task(metadata)
+        agent = next((a for a in self.agents.values() if paused is not None and a.name == paused[0]), None)
+        if approvals is None or paused is None or agent is None:
+            return False
+        denials = own_ids(agent.name, {a.id: {"approved": False, "reason": reason} for a in approvals})
+        await agent.decide(paused[1], denials, session_id=session_id, depth=depth)
+        return True
 
     def delegations(self, messages: Sequence[ModelMessage]) -> list[DelegationRecord]:
         """The delegations made by this toolset's tools in `messages`, in call order.

@@ -647,8 +647,10 @@ class A2ATasks:
             else:
                 result = await self._stream(run, inp)
             if result.pending_approvals:
+                agents = result.approval_agents
                 run.approvals = [
                     {"id": call.id, "tool": call.function.name, "arguments": _arguments(call.function.arguments)}
+                    | ({"agent": agents[call.id]} if call.id in agents else {})
                     for call in result.tool_calls
                     if call.id in result.pending_approvals
                 ]

@@ -30,6 +30,7 @@ __all__ = [
     "approval_patterns",
     "approval_requested",
     "needs_approval",
+    "relayed_decision",
 ]
 
 MCP_SERVER_KEY = "pais_mcp_server"
@@ -74,20 +75,33 @@ class _Decision(BaseModel):
     reason: str | None = None
 
 
-def approval_decision(call_id: str, content: str) -> bool | ToolDenied:
-    """A `tool` message's decision on a call awaiting approval: `{"approved": bool, "reason"?: str}`.
-
-    Raises:
-        BadRequestError: the content is not such an object.
-    """
+def _read(call_id: str, content: str) -> _Decision:
     try:
-        decision = _Decision.model_validate_json(content)
+        return _Decision.model_validate_json(content)
     except ValidationError:
         raise BadRequestError(
             f"the tool message for {call_id!r} answers a call awaiting approval: its content must be "
             '{"approved": true} or {"approved": false, "reason": "..."}',
             param="messages",
         ) from None
+
+
+def relayed_decision(call_id: str, content: str) -> dict[str, Any]:
+    """A decision on a sub-agent's call as it is sent down: `{"approved": bool, "reason"?: str}`.
+
+    Raises:
+        BadRequestError: the content is not such an object.
+    """
+    return _read(call_id, content).model_dump(exclude_none=True)
+
+
+def approval_decision(call_id: str, content: str) -> bool | ToolDenied:
+    """A `tool` message's decision on a call awaiting approval: `{"approved": bool, "reason"?: str}`.
+
+    Raises:
+        BadRequestError: the content is not such an object.
+    """
+    decision = _read(call_id, content)
     if decision.approved:
         return True
     reason = decision.reason

@@ -17,7 +17,10 @@ router = APIRouter()
 
 @router.get("/approvals", responses=error_responses(400, 401, 404, 500, 503))
 async def approvals(runtime: RuntimeDep, session_id: Annotated[str, Query(min_length=1)]) -> dict[str, Any]:
-    """The session's calls awaiting approval (decide with `tool` messages on the session); [] when none."""
+    """The session's calls awaiting approval (decide with `tool` messages on the session); [] when none.
+
+    `agent` is null for this agent's own calls, else the path of the sub-agent that runs the call.
+    """
     await runtime.runner.access.check_read(session_id)
     paused = await peek_paused_run(runtime.memory, session_id)
     listed: list[dict[str, Any]] = []
@@ -29,6 +32,7 @@ async def approvals(runtime: RuntimeDep, session_id: Annotated[str, Query(min_le
             "expired": paused.expired(),
         }
         listed = [
-            {"id": call.id, "tool": call.tool, "arguments": call.arguments, **common} for call in paused.approvals
+            {"id": call.id, "tool": call.tool, "arguments": call.arguments, "agent": call.agent, **common}
+            for call in paused.approvals
         ]
     return {"agent": runtime.settings.agent_name, "session_id": session_id, "approvals": listed}

@@ -23,6 +23,14 @@ Design (DESIGN.md section 9):
   (`tool` messages `{"approved": bool, "reason"?}`) become `DeferredToolResults.approvals`, and the
   same stored `PausedRun` carries them across replicas, with who asked and the approval deadline
   past which they count as denied.
+- **Across agents.** A sub-agent reached through `delegate_to_<name>` that pauses for approval makes
+  the delegate call raise `ApprovalRequired` with the sub-agent's pending calls in its metadata
+  (`pais_delegation`'s `_paused`). The run pauses with one `PendingCall(kind="delegated")` per such
+  call (id `worker-a:worker-b:<its id>`, `agent` its path `worker-a/worker-b`, `via` the delegate
+  call); the metadata is kept in `PausedRun.metadata`. Decisions approve the delegate call with the
+  decisions as its metadata: the tool runs again, sends them down on the sub-agent's task and returns
+  its answer (or pauses the run again); the model is not asked again. Past the deadline they are sent
+  down as denials.
 """
 
 from __future__ import annotations
@@ -42,14 +50,16 @@ from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import ExternalToolset
 
 from pais_core import BadRequestError, ChatTool, ToolCall, ToolCallFunction
+from pais_delegation import delegated_approvals, with_decisions
 from pais_memory import Memory
 
-from ._approvals import approval_decision
+from ._approvals import approval_decision, relayed_decision
 
 __all__ = [
     "FirstStepToolChoice",
     "PausedRun",
     "PendingCall",
+    "approval_decisions",
     "client_tool_definitions",
     "client_toolset",
     "deferred_results",
@@ -68,7 +78,12 @@ class PendingCall:
     tool: str
     arguments: str
     """The call's arguments as JSON text, as the model wrote them."""
-    kind: Literal["external", "approval"] = "external"
+    kind: Literal["external", "approval", "delegated"] = "external"
+    """`delegated`: a sub-agent's call awaiting approval, surfaced through a delegation."""
+    agent: str | None = None
+    """For a delegated call: the path of the agent that runs it (`worker-a/worker-b`)."""
+    via: str | None = None
+    """For a delegated call: the id of this run's delegate call it surfaced through."""
 
     def to_openai(self) -> ToolCall:
         return ToolCall(id=self.id, function=ToolCallFunction(name=self.tool, arguments=self.arguments))
@@ -92,10 +107,13 @@ class PausedRun:
     """When calls awaiting approval count as denied (epoch seconds); None when none awaits approval."""
     principal: str | None = None
     """Who asked: the verified caller of the paused turn (None for the static API key)."""
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
+    """`DeferredToolRequests.metadata` of the pause, by tool call id (a paused delegation's task)."""
 
     @property
     def approvals(self) -> list[PendingCall]:
-        return [call for call in self.pending if call.kind == "approval"]
+        """The calls awaiting a person's approval: this agent's own and its sub-agents'."""
+        return [call for call in self.pending if call.kind != "external"]
 
     def expired(self, now: float | None = None) -> bool:
         """Whether its calls awaiting approval are past their deadline (then they count as denied)."""
@@ -161,11 +179,21 @@ def client_toolset(definitions: Sequence[ToolDefinition]) -> ExternalToolset[Any
 
 
 def pending_calls(requests: DeferredToolRequests) -> list[PendingCall]:
-    """The deferred calls of a run that ended with `requests`, in call order."""
-    return [
-        *(PendingCall(call.tool_call_id, call.tool_name, _arguments(call)) for call in requests.calls),
-        *(PendingCall(call.tool_call_id, call.tool_name, _arguments(call), "approval") for call in requests.approvals),
-    ]
+    """The deferred calls of a run that ended with `requests`, in call order.
+
+    A delegate call paused on its sub-agent's approvals stands for those calls (kind `delegated`).
+    """
+    pending = [PendingCall(call.tool_call_id, call.tool_name, _arguments(call)) for call in requests.calls]
+    for call in requests.approvals:
+        delegated = delegated_approvals(requests.metadata.get(call.tool_call_id))
+        if delegated is None:
+            pending.append(PendingCall(call.tool_call_id, call.tool_name, _arguments(call), "approval"))
+            continue
+        pending += [
+            PendingCall(d.id, d.tool, json.dumps(d.arguments), "delegated", agent=d.agent, via=call.tool_call_id)
+            for d in delegated
+        ]
+    return pending
 
 
 def _arguments(call: ToolCallPart) -> str:
@@ -184,16 +212,39 @@ def deferred_results(paused: PausedRun, answers: Mapping[str, str]) -> DeferredT
     if unknown := sorted(set(answers) - {call.id for call in paused.pending}):
         raise BadRequestError(f"no pending tool call has id {unknown[0]!r}", param="messages")
     expired = paused.expired()
-    if missing := [c.id for c in paused.pending if c.id not in answers and not (expired and c.kind == "approval")]:
+    if missing := [c.id for c in paused.pending if c.id not in answers and not (expired and c.kind != "external")]:
         raise BadRequestError(f"the pending tool call {missing[0]!r} has no tool message", param="messages")
     calls = {call.id: answers[call.id] for call in paused.pending if call.kind == "external"}
-    approvals = {call.id: _decision(call, answers.get(call.id), expired=expired) for call in paused.approvals}
-    return DeferredToolResults(calls=dict[str, Any](calls), approvals=dict[str, Any](approvals))
+    approvals: dict[str, Any] = {
+        call.id: _decision(call, answers.get(call.id), expired=expired)
+        for call in paused.approvals
+        if call.kind == "approval"
+    }
+    relayed: dict[str, dict[str, dict[str, Any]]] = {}
+    for call in paused.approvals:
+        if call.kind == "delegated" and call.via is not None:
+            answer = None if expired else answers.get(call.id)
+            decision = _TIMED_OUT if answer is None else relayed_decision(call.id, answer)
+            relayed.setdefault(call.via, {})[call.id] = decision
+    # the delegate call runs again with the decisions, which it sends down to the sub-agent
+    metadata = {via: with_decisions(paused.metadata.get(via), decided) for via, decided in relayed.items()}
+    approvals |= dict.fromkeys(relayed, True)
+    return DeferredToolResults(calls=dict[str, Any](calls), approvals=approvals, metadata=metadata)
+
+
+def approval_decisions(paused: PausedRun, answers: Mapping[str, str]) -> dict[str, bool | ToolDenied]:
+    """The decision on each call of `paused` awaiting approval, as recorded in memory."""
+    expired = paused.expired()
+    return {call.id: _decision(call, answers.get(call.id), expired=expired) for call in paused.approvals}
+
+
+_TIMED_OUT_MESSAGE = "Nobody approved this tool call in time; it was not run."
+_TIMED_OUT = {"approved": False, "reason": _TIMED_OUT_MESSAGE}
 
 
 def _decision(call: PendingCall, answer: str | None, *, expired: bool) -> bool | ToolDenied:
     if expired or answer is None:
-        return ToolDenied("Nobody approved this tool call in time; it was not run.")
+        return ToolDenied(_TIMED_OUT_MESSAGE)
     return approval_decision(call.id, answer)
 
 

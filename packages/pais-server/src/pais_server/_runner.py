@@ -42,7 +42,7 @@ from pais_core import (
     current_principal,
     principal_scope,
 )
-from pais_delegation import delegation_scope
+from pais_delegation import DelegationError, DelegationToolset, delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
@@ -50,6 +50,7 @@ from ._approvals import ApprovalPolicy, approval_decided, approval_patterns, app
 from ._deferred import (
     FirstStepToolChoice,
     PausedRun,
+    approval_decisions,
     client_toolset,
     deferred_results,
     pending_calls,
@@ -119,6 +120,8 @@ class RunResult:
     """The calls the run paused on (`finish_reason` `tool_calls`): client tool calls and calls awaiting approval."""
     pending_approvals: tuple[str, ...] = ()
     """The ids of the `tool_calls` that await a person's approval rather than the client's result."""
+    approval_agents: Mapping[str, str] = field(default_factory=dict[str, str])
+    """The agent path (`worker-a/worker-b`) of each pending approval a sub-agent surfaced through a delegation."""
     tool_call_count: int = 0
     """Tool calls the run made (delegations included)."""
 
@@ -154,11 +157,11 @@ def _answers_calls(history: Sequence[ModelMessage], answers: Mapping[str, str]) 
     return bool(answers) and not isinstance(history[-1], ModelResponse) and set(answers) <= called
 
 
-def _requires_approval(agent: AbstractAgent[Any, Any]) -> bool:
-    """Whether the agent has a tool declared with `requires_approval=True`."""
+def _requires_approval(toolsets: Sequence[AbstractToolset[Any]]) -> bool:
+    """Whether a tool is declared with `requires_approval=True`."""
     return any(
         tool.requires_approval
-        for toolset in agent.toolsets
+        for toolset in toolsets
         if isinstance(toolset, FunctionToolset)
         for tool in toolset.tools.values()
     )
@@ -221,7 +224,10 @@ class AgentRunner:
         self._active_runs = 0
         patterns = approval_patterns(settings.tools_require_approval)
         self._approval_policy = ApprovalPolicy(patterns) if patterns else None
-        self._approvals = bool(patterns) or _requires_approval(agent)
+        every = [*agent.toolsets, *toolsets]
+        self._delegations = [toolset for toolset in every if isinstance(toolset, DelegationToolset)]
+        # a sub-agent's call awaiting approval pauses the delegation that reached it
+        self._approvals = bool(patterns) or bool(self._delegations) or _requires_approval(every)
         """Whether a run may pause for approval: its output then admits `DeferredToolRequests`."""
 
     async def run(self, inp: RunInput) -> RunResult:
@@ -366,7 +372,7 @@ class AgentRunner:
             except BadRequestError:
                 await save_paused_run(self.memory, paused, ttl_seconds=self.settings.paused_run_ttl_seconds)
                 raise
-            await self._record_decisions(inp, paused, results.approvals)
+            await self._record_decisions(inp, paused, approval_decisions(paused, inp.tool_results))
             tools += [tool for tool in paused.tools if all(tool.name != t.name for t in tools)]
             history = paused.messages
             turn = _Turn(
@@ -414,6 +420,24 @@ class AgentRunner:
         elif paused.approvals:  # past its deadline: dropped, its calls denied
             denied = {call.id: ToolDenied("Nobody approved this tool call in time.") for call in paused.approvals}
             await self._record_decisions(inp, paused, denied)
+            if any(call.kind == "delegated" for call in paused.approvals):
+                self.in_background(self._deny_delegated(inp, paused))
+
+    async def _deny_delegated(self, inp: RunInput, paused: PausedRun) -> None:
+        """Send denials down to the sub-agents of a dropped pause, so that their tasks end too."""
+        with principal_scope(inp.principal):
+            for metadata in paused.metadata.values():
+                for toolset in self._delegations:
+                    try:
+                        if await toolset.deny_paused(
+                            metadata,
+                            reason="Nobody approved this tool call in time.",
+                            session_id=inp.session_id,
+                            depth=inp.depth,
+                        ):
+                            break
+                    except DelegationError as exc:
+                        logger.warning("could not send denials down a dropped delegation: %s", exc)
 
     async def _record_decisions(self, inp: RunInput, paused: PausedRun, decisions: Mapping[str, object]) -> None:
         """Memory's `approval_decided` events for the paused run's calls awaiting approval."""
@@ -505,6 +529,7 @@ class AgentRunner:
             pending=pending,
             tools=turn.client_tools,
             principal=principal.id if principal is not None else None,
+            metadata=requests.metadata,
         )
         if paused.approvals:
             paused.approval_deadline = paused.paused_at + self.settings.approval_timeout_seconds
@@ -524,6 +549,7 @@ class AgentRunner:
             finish_reason="tool_calls",
             tool_calls=tuple(call.to_openai() for call in pending),
             pending_approvals=tuple(call.id for call in paused.approvals),
+            approval_agents={call.id: call.agent for call in paused.approvals if call.agent is not None},
             tool_call_count=run.usage.tool_calls,
         )
 
