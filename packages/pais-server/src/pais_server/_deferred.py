@@ -92,6 +92,10 @@ class PausedRun:
     """When calls awaiting approval count as denied (epoch seconds); None when none awaits approval."""
     principal: str | None = None
     """Who asked: the verified caller of the paused turn (None for the static API key)."""
+    system: str | None = None
+    """The paused turn's own system text (a resume by approval id has no request to repeat it)."""
+    decisions: dict[str, str] = field(default_factory=dict[str, str])
+    """Decisions recorded one by one (`POST /approvals/{id}`): call id -> `{"approved": bool, "reason"?}` text."""
 
     @property
     def approvals(self) -> list[PendingCall]:
@@ -175,12 +179,14 @@ def _arguments(call: ToolCallPart) -> str:
 def deferred_results(paused: PausedRun, answers: Mapping[str, str]) -> DeferredToolResults:
     """The client's answers (`tool_call_id` -> result text, or a decision) to a paused run's calls.
 
+    Decisions recorded on the paused run count as answers and are final (they win over the request's).
     Past the approval deadline every call awaiting approval is denied, whatever the answers say.
 
     Raises:
         BadRequestError: an answer for a call that is not pending, a pending call left unanswered,
             or a decision that is not `{"approved": bool, "reason"?: str}`.
     """
+    answers = {**answers, **paused.decisions}
     if unknown := sorted(set(answers) - {call.id for call in paused.pending}):
         raise BadRequestError(f"no pending tool call has id {unknown[0]!r}", param="messages")
     expired = paused.expired()
