@@ -11,10 +11,12 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from pais_testing.agent_processes import a2a_user_message
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
 
 from .conftest import Served, ServeFactory
+from .test_a2a_server import rpc
 from .test_approvals import _pause, _shop
 
 TWO_REFUNDS = Reply(tool_calls=[("refund", {"order": "42"}), ("refund", {"order": "43"})])
@@ -141,6 +143,20 @@ def test_bad_decisions_are_clear_errors(shop: Served, ran: list[str]) -> None:
     assert [a["id"] for a in shop.http.get("/approvals", params={"session_id": session_id}).json()["approvals"]] == [
         call.id
     ]
+
+
+def test_an_a2a_task_awaiting_approval_is_decided_by_id_and_completes(shop: Served, ran: list[str]) -> None:
+    task = rpc(shop, "message/send", {"message": a2a_user_message("Refund order 42", "ctx-by-id")})
+    assert task["status"]["state"] == "input-required"
+    [approval] = shop.http.get("/approvals", params={"session_id": task["contextId"]}).json()["approvals"]
+
+    decided = _decide(shop, task["contextId"], approval["id"], {"approved": True}, wait=30)
+
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["output"]) == ("completed", "Done.")
+    assert decided.json()["task_id"] == task["id"]
+    assert rpc(shop, "tasks/get", {"id": task["id"]})["status"]["state"] == "completed"
+    assert ran == ["42"]
 
 
 def test_a_decision_past_the_deadline_resumes_the_run_with_the_call_denied(

@@ -22,7 +22,7 @@ from ._approvals import approval_decided, approval_decision
 from ._deferred import PausedRun, PendingCall, peek_paused_run, save_paused_run
 from ._runner import AgentRunner, RunInput, RunResult
 
-__all__ = ["AlreadyDecidedError", "Decided", "decide"]
+__all__ = ["AlreadyDecidedError", "Decided", "decide", "resume"]
 
 logger = logging.getLogger("pais_server.approvals")
 
@@ -44,13 +44,12 @@ class Decided:
     timed_out: bool
     """The call's approval deadline had passed: the decision came too late and the call counts as denied."""
     awaiting: list[str]
-    """The run's calls still awaiting a decision or a client's tool result (it resumes when none is left)."""
-    outcome: asyncio.Future[RunResult | PaisError] | None
-    """The resumed run's result, once it has one; None when the run still awaits `awaiting`."""
+    """The run's calls still awaiting a decision or a client's tool result (it may resume when none is left)."""
+    paused: PausedRun
 
 
 async def decide(runner: AgentRunner, session_id: str, call_id: str, *, approved: bool, reason: str | None) -> Decided:
-    """Record the current principal's decision on a call awaiting approval; resume the run when it awaits nothing more.
+    """Record the current principal's decision on a call awaiting approval (`resume` the run once `awaiting` is empty).
 
     Raises:
         NotFoundError: the session is another principal's, or no call of its paused run awaiting approval has that id.
@@ -82,9 +81,8 @@ async def decide(runner: AgentRunner, session_id: str, call_id: str, *, approved
     awaiting = [
         c.id for c in paused.pending if c.id not in paused.decisions and not (timed_out and c.kind == "approval")
     ]
-    outcome = None if awaiting else _resume(runner, paused)
     return Decided(
-        call=call, approved=approved and not timed_out, timed_out=timed_out, awaiting=awaiting, outcome=outcome
+        call=call, approved=approved and not timed_out, timed_out=timed_out, awaiting=awaiting, paused=paused
     )
 
 
@@ -104,8 +102,11 @@ async def _decided_before(memory: Memory, session_id: str, call_id: str) -> bool
         cursor = page.next_cursor
 
 
-def _resume(runner: AgentRunner, paused: PausedRun) -> asyncio.Future[RunResult | PaisError]:
-    """Resume the decided run in the background; the future holds its result or error."""
+def resume(runner: AgentRunner, paused: PausedRun) -> asyncio.Future[RunResult | PaisError]:
+    """Resume a run whose calls are all decided, in the background; the future holds its result or error.
+
+    (An A2A task's run resumes through its task instead: `A2ATasks.resume_decided`.)
+    """
     inp = RunInput(session_id=paused.session_id, prompt=paused.prompt, system=paused.system, tool_results={})
     outcome: asyncio.Future[RunResult | PaisError] = asyncio.get_running_loop().create_future()
 

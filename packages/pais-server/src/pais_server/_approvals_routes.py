@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pais_core import PaisError
+from pais_core import PaisError, Task, parts_text
 
-from ._approval_decisions import decide
+from ._a2a_tasks import A2AError, A2ATasks
+from ._approval_decisions import decide, resume
 from ._deferred import PausedRun, peek_paused_run
-from ._deps import RuntimeDep
+from ._deps import RuntimeDep, runtime_of
 from ._http_errors import error_responses
 from ._runner import RunResult
 from .auth import ALL, NOTHING
@@ -21,6 +24,7 @@ from .auth import ALL, NOTHING
 __all__ = ["router"]
 
 router = APIRouter()
+logger = logging.getLogger("pais_server.approvals")
 
 SessionId = Annotated[str, Query(min_length=1, max_length=300)]
 
@@ -79,14 +83,15 @@ class Decision(BaseModel):
 async def decide_approval(
     call_id: Annotated[str, Path(min_length=1, max_length=300)],
     decision: Decision,
-    runtime: RuntimeDep,
+    request: Request,
     response: Response,
     session_id: SessionId,
     wait: Annotated[float, Query(ge=0, le=300)] = 0,
 ) -> dict[str, Any]:
     """Decide a call awaiting approval. Once every call of its paused run is decided, the run resumes in the
-    background (202, its answer goes to the session's memory); with `wait` seconds, the answer is awaited
-    that long and returned (200). 409 when the call was decided already."""
+    background (202; its answer goes to the session's memory, and to its A2A task if one awaits it); with
+    `wait` seconds, the answer is awaited that long and returned (200). 409 when the call was decided already."""
+    runtime = runtime_of(request)
     decided = await decide(runtime.runner, session_id, call_id, approved=decision.approved, reason=decision.reason)
     body: dict[str, Any] = {
         "agent": runtime.settings.agent_name,
@@ -98,21 +103,46 @@ async def decide_approval(
         "awaiting": decided.awaiting,
         "events": f"/memory/events?{urlencode({'session_id': session_id})}",
     }
-    if decided.outcome is None:
+    if decided.awaiting:
         return {**body, "status": "recorded"}
+    tasks: A2ATasks = request.app.state.a2a_tasks
     try:
-        outcome = await asyncio.wait_for(asyncio.shield(decided.outcome), wait) if wait else None
-    except TimeoutError:
-        outcome = None
-    if outcome is None:
+        task_run = await tasks.resume_decided(session_id)
+    except A2AError as exc:  # an A2A message with decisions resumed the task first
+        logger.info("the A2A task of session %s resumed elsewhere: %s", session_id, exc.message)
         response.status_code = 202
         return {**body, "status": "resumed"}
-    return {**body, **_outcome(outcome)}
+    if task_run is not None:
+        body["task_id"] = task_run.task.id
+        outcome: Awaitable[RunResult | PaisError | Task] = task_run.result()
+    else:
+        outcome = asyncio.shield(resume(runtime.runner, decided.paused))
+    try:
+        settled = await asyncio.wait_for(outcome, wait) if wait else None
+    except TimeoutError:
+        settled = None
+    if settled is None:
+        response.status_code = 202
+        return {**body, "status": "resumed"}
+    return {**body, **_outcome(settled)}
 
 
-def _outcome(outcome: RunResult | PaisError) -> dict[str, Any]:
+def _outcome(outcome: RunResult | PaisError | Task) -> dict[str, Any]:
+    if isinstance(outcome, Task):
+        return _task_outcome(outcome)
     if isinstance(outcome, PaisError):
         return {"status": "failed", "error": {"code": outcome.code, "message": outcome.message}}
     if outcome.pending_approvals or outcome.tool_calls:
         return {"status": "paused", "output": outcome.output, "pending_approvals": list(outcome.pending_approvals)}
     return {"status": "completed", "output": outcome.output, "finish_reason": outcome.finish_reason}
+
+
+def _task_outcome(task: Task) -> dict[str, Any]:
+    state = task.status.state
+    if state == "completed":
+        output = "".join(parts_text(artifact.parts) for artifact in task.artifacts or [])
+        return {"status": "completed", "output": output}
+    if state == "input-required":
+        return {"status": "paused"}
+    message = task.status.message
+    return {"status": "failed", "error": {"code": state, "message": parts_text(message.parts) if message else state}}
