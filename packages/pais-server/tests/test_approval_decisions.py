@@ -12,6 +12,7 @@ import httpx
 import openai
 import pytest
 from pais_testing.agent_processes import a2a_user_message
+from pais_testing.identity_provider import IdentityProvider
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
 
@@ -19,6 +20,7 @@ from .conftest import Served, ServeFactory
 from .test_a2a_server import rpc
 from .test_approvals import _pause, _shop
 
+ASK = [{"role": "user", "content": "Refund order 42"}]
 TWO_REFUNDS = Reply(tool_calls=[("refund", {"order": "42"}), ("refund", {"order": "43"})])
 
 
@@ -179,6 +181,50 @@ def test_a_decision_past_the_deadline_resumes_the_run_with_the_call_denied(
     assert ran == []
     decided = [e["content"] for e in served.events(session_id) if e["event_type"] == "approval_decided"]
     assert [(d["approved"], d["timed_out"]) for d in decided] == [(False, True)]
+
+
+def test_only_the_sessions_owner_sees_and_decides_its_approvals(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    with IdentityProvider() as idp:
+        served = serve_pais(
+            _shop(ran),
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            tools_require_approval="refund",
+            auth_jwks_url=idp.jwks_url,
+            auth_issuer=idp.issuer,
+            auth_audience="shop",
+            memory_read_scope="principal",
+        )
+        alice, bob = ({"Authorization": f"Bearer {idp.issue(who, audience='shop')}"} for who in ("alice", "bob"))
+        paused = served.http.post("/v1/chat/completions", json={"messages": ASK}, headers=alice).json()
+        session_id = paused["session_id"]
+        [call_id] = paused["pending_approvals"]
+
+        assert served.http.get("/approvals", headers=bob).json()["approvals"] == []
+        assert served.http.get("/approvals", params={"session_id": session_id}, headers=bob).status_code == 404
+        refused = served.http.post(
+            f"/approvals/{call_id}", params={"session_id": session_id}, json={"approved": True}, headers=bob
+        )
+        assert refused.status_code == 404
+        assert refused.json()["error"]["code"] == "not_found"
+        [listed] = served.http.get("/approvals", headers=alice).json()["approvals"]
+        assert (listed["id"], listed["requested_by"]) == (call_id, "alice")
+
+        decided = served.http.post(
+            f"/approvals/{call_id}",
+            params={"session_id": session_id, "wait": 30},
+            json={"approved": True},
+            headers=alice,
+        )
+
+        assert decided.json()["status"] == "completed", decided.text
+        assert ran == ["42"]
+        events = served.http.get("/memory/events", params={"session_id": session_id}, headers=alice).json()["events"]
+        [event] = [e for e in events if e["event_type"] == "approval_decided"]
+        assert (event["content"]["approved"], event["metadata"]["principal"]) == (True, "alice")
 
 
 @pytest.fixture(scope="module")
