@@ -22,7 +22,8 @@ Design (DESIGN.md section 9):
   approval arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions
   (`tool` messages `{"approved": bool, "reason"?}`) become `DeferredToolResults.approvals`, and the
   same stored `PausedRun` carries them across replicas, with who asked and the approval deadline
-  past which they count as denied.
+  past which they count as denied. Decisions made one by one (`POST /approvals/{id}`,
+  `_approval_decisions`) are kept in `PausedRun.decisions` until the last one resumes the run.
 """
 
 from __future__ import annotations
