@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +21,7 @@ from .test_a2a_server import rpc
 from .test_approvals import _pause, _shop
 
 ASK = [{"role": "user", "content": "Refund order 42"}]
+REFUND_42 = tool_call("refund", order="42")
 TWO_REFUNDS = Reply(tool_calls=[("refund", {"order": "42"}), ("refund", {"order": "43"})])
 
 
@@ -29,12 +30,26 @@ def ran() -> list[str]:
     return []
 
 
+ShopFactory = Callable[..., Served]
+
+
 @pytest.fixture
-def shop(serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]) -> Served:
-    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
-    return serve_pais(
-        _shop(ran), model_api_url=scripted_model.url, model_name="scripted", tools_require_approval="refund"
-    )
+def open_shop(serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]) -> ShopFactory:
+    """`open_shop(first, **settings)`: the shop (its `refund` needs approval); the model says `first`, then "Done."."""
+    agent = _shop(ran)
+
+    def start(first: Reply = REFUND_42, **settings: Any) -> Served:
+        scripted_model.handler = scripted(first, "Done.")
+        return serve_pais(
+            agent, model_api_url=scripted_model.url, model_name="scripted", tools_require_approval="refund", **settings
+        )
+
+    return start
+
+
+@pytest.fixture
+def shop(open_shop: ShopFactory) -> Served:
+    return open_shop()
 
 
 def _decide(served: Served, session_id: str, call_id: str, body: Any, **params: Any) -> httpx.Response:
@@ -93,13 +108,8 @@ def test_a_denial_by_id_answers_202_and_the_model_sees_the_reason(
     assert "order 42 was refunded already" in tool_message["content"]
 
 
-def test_partial_decisions_wait_for_the_rest_and_stay_final(
-    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
-) -> None:
-    scripted_model.handler = scripted(TWO_REFUNDS, "Done.")
-    served = serve_pais(
-        _shop(ran), model_api_url=scripted_model.url, model_name="scripted", tools_require_approval="refund"
-    )
+def test_partial_decisions_wait_for_the_rest_and_stay_final(open_shop: ShopFactory, ran: list[str]) -> None:
+    served = open_shop(TWO_REFUNDS)
     raw = served.openai.chat.completions.with_raw_response.create(
         model="m", messages=[{"role": "user", "content": "Refund 42 and 43"}]
     )
@@ -162,16 +172,9 @@ def test_an_a2a_task_awaiting_approval_is_decided_by_id_and_completes(shop: Serv
 
 
 def test_a_decision_past_the_deadline_resumes_the_run_with_the_call_denied(
-    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+    open_shop: ShopFactory, ran: list[str]
 ) -> None:
-    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
-    served = serve_pais(
-        _shop(ran),
-        model_api_url=scripted_model.url,
-        model_name="scripted",
-        tools_require_approval="refund",
-        approval_timeout_seconds=1,
-    )
+    served = open_shop(approval_timeout_seconds=1)
     call, session_id, _ = _pause(served)
     time.sleep(1.1)
 
@@ -183,16 +186,9 @@ def test_a_decision_past_the_deadline_resumes_the_run_with_the_call_denied(
     assert [(d["approved"], d["timed_out"]) for d in decided] == [(False, True)]
 
 
-def test_only_the_sessions_owner_sees_and_decides_its_approvals(
-    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
-) -> None:
-    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+def test_only_the_sessions_owner_sees_and_decides_its_approvals(open_shop: ShopFactory, ran: list[str]) -> None:
     with IdentityProvider() as idp:
-        served = serve_pais(
-            _shop(ran),
-            model_api_url=scripted_model.url,
-            model_name="scripted",
-            tools_require_approval="refund",
+        served = open_shop(
             auth_jwks_url=idp.jwks_url,
             auth_issuer=idp.issuer,
             auth_audience="shop",
@@ -235,21 +231,9 @@ def redis() -> Iterator[RedisServer]:
 
 @pytest.mark.redis
 def test_decisions_on_two_replicas_resume_the_run_once(
-    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, redis: RedisServer, ran: list[str]
+    open_shop: ShopFactory, scripted_model: ScriptedModelServer, redis: RedisServer, ran: list[str]
 ) -> None:
-    agent = _shop(ran)
-    replicas = [
-        serve_pais(
-            agent,
-            model_api_url=scripted_model.url,
-            model_name="scripted",
-            memory_type="redis",
-            memory_redis_url=redis.url,
-            tools_require_approval="refund",
-        )
-        for _ in range(2)
-    ]
-    scripted_model.handler = scripted(TWO_REFUNDS, "Done.")
+    replicas = [open_shop(TWO_REFUNDS, memory_type="redis", memory_redis_url=redis.url) for _ in range(2)]
     raw = replicas[0].openai.chat.completions.with_raw_response.create(
         model="m", messages=[{"role": "user", "content": "Refund 42 and 43"}]
     )

@@ -79,7 +79,13 @@ class Decision(BaseModel):
     """Why it was denied: the model sees it as the tool's failure."""
 
 
-@router.post("/approvals/{call_id}", responses=error_responses(400, 401, 404, 409, 500, 503))
+@router.post(
+    "/approvals/{call_id}",
+    responses={
+        202: {"description": "The decision resumed the run, which has not answered yet (within `wait`)"},
+        **error_responses(400, 401, 404, 409, 500, 503),
+    },
+)
 async def decide_approval(
     call_id: Annotated[str, Path(min_length=1, max_length=300)],
     decision: Decision,
