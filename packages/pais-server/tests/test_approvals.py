@@ -315,6 +315,26 @@ def test_the_responses_api_asks_with_mcp_approval_requests_and_takes_mcp_approva
     assert shop.openai.responses.retrieve(first.id).output[0].type == "mcp_approval_request"
 
 
+def test_a_client_keeping_the_conversation_echoes_the_approval_request_with_its_response(
+    shop: Served, ran: list[str]
+) -> None:
+    raw = shop.openai.responses.with_raw_response.create(model="m", input="Refund order 42", store=False)
+    [request] = raw.parse().output
+    assert request.type == "mcp_approval_request"
+
+    decision = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
+    items = [{"role": "user", "content": "Refund order 42"}, request.model_dump(), decision]
+    answer = shop.openai.responses.create(
+        model="m",
+        input=items,  # type: ignore[arg-type]
+        store=False,
+        extra_headers={"X-Session-ID": raw.headers["x-session-id"]},
+    )
+
+    assert answer.output_text == "Done."
+    assert ran == ["42"]
+
+
 def test_a_streamed_response_asks_for_approval_and_a_denial_reaches_the_model(
     shop: Served, scripted_model: ScriptedModelServer, ran: list[str]
 ) -> None:
