@@ -78,8 +78,9 @@ async def decide(runner: AgentRunner, session_id: str, call_id: str, *, approved
                 call.id, call.tool, approval_decision(call.id, text), principal=by, timed_out=False
             )
             await memory.append(session_id, [event])
+    waits_for_person = {c.id for c in paused.approvals}
     awaiting = [
-        c.id for c in paused.pending if c.id not in paused.decisions and not (timed_out and c.kind == "approval")
+        c.id for c in paused.pending if c.id not in paused.decisions and not (timed_out and c.id in waits_for_person)
     ]
     return Decided(
         call=call, approved=approved and not timed_out, timed_out=timed_out, awaiting=awaiting, paused=paused
