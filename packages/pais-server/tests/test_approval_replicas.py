@@ -43,7 +43,7 @@ def test_pauses_survive_a_restart_and_are_decided_on_the_other_replica() -> None
             TOOLS_REQUIRE_APPROVAL="python-runner.*",
         )
         with replicas(2, env) as (first, _):
-            paused = [_chat(first, ASK, session_id) for session_id in ("to-approve", "to-deny")]
+            paused = [_chat(first, ASK, session_id) for session_id in ("to-approve", "to-deny", "by-id")]
         calls = []
         for response in paused:
             body = response.json()
@@ -58,11 +58,22 @@ def test_pauses_survive_a_restart_and_are_decided_on_the_other_replica() -> None
             again = _chat(second, _decided(calls[0], {"approved": True}), "to-approve")
             assert _tool_calls(tools) == 1
             denied = _chat(second, _decided(calls[1], {"approved": False, "reason": "not now"}), "to-deny")
+            [tool_message] = [m for m in model.calls[-1].messages if m["role"] == "tool"]
+            by_id = [
+                httpx.post(
+                    f"{second}/approvals/{calls[2]['id']}",
+                    params={"session_id": "by-id", "wait": 30},
+                    json={"approved": True},
+                    timeout=60,
+                )
+                for _ in range(2)
+            ]
 
         assert approved.status_code == 200, approved.text
         assert approved.json()["choices"][0]["message"]["content"] == "Answered."
         assert again.status_code == 400  # decided once: nothing awaits approval any more
         assert denied.json()["choices"][0]["message"]["content"] == "Answered."
-        assert _tool_calls(tools) == 1  # the denied call never ran
-        [tool_message] = [m for m in model.calls[-1].messages if m["role"] == "tool"]
+        assert [r.status_code for r in by_id] == [200, 409]
+        assert (by_id[0].json()["status"], by_id[0].json()["output"]) == ("completed", "Answered.")
+        assert _tool_calls(tools) == 2  # the denied call never ran; the one approved by id ran once
         assert "not now" in tool_message["content"]

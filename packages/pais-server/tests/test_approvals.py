@@ -296,17 +296,72 @@ def test_an_a2a_task_awaits_approval_as_input_required(
     assert ran == (["42"] if approved else [])
 
 
-def test_the_responses_api_lists_calls_awaiting_approval_and_takes_decisions(shop: Served, ran: list[str]) -> None:
+def test_the_responses_api_asks_with_mcp_approval_requests_and_takes_mcp_approval_responses(
+    shop: Served, ran: list[str]
+) -> None:
     first = shop.openai.responses.create(model="m", input="Refund order 42")
-    [call] = [item for item in first.output if item.type == "function_call"]
-    assert call.name == "refund"
+
+    [request] = first.output
+    assert request.type == "mcp_approval_request"
+    assert (request.name, json.loads(request.arguments)) == ("refund", {"order": "42"})
+    assert request.server_label == shop.http.get("/approvals").json()["agent"]
     assert ran == []
 
-    decision = {"type": "function_call_output", "call_id": call.call_id, "output": json.dumps({"approved": True})}
+    decision = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
     second = shop.openai.responses.create(model="m", previous_response_id=first.id, input=[decision])  # type: ignore[list-item]
 
     assert second.output_text == "Done."
     assert ran == ["42"]
+    assert shop.openai.responses.retrieve(first.id).output[0].type == "mcp_approval_request"
+
+
+def test_a_client_keeping_the_conversation_echoes_the_approval_request_with_its_response(
+    shop: Served, ran: list[str]
+) -> None:
+    raw = shop.openai.responses.with_raw_response.create(model="m", input="Refund order 42", store=False)
+    [request] = raw.parse().output
+    assert request.type == "mcp_approval_request"
+
+    decision = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
+    items = [{"role": "user", "content": "Refund order 42"}, request.model_dump(), decision]
+    answer = shop.openai.responses.create(
+        model="m",
+        input=items,  # type: ignore[arg-type]
+        store=False,
+        extra_headers={"X-Session-ID": raw.headers["x-session-id"]},
+    )
+
+    assert answer.output_text == "Done."
+    assert ran == ["42"]
+
+
+def test_a_streamed_response_asks_for_approval_and_a_denial_reaches_the_model(
+    shop: Served, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    events = list(shop.openai.responses.create(model="m", input="Refund order 42", stream=True))
+
+    kinds = [event.type for event in events]
+    assert "response.function_call_arguments.delta" not in kinds
+    added = [e.item for e in events if e.type == "response.output_item.added"]
+    done = [e.item for e in events if e.type == "response.output_item.done"]
+    assert [item.type for item in added] == [item.type for item in done] == ["mcp_approval_request"]
+    completed = events[-1]
+    assert completed.type == "response.completed"
+    [request] = completed.response.output
+    assert request.type == "mcp_approval_request"
+
+    decision = {
+        "type": "mcp_approval_response",
+        "approval_request_id": request.id,
+        "approve": False,
+        "reason": "order 42 was refunded already",
+    }
+    second = shop.openai.responses.create(model="m", previous_response_id=completed.response.id, input=[decision])  # type: ignore[list-item]
+
+    assert second.output_text == "Done."
+    assert ran == []
+    [tool_message] = [m for m in scripted_model.calls[-1].messages if m["role"] == "tool"]
+    assert "order 42 was refunded already" in tool_message["content"]
 
 
 def test_a_new_turn_past_the_deadline_drops_the_pause_as_denied(

@@ -39,6 +39,8 @@ OPERATIONS = {
     ("GET", "/ready"),
     ("GET", "/memory/sessions"),
     ("GET", "/memory/events"),
+    ("GET", "/approvals"),
+    ("POST", "/approvals/{call_id}"),
 }
 
 

@@ -178,6 +178,43 @@ def events(
     list_events(url, session=session, limit=limit, cursor=cursor, as_json=as_json, timeout=timeout)
 
 
+@app.command("approvals")
+def list_approvals(
+    url: Annotated[str, _URL],
+    session: Annotated[
+        str | None, typer.Option(help="Only this session's [default: every session you may list].")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Look at this many sessions at most.")] = None,
+    cursor: Annotated[str | None, typer.Option(help="Continue from a previous page's cursor.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON page.")] = False,
+    timeout: Annotated[float, _TIMEOUT] = 30.0,
+) -> None:
+    """List the tool calls awaiting a person's approval."""
+    from ._client import approvals
+
+    approvals(url, session=session, limit=limit, cursor=cursor, as_json=as_json, timeout=timeout)
+
+
+@app.command()
+def approve(
+    url: Annotated[str, _URL],
+    call_id: Annotated[str, typer.Argument(metavar="ID", help="The id of the call awaiting approval.")],
+    deny: Annotated[bool, typer.Option("--deny", help="Deny the call instead: it never runs.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (the model sees it when the call is denied).")] = None,
+    session: Annotated[
+        str | None, typer.Option(help="The call's session [default: the one session awaiting a call with ID].")
+    ] = None,
+    wait: Annotated[
+        float, typer.Option(min=0, max=300, help="Seconds to wait for the resumed run's answer (0: do not wait).")
+    ] = 60.0,
+    timeout: Annotated[float, _TIMEOUT] = 30.0,
+) -> None:
+    """Approve (or --deny) a tool call awaiting approval; print the answer of the run it resumes."""
+    from ._client import approve as decide
+
+    decide(url, call_id, deny=deny, reason=reason, session=session, wait=wait, timeout=timeout)
+
+
 @model_app.command("serve")
 def model_serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -1,4 +1,4 @@
-"""`pais invoke`, `pais card`, `pais sessions`, `pais events`: talk to a running agent over HTTP."""
+"""`pais invoke`, `card`, `sessions`, `events`, `approvals`, `approve`: talk to a running agent over HTTP."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Generator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx2
@@ -21,7 +22,7 @@ from ._errors import CliError
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["agent_base_url", "card", "describe_progress", "events", "invoke", "sessions"]
+__all__ = ["agent_base_url", "approvals", "approve", "card", "describe_progress", "events", "invoke", "sessions"]
 
 SESSION_HEADER = "X-Session-ID"
 
@@ -41,14 +42,20 @@ def invoke(url: str, message: str, *, session: str | None, stream: bool, timeout
     headers = {SESSION_HEADER: session} if session else {}
     with _client(timeout) as client, _request(client, "POST", f"{base}/v1/chat/completions", body, headers) as response:
         if stream:
-            session_id = _render_stream(response) or response.headers.get(SESSION_HEADER)
+            session_id, pending = _render_stream(response)
+            session_id = session_id or response.headers.get(SESSION_HEADER)
         else:
             data = _json(response)
             _write_line(str(data["choices"][0]["message"].get("content") or ""))
             session_id = response.headers.get(SESSION_HEADER) or data.get("session_id")
+            pending = _ids(data.get("pending_approvals"))
     if session_id:
         shown = escape(str(session_id))
         _stderr().print(f"[dim]session:[/] {shown}  [dim](follow up with --session {shown})[/]")
+    for call_id in pending:
+        _stderr().print(
+            f"awaiting approval: {escape(call_id)}  [dim](decide with: pais approve {base} {escape(call_id)})[/]"
+        )
 
 
 def card(url: str, *, timeout: float) -> None:
@@ -82,6 +89,103 @@ def events(url: str, *, session: str, limit: int | None, cursor: str | None, as_
         table.add_row(str(event.get("timestamp", "")), str(event.get("event_type", "")), _shorten(shown, 200))
     Console(highlight=False, soft_wrap=False).print(table)
     _page_footer(page, "events")
+
+
+def approvals(
+    url: str, *, session: str | None, limit: int | None, cursor: str | None, as_json: bool, timeout: float
+) -> None:
+    """List the tool calls awaiting approval as a table (or the raw page with `as_json`): of one session, or
+    of a page of the agent's sessions."""
+    base = agent_base_url(url)
+    query = {k: v for k, v in {"session_id": session, "limit": limit, "cursor": cursor}.items() if v is not None}
+    with _client(timeout) as client, _request(client, "GET", f"{base}/approvals", params=query) as response:
+        page = _json(response)
+    if as_json:
+        _print_json(page)
+        return
+    table = Table("id", "tool", "arguments", "session", "requested by", "deadline", box=None, pad_edge=False)
+    for approval in page.get("approvals", []):
+        table.add_row(
+            str(approval.get("id")),
+            str(approval.get("tool")),
+            _shorten(str(approval.get("arguments", "")), 80),
+            str(approval.get("session_id")),
+            str(approval.get("requested_by") or "-"),
+            _deadline(approval.get("deadline"), expired=bool(approval.get("expired"))),
+        )
+    # ids whole on one line even when piped: they are what `pais approve` takes
+    Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 1000).print(table)
+    footer = f"[dim]{len(page.get('approvals', []))} awaiting approval"
+    if page.get("next_cursor"):
+        footer += f"; more sessions with --cursor {escape(str(page['next_cursor']))}"
+    _stderr().print(footer + "[/]")
+
+
+def approve(
+    url: str, call_id: str, *, deny: bool, reason: str | None, session: str | None, wait: float, timeout: float
+) -> None:
+    """Decide a call awaiting approval; print the resumed run's answer when it comes within `wait` seconds."""
+    base = agent_base_url(url)
+    body: dict[str, Any] = {"approved": not deny, **({"reason": reason} if reason else {})}
+    with _client(max(timeout, wait + 10)) as client:
+        session_id = session or _session_awaiting(client, base, call_id)
+        params = {"session_id": session_id, "wait": wait}
+        with _request(client, "POST", f"{base}/approvals/{call_id}", body, params=params) as response:
+            decided = _json(response)
+    verdict = "approved" if decided.get("approved") else "denied"
+    if decided.get("timed_out"):
+        verdict = "denied (its approval deadline had passed)"
+    _stderr().print(f"{escape(call_id)} ({escape(str(decided.get('tool')))}) {verdict} in session {escape(session_id)}")
+    status = decided.get("status")
+    if status == "recorded":
+        awaiting = ", ".join(_ids(decided.get("awaiting")))
+        _stderr().print(f"[dim]the run resumes once these are decided too: {escape(awaiting)}[/]")
+    elif status == "resumed":
+        _stderr().print(
+            "[dim]the run resumed; its answer goes to the session "
+            f"(pais events {base} --session {escape(session_id)})[/]"
+        )
+    elif status == "failed":
+        raise CliError(f"the resumed run failed: {decided.get('error', {}).get('message')}")
+    else:
+        _write_line(str(decided.get("output") or ""))
+        for other in _ids(decided.get("pending_approvals")):
+            _stderr().print(f"awaiting approval: {escape(other)}")
+
+
+def _session_awaiting(client: httpx2.Client, base: str, call_id: str) -> str:
+    """The one session with a call `call_id` awaiting approval, searched page by page."""
+    found: list[str] = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        with _request(client, "GET", f"{base}/approvals", params=params) as response:
+            page = _json(response)
+        found += [str(a.get("session_id")) for a in page.get("approvals", []) if a.get("id") == call_id]
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    if not found:
+        raise CliError(
+            f"no session of {base} has a call {call_id!r} awaiting approval (list them: pais approvals {base})"
+        )
+    if len(found) > 1:
+        raise CliError(
+            f"calls {call_id!r} await approval in several sessions ({', '.join(found)}): name one with --session"
+        )
+    return found[0]
+
+
+def _ids(value: object) -> list[str]:
+    """A JSON list of ids (`pending_approvals`, `awaiting`) as strings; [] when absent."""
+    return [str(item) for item in cast(list[object], value)] if isinstance(value, list) else []
+
+
+def _deadline(deadline: object, *, expired: bool) -> str:
+    if not isinstance(deadline, int | float):
+        return "-"
+    shown = datetime.fromtimestamp(deadline, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    return f"{shown} (passed)" if expired else shown
 
 
 def describe_progress(progress: Mapping[str, Any]) -> str:
@@ -142,9 +246,10 @@ class _StreamView:
         return Group(self._text, Spinner("dots", Text(self._status, style="dim")))
 
 
-def _render_stream(response: httpx2.Response) -> str | None:
-    """Render an SSE chat stream; returns the session id the chunks carry, if any."""
+def _render_stream(response: httpx2.Response) -> tuple[str | None, list[str]]:
+    """Render an SSE chat stream; returns the session id the chunks carry, if any, and the calls awaiting approval."""
     session_id: str | None = None
+    pending: list[str] = []
     with _StreamView() as view:
         for event in httpx2.EventSource(response):
             if event.data == "[DONE]":
@@ -153,6 +258,7 @@ def _render_stream(response: httpx2.Response) -> str | None:
             if "error" in chunk:
                 raise CliError(f"the agent failed mid-stream: {_error_text(chunk)}")
             session_id = chunk.get("session_id") or session_id
+            pending += _ids(chunk.get("pending_approvals"))
             if progress := chunk.get("progress"):
                 view.progress(progress)
             choices: list[dict[str, Any]] = chunk.get("choices") or []
@@ -160,7 +266,7 @@ def _render_stream(response: httpx2.Response) -> str | None:
                 delta: dict[str, Any] = choice.get("delta") or {}
                 if content := delta.get("content"):
                     view.token(str(content))
-    return session_id
+    return session_id, pending
 
 
 def _memory_page(url: str, kind: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:

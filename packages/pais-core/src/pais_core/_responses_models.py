@@ -16,9 +16,13 @@ __all__ = [
     "FunctionTool",
     "InputContent",
     "InputItem",
+    "McpApprovalRequestItem",
+    "McpApprovalResponseItem",
     "MessageItem",
     "NamedFunctionChoice",
     "OutputFunctionCall",
+    "OutputItem",
+    "OutputMcpApprovalRequest",
     "OutputMessage",
     "OutputText",
     "ResponseObject",
@@ -76,6 +80,30 @@ class FunctionCallOutputItem(BaseModel):
     output: str
 
 
+class McpApprovalRequestItem(BaseModel):
+    """A call awaiting approval, as an earlier response listed it (a client keeping the conversation itself)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["mcp_approval_request"] = "mcp_approval_request"
+    id: str
+    name: str
+    arguments: str
+    server_label: str | None = None
+
+
+class McpApprovalResponseItem(BaseModel):
+    """A person's decision on a call awaiting approval (`mcp_approval_request`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: Literal["mcp_approval_response"] = "mcp_approval_response"
+    id: str | None = None
+    approval_request_id: str
+    approve: bool
+    reason: str | None = None
+
+
 def _item_kind(value: Any) -> str:
     kind: object = cast(dict[str, Any], value).get("type") if isinstance(value, dict) else getattr(value, "type", None)
     return kind if isinstance(kind, str) else "message"  # an item without `type` is a message
@@ -84,7 +112,9 @@ def _item_kind(value: Any) -> str:
 InputItem = Annotated[
     Annotated[MessageItem, Tag("message")]
     | Annotated[FunctionCallItem, Tag("function_call")]
-    | Annotated[FunctionCallOutputItem, Tag("function_call_output")],
+    | Annotated[FunctionCallOutputItem, Tag("function_call_output")]
+    | Annotated[McpApprovalRequestItem, Tag("mcp_approval_request")]
+    | Annotated[McpApprovalResponseItem, Tag("mcp_approval_response")],
     Discriminator(_item_kind),
 ]
 
@@ -162,6 +192,21 @@ class OutputFunctionCall(BaseModel):
     status: Literal["in_progress", "completed"] = "completed"
 
 
+class OutputMcpApprovalRequest(BaseModel):
+    """A call that waits for a person's approval (answered with an `mcp_approval_response` input item)."""
+
+    type: Literal["mcp_approval_request"] = "mcp_approval_request"
+    id: str
+    """The call's id: the `approval_request_id` of its decision."""
+    name: str
+    arguments: str
+    server_label: str
+    """Where the tool lives: the agent's name (PAIS decides on every tool of the agent, not only MCP ones)."""
+
+
+OutputItem = OutputMessage | OutputFunctionCall | OutputMcpApprovalRequest
+
+
 class ResponseUsage(BaseModel):
     input_tokens: int
     output_tokens: int
@@ -178,7 +223,7 @@ class ResponseObject(BaseModel):
     created_at: int = Field(default_factory=lambda: int(time.time()))
     status: Literal["in_progress", "completed", "incomplete", "failed"] = "completed"
     model: str
-    output: list[OutputMessage | OutputFunctionCall] = Field(default_factory=list[OutputMessage | OutputFunctionCall])
+    output: list[OutputItem] = Field(default_factory=list[OutputItem])
     usage: ResponseUsage | None = None
     previous_response_id: str | None = None
     instructions: str | None = None

@@ -351,6 +351,28 @@ class A2ATasks:
         inp = RunInput(session_id=task.context_id, prompt="", depth=depth, cancellation=token, tool_results=results)
         return self._launch(TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None), inp)
 
+    async def resume_decided(self, context_id: str) -> TaskRun | None:
+        """Resume the context's `input-required` task once its calls were decided by id (`POST /approvals/{id}`
+        keeps the decisions with the paused run); None when no task of the context awaits approval.
+
+        Raises:
+            A2AError: the task was resumed meanwhile (by an A2A message with decisions).
+        """
+        waiting: Task | None = None
+        cursor: str | None = None
+        while True:
+            page = await self.memory.list_tasks(context_id=context_id, cursor=cursor, limit=1000)
+            tasks = (Task.model_validate(record) for record in page.items)
+            waiting = next((t for t in reversed(list(tasks)) if t.status.state == "input-required"), waiting)
+            if (cursor := page.next_cursor) is None:
+                break
+        if waiting is None:
+            return None
+        decided = Message(
+            role="user", parts=[DataPart(data={"decisions": {}})], taskId=waiting.id, contextId=context_id
+        )
+        return await self._decided(decided, depth=0, stream=False)
+
     async def start_goal(self, goal: str) -> TaskRun | None:
         """Start `goal` as an autonomous task unless a replica of this agent already did (None then).
 

@@ -22,7 +22,8 @@ Design (DESIGN.md section 9):
   approval arrive in `DeferredToolRequests.approvals` (`PendingCall.kind == "approval"`), decisions
   (`tool` messages `{"approved": bool, "reason"?}`) become `DeferredToolResults.approvals`, and the
   same stored `PausedRun` carries them across replicas, with who asked and the approval deadline
-  past which they count as denied.
+  past which they count as denied. Decisions made one by one (`POST /approvals/{id}`,
+  `_approval_decisions`) are kept in `PausedRun.decisions` until the last one resumes the run.
 - **Across agents.** A sub-agent reached through `delegate_to_<name>` that pauses for approval makes
   the delegate call raise `ApprovalRequired` with the sub-agent's pending calls in its metadata
   (`pais_delegation`'s `_paused`). The run pauses with one `PendingCall(kind="delegated")` per such
@@ -109,6 +110,10 @@ class PausedRun:
     """Who asked: the verified caller of the paused turn (None for the static API key)."""
     metadata: dict[str, dict[str, Any]] = field(default_factory=dict[str, dict[str, Any]])
     """`DeferredToolRequests.metadata` of the pause, by tool call id (a paused delegation's task)."""
+    system: str | None = None
+    """The paused turn's own system text (a resume by approval id has no request to repeat it)."""
+    decisions: dict[str, str] = field(default_factory=dict[str, str])
+    """Decisions recorded one by one (`POST /approvals/{id}`): call id -> `{"approved": bool, "reason"?}` text."""
 
     @property
     def approvals(self) -> list[PendingCall]:
@@ -203,12 +208,14 @@ def _arguments(call: ToolCallPart) -> str:
 def deferred_results(paused: PausedRun, answers: Mapping[str, str]) -> DeferredToolResults:
     """The client's answers (`tool_call_id` -> result text, or a decision) to a paused run's calls.
 
+    Decisions recorded on the paused run count as answers and are final (they win over the request's).
     Past the approval deadline every call awaiting approval is denied, whatever the answers say.
 
     Raises:
         BadRequestError: an answer for a call that is not pending, a pending call left unanswered,
             or a decision that is not `{"approved": bool, "reason"?: str}`.
     """
+    answers = {**answers, **paused.decisions}
     if unknown := sorted(set(answers) - {call.id for call in paused.pending}):
         raise BadRequestError(f"no pending tool call has id {unknown[0]!r}", param="messages")
     expired = paused.expired()

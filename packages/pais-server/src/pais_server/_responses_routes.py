@@ -4,15 +4,16 @@ A thin translation: the request's `input` items become the same conversation a c
 (`split_conversation`), `instructions` join the system text, `previous_response_id` names the memory
 session of a stored response, function tools are client tools (`_deferred`), `text.format` is
 structured output; the run's events become the Responses stream events. Limits, memory, errors and
-the runner are chat's.
+the runner are chat's. Calls awaiting a person's approval are `mcp_approval_request` output items, and
+`mcp_approval_response` input items decide them (like chat's `tool` messages `{"approved", "reason"}`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from typing import Any, cast
 
 from fastapi import APIRouter, Request
@@ -28,12 +29,16 @@ from pais_core import (
     FunctionTool,
     InputItem,
     JsonSchemaFormat,
+    McpApprovalRequestItem,
+    McpApprovalResponseItem,
     MessageItem,
     NamedFunction,
     NamedFunctionChoice,
     NamedToolChoice,
     NotFoundError,
     OutputFunctionCall,
+    OutputItem,
+    OutputMcpApprovalRequest,
     OutputMessage,
     OutputText,
     PaisError,
@@ -52,7 +57,8 @@ from ._chat_params import client_tools
 from ._conversation import split_conversation
 from ._deps import RuntimeDep, runtime_of
 from ._http_errors import error_responses
-from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
+from ._sse import relay
 from ._structured_output import structured_output
 
 __all__ = ["router"]
@@ -117,9 +123,11 @@ async def create_response(body: ResponsesRequest, request: Request) -> Response:
     )
     headers = {"X-Session-ID": session_id}
     if body.stream:
-        return await _stream(runtime.runner, runtime.memory if body.store else None, inp, shell)
+        return await _stream(
+            runtime.runner, runtime.memory if body.store else None, inp, _Events(shell, runtime.settings.agent_name)
+        )
     result = await runtime.runner.run(inp)
-    response = _completed(shell, result, _output_items(result))
+    response = _completed(shell, result, _output_items(result, runtime.settings.agent_name))
     if body.store:
         await runtime.memory.put_response(response.id, response.model_dump_json().encode())
     return Response(response.model_dump_json(), media_type="application/json", headers=headers)
@@ -160,15 +168,21 @@ def _chat_messages(items: str | list[InputItem]) -> list[ChatMessage]:
     for item in items:
         if isinstance(item, MessageItem):
             messages.append(ChatMessage(role=item.role, content=item.text()))
-        elif item.type == "function_call":
-            call = ToolCall(id=item.call_id, function=ToolCallFunction(name=item.name, arguments=item.arguments))
+        elif isinstance(item, McpApprovalResponseItem):
+            decision = {"approved": item.approve, **({"reason": item.reason} if item.reason else {})}
+            messages.append(
+                ChatMessage(role="tool", tool_call_id=item.approval_request_id, content=json.dumps(decision))
+            )
+        elif item.type == "function_call_output":
+            messages.append(ChatMessage(role="tool", tool_call_id=item.call_id, content=item.output))
+        else:
+            call_id = item.id if isinstance(item, McpApprovalRequestItem) else item.call_id
+            call = ToolCall(id=call_id, function=ToolCallFunction(name=item.name, arguments=item.arguments))
             last = messages[-1] if messages else None
             if last is not None and last.role == "assistant" and last.tool_calls is not None:
                 last.tool_calls.append(call)
             else:
                 messages.append(ChatMessage(role="assistant", tool_calls=[call]))
-        else:
-            messages.append(ChatMessage(role="tool", tool_call_id=item.call_id, content=item.output))
     if not messages:
         raise BadRequestError("input has no items", param="input")
     return messages
@@ -203,24 +217,26 @@ def _response_format(text: TextConfig | None) -> ResponseFormat | None:
     return ResponseFormat(type="json_schema", json_schema=schema)
 
 
-def _output_items(result: RunResult, message_id: str | None = None) -> list[OutputMessage | OutputFunctionCall]:
-    items: list[OutputMessage | OutputFunctionCall] = []
+def _output_items(result: RunResult, server_label: str, message_id: str | None = None) -> list[OutputItem]:
+    """The answer's text, then the calls it paused on: client tools' function calls and calls awaiting approval."""
+    items: list[OutputItem] = []
     if result.output or not result.tool_calls:
         message = OutputMessage(content=[OutputText(text=result.output)])
         if message_id is not None:
             message.id = message_id
         items.append(message)
-    items += [_function_call(call) for call in result.tool_calls]
+    for call in result.tool_calls:
+        name, arguments = call.function.name, call.function.arguments
+        if call.id in result.pending_approvals:
+            items.append(
+                OutputMcpApprovalRequest(id=call.id, name=name, arguments=arguments, server_label=server_label)
+            )
+        else:
+            items.append(OutputFunctionCall(call_id=call.id, name=name, arguments=arguments))
     return items
 
 
-def _function_call(call: ToolCall) -> OutputFunctionCall:
-    return OutputFunctionCall(call_id=call.id, name=call.function.name, arguments=call.function.arguments)
-
-
-def _completed(
-    shell: ResponseObject, result: RunResult, output: list[OutputMessage | OutputFunctionCall]
-) -> ResponseObject:
+def _completed(shell: ResponseObject, result: RunResult, output: list[OutputItem]) -> ResponseObject:
     usage = result.usage
     incomplete = {"length": "max_output_tokens", "content_filter": "content_filter"}.get(result.finish_reason)
     return shell.model_copy(
@@ -240,8 +256,9 @@ def _completed(
 class _Events:
     """Renders run events as the Responses API's typed server-sent events."""
 
-    def __init__(self, shell: ResponseObject) -> None:
+    def __init__(self, shell: ResponseObject, server_label: str) -> None:
         self.shell = shell
+        self.server_label = server_label
         self.sequence = 0
         self.message_id: str | None = None
 
@@ -260,7 +277,7 @@ class _Events:
         return lines + self.event("response.output_text.delta", **position, delta=delta, logprobs=[])
 
     def finish(self, result: RunResult) -> tuple[str, ResponseObject]:
-        output = _output_items(result, self.message_id)
+        output = _output_items(result, self.server_label, self.message_id)
         lines = ""
         for index, item in enumerate(output):
             if isinstance(item, OutputMessage):
@@ -270,12 +287,14 @@ class _Events:
                 part = item.content[0]
                 lines += self.event("response.output_text.done", **position, text=part.text, logprobs=[])
                 lines += self.event("response.content_part.done", **position, part=part.model_dump())
-            else:
+            elif isinstance(item, OutputFunctionCall):
                 added = item.model_copy(update={"status": "in_progress", "arguments": ""})
                 lines += self.event("response.output_item.added", output_index=index, item=added.model_dump())
                 position = {"item_id": item.id, "output_index": index}
                 lines += self.event("response.function_call_arguments.delta", **position, delta=item.arguments)
                 lines += self.event("response.function_call_arguments.done", **position, arguments=item.arguments)
+            else:  # a call awaiting approval: announced whole, no intermediate events
+                lines += self.event("response.output_item.added", output_index=index, item=item.model_dump())
             lines += self.event("response.output_item.done", output_index=index, item=item.model_dump())
         response = _completed(self.shell, result, output)
         kind = "response.completed" if response.status == "completed" else "response.incomplete"
@@ -291,49 +310,31 @@ class _Events:
         )
 
 
-_END = object()
-
-
-async def _stream(runner: AgentRunner, memory: Memory | None, inp: RunInput, shell: ResponseObject) -> Response:
+async def _stream(runner: AgentRunner, memory: Memory | None, inp: RunInput, events: _Events) -> Response:
     """Start the run; an error before its first event is a normal error response, later ones an `error` event."""
-    queue: asyncio.Queue[object] = asyncio.Queue()
 
-    async def produce() -> None:
-        try:
-            async for event in runner.stream(inp):
-                queue.put_nowait(event)
-        except PaisError as exc:
-            queue.put_nowait(exc)
-        finally:
-            queue.put_nowait(_END)
+    async def produce(send: Callable[[RunEvent], None]) -> None:
+        async for event in runner.stream(inp):
+            send(event)
 
-    producer = asyncio.get_running_loop().create_task(produce())
-    first = await queue.get()
-    if isinstance(first, PaisError):
-        await producer
-        raise first
-    events = _Events(shell)
+    run = await relay(produce)
 
     async def body() -> AsyncIterator[str]:
-        try:
+        async with aclosing(run):
             yield events.start()
-            item = first
-            while item is not _END:
-                if isinstance(item, TextDelta):
-                    yield events.text_delta(item.text)
-                elif isinstance(item, ToolProgress):  # the agent's own tools and delegations: never output text
-                    yield events.event("pais.progress", progress=item.progress.model_dump(exclude_none=True))
-                elif isinstance(item, RunResult):
-                    lines, response = events.finish(item)
-                    if memory is not None:
-                        await memory.put_response(response.id, response.model_dump_json().encode())
-                    yield lines
-                elif isinstance(item, PaisError):
-                    yield events.event("error", code=item.code, message=item.message, param=item.param)
-                item = await queue.get()
-        finally:
-            if not producer.done():
-                producer.cancel()
+            try:
+                async for item in run:
+                    if isinstance(item, TextDelta):
+                        yield events.text_delta(item.text)
+                    elif isinstance(item, ToolProgress):  # the agent's own tools and delegations: never output text
+                        yield events.event("pais.progress", progress=item.progress.model_dump(exclude_none=True))
+                    else:
+                        lines, response = events.finish(item)
+                        if memory is not None:
+                            await memory.put_response(response.id, response.model_dump_json().encode())
+                        yield lines
+            except PaisError as exc:
+                yield events.event("error", code=exc.code, message=exc.message, param=exc.param)
 
     headers = {"X-Session-ID": inp.session_id, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -440,16 +440,19 @@ class AgentRunner:
                         logger.warning("could not send denials down a dropped delegation: %s", exc)
 
     async def _record_decisions(self, inp: RunInput, paused: PausedRun, decisions: Mapping[str, object]) -> None:
-        """Memory's `approval_decided` events for the paused run's calls awaiting approval."""
-        if not paused.approvals:
-            return
-        by = inp.principal.id if inp.principal is not None else None
+        """Memory's `approval_decided` events for the paused run's calls awaiting approval.
+
+        A decision recorded by id (`POST /approvals/{id}`) has its event already, unless it came too late.
+        """
         timed_out = paused.expired()
+        by = inp.principal.id if inp.principal is not None else None
         events = [
             approval_decided(call.id, call.tool, decisions.get(call.id), principal=by, timed_out=timed_out)
             for call in paused.approvals
+            if timed_out or call.id not in paused.decisions
         ]
-        await self.memory.append(inp.session_id, events)
+        if events:
+            await self.memory.append(inp.session_id, events)
 
     def _run_kwargs(
         self,
@@ -530,6 +533,7 @@ class AgentRunner:
             tools=turn.client_tools,
             principal=principal.id if principal is not None else None,
             metadata=requests.metadata,
+            system=turn.inp.system,
         )
         if paused.approvals:
             paused.approval_deadline = paused.paused_at + self.settings.approval_timeout_seconds

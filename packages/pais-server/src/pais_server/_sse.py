@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import aclosing
-from typing import cast
+from functools import partial
+from typing import Any, TypeVar, cast
 
 from fastapi.sse import EventSourceResponse, format_sse_event
 
@@ -25,12 +26,13 @@ from pais_core import (
 from ._run_log import RunLogWriter
 from ._runner import AgentRunner, FinishReason, RunEvent, RunInput, TextDelta, ToolProgress
 
-__all__ = ["event_stream", "stream_completion"]
+__all__ = ["event_stream", "relay", "stream_completion"]
 
 # What FastAPI's own SSE path operations send: no caching, and no buffering in nginx-style proxies.
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 _END = object()
+_T = TypeVar("_T")
 _KAOS_ACTIONS = {"tool_call": "tool_call", "delegation": "delegate"}
 """Progress types sent as content with `STREAM_PROGRESS=content`, and the `action` KAOS reads for each."""
 
@@ -129,6 +131,53 @@ class _Chunks:
                 yield self._json(usage)
 
 
+async def relay(
+    produce: Callable[[Callable[[_T], None]], Coroutine[Any, Any, None]],
+    *,
+    detach: Callable[[Coroutine[Any, Any, None]], None] | None = None,
+) -> AsyncGenerator[_T]:
+    """Run `produce(send)` in a task of its own and stream what it sends, once the first item is known.
+
+    A `PaisError` it raises before sending anything is raised here, so the route still answers with
+    the error's status; one raised later is raised by the returned generator. The task runs apart from
+    the response because a run's timeout and session lock belong to the task that entered them. With
+    `detach` (`runner.in_background`) it outlives a client that goes away; without, closing the
+    returned generator cancels it.
+    """
+    queue: asyncio.Queue[object] = asyncio.Queue()
+
+    async def pump() -> None:
+        try:
+            await produce(queue.put_nowait)
+        except PaisError as exc:
+            queue.put_nowait(exc)
+        finally:
+            queue.put_nowait(_END)
+
+    task: asyncio.Task[None] | None = None
+    if detach is not None:
+        detach(pump())
+    else:
+        task = asyncio.get_running_loop().create_task(pump())
+    first = await queue.get()
+    if isinstance(first, PaisError):
+        raise first
+
+    async def items() -> AsyncGenerator[_T]:
+        try:
+            item = first
+            while item is not _END:
+                if isinstance(item, PaisError):
+                    raise item
+                yield cast(_T, item)
+                item = await queue.get()
+        finally:
+            if task is not None and not task.done():
+                task.cancel()
+
+    return items()
+
+
 async def stream_completion(
     runner: AgentRunner, inp: RunInput, *, model: str, include_usage: bool
 ) -> EventSourceResponse:
@@ -140,18 +189,18 @@ async def stream_completion(
     resumes the stream on any replica. A client that disconnects does not stop the run: it
     finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn.
     """
-    queue: asyncio.Queue[object] = asyncio.Queue()
     chunks = _Chunks(model, inp.session_id, runner.settings.stream_progress)
     log = RunLogWriter(runner.memory, chunks.id)
-    sent = 0
 
-    def send(payload: str) -> None:
-        nonlocal sent
-        sent += 1
-        queue.put_nowait((str(sent), payload))
-        log.emit({"seq": sent, "data": payload}, final=payload == "[DONE]")
+    async def produce(deliver: Callable[[tuple[str, str]], None]) -> None:
+        sent = 0
 
-    async def produce() -> None:
+        def send(payload: str) -> None:
+            nonlocal sent
+            sent += 1
+            deliver((str(sent), payload))
+            log.emit({"seq": sent, "data": payload}, final=payload == "[DONE]")
+
         try:
             async for event in runner.stream(inp):
                 if not sent:
@@ -160,25 +209,14 @@ async def stream_completion(
                     send(payload)
         except PaisError as exc:
             if not sent:
-                queue.put_nowait(exc)
-                return
+                raise
             send(ErrorBody.of(exc.message, exc.error_type, exc.code).model_dump_json(exclude_none=True))
         finally:
             if sent:  # also when the server stops the run: the log always ends
                 send("[DONE]")
-            queue.put_nowait(_END)
             await log.close()
 
-    runner.in_background(produce(), name=f"chat-stream-{chunks.id}")
-    first = await queue.get()
-    if isinstance(first, PaisError):
-        raise first
-
-    async def payloads() -> AsyncGenerator[tuple[str, str]]:
-        item = first
-        while item is not _END:
-            yield cast(tuple[str, str], item)
-            item = await queue.get()
-
+    detach = partial(runner.in_background, name=f"chat-stream-{chunks.id}")
+    payloads = await relay(produce, detach=detach)
     headers = {"X-Session-ID": inp.session_id, "X-Completion-ID": chunks.id}
-    return event_stream(payloads(), headers=headers)
+    return event_stream(payloads, headers=headers)
