@@ -148,6 +148,24 @@ def test_a_workers_pending_call_pauses_the_orchestrator_and_runs_once_approved(
     assert [t["status"]["state"] for t in worker_tasks] == ["completed"]
 
 
+def test_a_workers_call_is_decided_by_id_on_the_orchestrator(
+    agents: dict[str, AgentProcess], tools: McpTestServer
+) -> None:
+    orchestrator, session = agents["orchestrator"], f"by-id-{uuid.uuid4().hex[:8]}"
+    [call_id] = chat(orchestrator, [{"role": "user", "content": "@worker-b by-id"}], session)["pending_approvals"]
+
+    decided = orchestrator.http.post(
+        f"/approvals/{call_id}", params={"session_id": session, "wait": 60}, json={"approved": True}
+    )
+
+    assert decided.status_code == 200, decided.text
+    assert (decided.json()["status"], decided.json()["output"]) == ("completed", f"{RESULT_PREFIX} worker-b: by-id #1")
+    assert echoed(tools, "by-id") == ["by-id #1"]
+    again = orchestrator.http.post(f"/approvals/{call_id}", params={"session_id": session}, json={"approved": True})
+    assert again.status_code == 409
+    assert echoed(tools, "by-id") == ["by-id #1"]
+
+
 def test_a_denied_workers_call_never_runs_and_the_reason_reaches_the_workers_model(
     agents: dict[str, AgentProcess], models: dict[str, ScriptedModelServer], tools: McpTestServer
 ) -> None:
