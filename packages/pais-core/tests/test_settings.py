@@ -257,6 +257,9 @@ def test_identity_settings_parse(tmp_path: Path) -> None:
     assert settings.mcp_servers[0].auth == "forward"
     assert settings.sub_agents[0].auth is None
     assert Settings.from_env(_env()).read_scope == "agent"
+    assert settings.agent_identity == settings.agent_name  # AGENT_AUTH_IDENTITY unset
+    pinned = Settings.from_env(_env(AGENT_AUTH_IDENTITY="kaos://agent/pinned-id"))
+    assert pinned.agent_identity == "kaos://agent/pinned-id"
 
 
 @pytest.mark.parametrize(
@@ -275,6 +278,8 @@ def test_identity_settings_parse(tmp_path: Path) -> None:
             "w exchanges tokens",
         ),
         ({"AGENT_SUB_AGENTS": "w:http://w", "SUB_AGENT_W_AUTH": "steal"}, "SUB_AGENT_W_AUTH", "expected one of"),
+        ({"AGENT_AUTH_IDENTITY": "api-key"}, "AGENT_AUTH_IDENTITY", "names static-key callers"),
+        ({"AGENT_NAME": "api-key"}, "AGENT_AUTH_IDENTITY", "must be set"),
     ],
 )
 def test_invalid_identity_settings_name_the_variable(env: dict[str, str], variable: str, fragment: str) -> None:

@@ -69,10 +69,10 @@ def test_a_valid_token_is_accepted_and_its_principal_is_known_to_the_run(
     assert lowercase.status_code == 200
 
 
-def test_the_static_key_keeps_working_beside_tokens(verified: Served) -> None:
+def test_the_static_key_keeps_working_beside_tokens_as_its_own_principal(verified: Served) -> None:
     response = _chat(verified, "static-key")
     assert response.status_code == 200
-    assert response.json()["choices"][0]["message"]["content"] == "nobody"
+    assert response.json()["choices"][0]["message"]["content"] == "api-key"
 
 
 @pytest.mark.parametrize(
@@ -83,6 +83,8 @@ def test_the_static_key_keeps_working_beside_tokens(verified: Served) -> None:
         ("wrong_issuer", "invalid token: wrong issuer"),
         ("foreign_key", "invalid token: signed with an unknown key"),
         ("garbage", "invalid token: not a signed JWT"),
+        ("static_key_principal", "invalid token: the principal 'api-key' is reserved"),
+        ("agent_itself", "invalid token: the principal 'test-agent' is reserved"),
     ],
 )
 def test_bad_tokens_get_401_invalid_token(verified: Served, idp: IdentityProvider, case: str, reason: str) -> None:
@@ -93,6 +95,8 @@ def test_bad_tokens_get_401_invalid_token(verified: Served, idp: IdentityProvide
             "wrong_issuer": idp.issue("alice", audience=AUDIENCE, issuer="https://evil.example"),
             "foreign_key": stranger.issue("alice", audience=AUDIENCE, issuer=idp.issuer),
             "garbage": "not-a-token",
+            "static_key_principal": idp.issue("api-key", audience=AUDIENCE),
+            "agent_itself": idp.issue("test-agent", audience=AUDIENCE),
         }[case]
     response = _chat(verified, token)
     assert response.status_code == 401

@@ -15,6 +15,7 @@ from pais_testing.scripted_model import ScriptedModelServer
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(180)]
 
 AUDIENCE = "shared-agent"
+STATIC_KEY = "static-key"
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +35,17 @@ def pair(idp: IdentityProvider) -> Iterator[list[str]]:
             AUTH_ISSUER=idp.issuer,
             AUTH_AUDIENCE=AUDIENCE,
             AUTH_ADMIN_CLAIM="roles=pais-admin",
+            AGENT_API_KEY=STATIC_KEY,
         )
         with replicas(2, env) as urls:
             yield urls
 
 
 class Caller:
-    """One principal's HTTP client, against either replica."""
+    """One principal's HTTP client, against either replica (with the static key when `token` is given)."""
 
-    def __init__(self, idp: IdentityProvider, name: str, **claims: Any) -> None:
-        token = idp.issue(name, audience=AUDIENCE, **claims)
+    def __init__(self, idp: IdentityProvider, name: str, *, token: str | None = None, **claims: Any) -> None:
+        token = token or idp.issue(name, audience=AUDIENCE, **claims)
         self.http = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def chat(self, url: str, session_id: str, prompt: str) -> httpx.Response:
@@ -72,6 +74,7 @@ def callers(idp: IdentityProvider, pair: list[str]) -> Iterator[dict[str, Caller
         "alice": Caller(idp, "alice"),
         "bob": Caller(idp, "bob"),
         "root": Caller(idp, "root", roles=["pais-admin"]),
+        "key": Caller(idp, "api-key", token=STATIC_KEY),
     }
     yield found
     for caller in found.values():
@@ -117,3 +120,35 @@ def test_alice_cannot_get_cancel_continue_or_list_bobs_tasks(pair: list[str], ca
         assert task_id not in listed
         assert bob.rpc(url, "tasks/get", {"id": task_id})["result"]["id"] == task_id
         assert {task_id, mine} <= {task["id"] for task in root.rpc(url, "tasks/list", {})["result"]["tasks"]}
+
+
+def test_the_static_key_is_its_own_principal(
+    idp: IdentityProvider, pair: list[str], callers: dict[str, Caller]
+) -> None:
+    alice, key, root = callers["alice"], callers["key"], callers["root"]
+    first, second = pair
+    assert key.chat(first, "key-chat", "hello").status_code == 200
+    task_id = key.rpc(second, "message/send", _send("key-ctx", "task please"))["result"]["id"]
+    assert alice.chat(first, "alice-own", "hi").status_code == 200
+    for url in pair:
+        # a verified caller can neither claim nor read what the static key started
+        assert alice.chat(url, "key-chat", "mine now").status_code == 404
+        assert alice.http.get(f"{url}/memory/events", params={"session_id": "key-chat"}).status_code == 404
+        assert alice.rpc(url, "tasks/get", {"id": task_id})["error"]["code"] == -32001
+        assert alice.rpc(url, "message/send", _send("key-ctx", "hijack"))["error"]["code"] == -32001
+        assert not {"key-chat", "key-ctx"} & set(alice.sessions(url))
+        # the static key lists and reads its own (MEMORY_READ_SCOPE=principal), and nobody else's
+        assert {"key-chat", "key-ctx"} <= set(key.sessions(url))
+        assert "alice-own" not in key.sessions(url)
+        assert key.http.get(f"{url}/memory/events", params={"session_id": "alice-own"}).status_code == 404
+        assert key.chat(url, "alice-own", "let me in").status_code == 404
+        assert key.rpc(url, "tasks/get", {"id": task_id})["result"]["id"] == task_id
+        assert {"key-chat", "key-ctx", "alice-own"} <= set(root.sessions(url))
+    # its sessions stay its own: the key continues them on either replica
+    assert key.chat(second, "key-chat", "again").status_code == 200
+    # a token cannot pose as the static key's principal
+    impostor = Caller(idp, "api-key")
+    refused = impostor.http.get(f"{first}/memory/events", params={"session_id": "key-chat"})
+    impostor.http.close()
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "invalid token: the principal 'api-key' is reserved"

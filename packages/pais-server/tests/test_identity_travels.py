@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from pais_core import Settings
 from pais_server import create_app
 
-from .conftest import ServeFactory
+from .conftest import Served, ServeFactory
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -192,3 +193,99 @@ def test_a_refused_exchange_fails_the_delegation_and_leaks_no_token(
     for text in (response.text, events.text):
         assert caller not in text
         assert agent_token not in text
+
+
+AGENT_IDENTITY = "kaos://agent/identity-tests/orchestrator"
+GOAL = "goal-of-the-agent"
+
+
+def _rpc(served: Served, token: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    response = served.http.post("/", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _ended(served: Served, token: str, task_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        task = _rpc(served, token, "tasks/get", {"id": task_id})["result"]
+        if task["status"]["state"] in ("completed", "failed", "canceled"):
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {task_id} did not end")
+
+
+def test_autonomous_tasks_act_for_whoever_started_them_and_the_goal_for_the_agent(
+    serve_pais: ServeFactory, idp: IdentityProvider, worker: tuple[str, HeaderRecorder], tools: McpTestServer
+) -> None:
+    worker_url, worker_headers = worker
+    exchange = {"issuer": idp.issuer, "token_endpoint": idp.token_url, "targets": ["worker"]}
+    orchestrator = serve_pais(
+        Agent(FunctionModel(_use_tools_then_answer)),
+        auth_jwks_url=idp.jwks_url,
+        auth_issuer=idp.issuer,
+        auth_audience="orchestrator",
+        auth_admin_claim="roles=pais-admin",
+        agent_auth_identity=AGENT_IDENTITY,
+        agent_api_key="static-key",
+        agent_auth_client_id=AGENT_CLIENT,
+        agent_auth_client_secret=AGENT_SECRET,
+        token_exchange=json.dumps(exchange),
+        sub_agents=[{"name": "worker", "url": worker_url}],
+        mcp_servers=[{"name": "tools", "url": tools.base_url, "auth": "forward"}],
+        autonomous_goal=GOAL,
+        task_max_iterations=1,
+    )
+    alice, bob = (idp.issue(name, audience="orchestrator") for name in ("alice", "bob"))
+    admin = idp.issue("root", audience="orchestrator", roles=["pais-admin"])
+    message = {
+        "role": "user",
+        "messageId": "m-auto",
+        "contextId": "alice-auto",
+        "parts": [{"kind": "text", "text": "alice-auto"}],
+    }
+    started = _rpc(orchestrator, alice, "message/send", {"message": message, "configuration": {"mode": "autonomous"}})
+    task_id = started["result"]["id"]
+    task = _ended(orchestrator, alice, task_id)
+    assert task["status"]["state"] == "completed", task
+    assert task["events"][0] == {**task["events"][0], "type": "task.submitted", "data": {"by": "alice"}}
+    for method in ("tasks/get", "tasks/cancel"):
+        assert _rpc(orchestrator, bob, method, {"id": task_id})["error"]["code"] == -32001
+    listed = _rpc(orchestrator, bob, "tasks/list", {})["result"]["tasks"]
+    assert task_id not in [t["id"] for t in listed]
+
+    # alice's run called the MCP server with her token and the worker with her token exchanged
+    (echo,) = [r for r in tools.requests() if '"tools/call"' in r["body"] and '"alice-auto"' in r["body"]]
+    assert echo["headers"]["authorization"] == f"Bearer {alice}"
+    assert _claims(echo["headers"]["x-agent-authorization"])["sub"] == AGENT_CLIENT
+    (delegated,) = [h for h in worker_headers.seen if h.get("x-session-id") == "alice-auto/worker"]
+    exchanged = idp.decode(delegated["authorization"].removeprefix("Bearer "), audience="worker")
+    assert (exchanged["sub"], exchanged["act"]) == ("alice", {"sub": AGENT_CLIENT})
+
+    # the start-up goal is the agent's own task, run with the agent's own token as the subject
+    tasks = _rpc(orchestrator, admin, "tasks/list", {})["result"]["tasks"]
+    (goal,) = [t for t in tasks if t["history"][0]["parts"][0]["text"] == GOAL]
+    goal = _ended(orchestrator, admin, goal["id"])
+    assert goal["status"]["state"] == "completed", goal
+    assert goal["events"][0]["data"] == {"by": AGENT_IDENTITY}
+    for caller in (alice, bob):
+        assert _rpc(orchestrator, caller, "tasks/get", {"id": goal["id"]})["error"]["code"] == -32001
+        assert _rpc(orchestrator, caller, "tasks/cancel", {"id": goal["id"]})["error"]["code"] == -32001
+    for operator in (admin, "static-key"):  # the agent's operators reach its own task (it has ended: not cancelable)
+        assert _rpc(orchestrator, operator, "tasks/get", {"id": goal["id"]})["result"]["id"] == goal["id"]
+        assert _rpc(orchestrator, operator, "tasks/cancel", {"id": goal["id"]})["error"]["code"] == -32002
+    assert _rpc(orchestrator, "static-key", "tasks/get", {"id": task_id})["error"]["code"] == -32001
+    (echo,) = [r for r in tools.requests() if '"tools/call"' in r["body"] and f'"{GOAL}"' in r["body"]]
+    assert _claims(echo["headers"]["authorization"])["sub"] == AGENT_CLIENT
+    assert _claims(echo["headers"]["x-agent-authorization"])["sub"] == AGENT_CLIENT
+    (delegated,) = [h for h in worker_headers.seen if h.get("x-session-id") == f"{goal['contextId']}/worker"]
+    exchanged = idp.decode(delegated["authorization"].removeprefix("Bearer "), audience="worker")
+    assert (exchanged["sub"], exchanged["act"]) == (AGENT_CLIENT, {"sub": AGENT_CLIENT})
+
+
+def test_the_card_advertises_the_agents_own_identity(serve_pais: ServeFactory) -> None:
+    card = serve_pais(agent_auth_identity=AGENT_IDENTITY).http.get("/.well-known/agent-card.json").json()
+    (extension,) = card["capabilities"]["extensions"]
+    assert extension["uri"] == "urn:pais:extension:agent-identity:v1"
+    assert extension["params"] == {"identity": AGENT_IDENTITY}

@@ -65,6 +65,7 @@ from ._errors import (
 )
 from ._identity import (
     ACTOR_HEADER,
+    API_KEY_PRINCIPAL,
     CredentialProvider,
     OutboundAuth,
     Principal,
@@ -140,6 +141,7 @@ __all__ = [
     "A2A_METHODS",
     "A2A_VERSION_HEADER",
     "ACTOR_HEADER",
+    "API_KEY_PRINCIPAL",
     "KAOS_PROTOCOLS",
     "SEND_MESSAGE_RESULT",
     "STREAM_EVENT",

@@ -32,7 +32,7 @@ from pydantic_core import ErrorDetails
 
 from ._env import EnvReader, check_url
 from ._errors import ConfigError
-from ._identity import OutboundAuth
+from ._identity import API_KEY_PRINCIPAL, OutboundAuth
 
 __all__ = [
     "McpServerSpec",
@@ -265,6 +265,15 @@ class Settings(_Frozen):
         ),
     ] = None
 
+    agent_auth_identity: Annotated[
+        str | None,
+        Var(
+            "the agent's own logical identity (KAOS sets `kaos://agent/<namespace>/<name>`): the principal"
+            " owning the runs it starts itself (`AUTONOMOUS_GOAL`), advertised in the agent card; a token"
+            " naming it is refused",
+            default="`AGENT_NAME`",
+        ),
+    ] = None
     agent_auth_token_file: Annotated[
         str | None,
         Var("file holding the agent's own token (re-read when it changes), sent as `x-agent-authorization`"),
@@ -441,8 +450,9 @@ class Settings(_Frozen):
         ReadScope | None,
         BeforeValidator(_lower),
         Var(
-            "what a verified caller may read: `session` (its own sessions by id, no listings), `principal`"
-            " (also lists its own) or `agent` (every session of the agent); administrators read all",
+            "what a caller (a token's principal, or `api-key` for the static key) may read: `session` (its own"
+            " sessions by id, no listings), `principal` (also lists its own) or `agent` (every session of the"
+            " agent); administrators read all",
             default="`principal` with `AUTH_JWKS_URL`",
         ),
     ] = None
@@ -622,6 +632,8 @@ class Settings(_Frozen):
                 raise ConfigError("AGENT_AUTH_CLIENT_SECRET", "is required with AGENT_AUTH_CLIENT_ID")
             if self.agent_auth_token_endpoint is None and self.token_exchange is None:
                 raise ConfigError("AGENT_AUTH_TOKEN_ENDPOINT", "is required with AGENT_AUTH_CLIENT_ID")
+        if self.agent_identity == API_KEY_PRINCIPAL.id:
+            raise ConfigError("AGENT_AUTH_IDENTITY", f"must be set: {API_KEY_PRINCIPAL.id!r} names static-key callers")
         if self.memory_type == "redis" and self.memory_redis_url is None:
             raise ConfigError("MEMORY_REDIS_URL", "is required when MEMORY_TYPE=redis")
         if self.model_api_url is not None and self.model_name is None:
@@ -648,6 +660,11 @@ class Settings(_Frozen):
     def push_allowed_hosts(self) -> frozenset[str]:
         """`A2A_PUSH_ALLOWED_HOSTS` as a set of lower-cased host names."""
         return frozenset(host.strip().lower() for host in self.a2a_push_allowed_hosts.split(",") if host.strip())
+
+    @property
+    def agent_identity(self) -> str:
+        """`AGENT_AUTH_IDENTITY`, else `AGENT_NAME`: who the agent is when it acts as itself."""
+        return self.agent_auth_identity or self.agent_name
 
     @property
     def read_scope(self) -> ReadScope:

@@ -292,7 +292,8 @@ class A2ATasks:
             metadata=params.metadata,
             autonomous=budgets is not None,
         )
-        task = _with_event(task, "task.submitted")
+        owner = self.access.task_owner()
+        task = _with_event(task, "task.submitted", **({"by": owner} if owner is not None else {}))
         if budgets is not None:
             task = _with_event(_working(task), "task.working", budgets=_budget_data(budgets))
         if webhook is not None:

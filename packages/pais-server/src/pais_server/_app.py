@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic_ai.agent import AbstractAgent
 
-from pais_core import Settings, __version__
+from pais_core import Settings, __version__, principal_scope
 from pais_telemetry import configure, current_telemetry, untraced_requests
 
 from . import (
@@ -32,6 +32,7 @@ from ._http_errors import BodySizeLimit, install_error_handlers
 from ._http_timeouts import uvicorn_options
 from ._runtime import Runtime, open_runtime
 from .auth import JwtVerifier
+from .runtime import goal_principal
 
 __all__ = ["create_app", "serve"]
 
@@ -56,7 +57,8 @@ def create_app(settings: Settings | None = None, agent: AbstractAgent[Any, Any] 
             app.state.runtime = runtime
             app.state.a2a_tasks = a2a_tasks
             if settings.autonomous_goal:
-                await a2a_tasks.start_goal(settings.autonomous_goal)
+                with principal_scope(goal_principal(settings)):  # the goal's task runs as the agent itself
+                    await a2a_tasks.start_goal(settings.autonomous_goal)
             # What start-up built (modules, the agent, schemas) lives as long as the process: keep the
             # cyclic garbage collector from re-scanning it on every full collection under load.
             gc.freeze()

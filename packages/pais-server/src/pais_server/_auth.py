@@ -1,7 +1,8 @@
 """Caller authentication: the static key (`AGENT_API_KEY`) and signed JWTs (`AUTH_JWKS_URL`).
 
 Probes and the agent card stay open. A verified JWT makes its principal the current one for the
-request (and every run, task and outbound call it starts); the static key authenticates without one.
+request (and every run, task and outbound call it starts); the static key makes `API_KEY_PRINCIPAL`
+(`api-key`) the current one, so what its callers start is theirs and no token's.
 """
 
 from __future__ import annotations
@@ -15,7 +16,15 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from pais_core import AuthenticationError, JsonRpcError, JsonRpcErrorCode, JsonRpcResponse, PaisError, principal_scope
+from pais_core import (
+    API_KEY_PRINCIPAL,
+    AuthenticationError,
+    JsonRpcError,
+    JsonRpcErrorCode,
+    JsonRpcResponse,
+    PaisError,
+    principal_scope,
+)
 
 from ._http_errors import error_response
 from .auth import InvalidTokenError, JwtVerifier
@@ -49,7 +58,8 @@ class BearerAuth:
         bearer = credential if scheme.lower() == "bearer" else ""
         # Headers are decoded as latin-1: encoding back gives the bytes the client sent.
         if bearer and self._expected is not None and hmac.compare_digest(bearer.encode("latin-1"), self._expected):
-            await self.app(scope, receive, send)
+            with principal_scope(API_KEY_PRINCIPAL):
+                await self.app(scope, receive, send)
             return
         if bearer and self._verifier is not None:
             try:

@@ -12,7 +12,18 @@ from starlette.requests import Request
 from pais_core import AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Settings, __version__
 from pais_delegation import DelegationToolset
 
-__all__ = ["SkillSource", "agent_tool_skills", "build_card", "delegate_skills", "public_base_url"]
+__all__ = [
+    "IDENTITY_EXTENSION",
+    "SkillSource",
+    "agent_tool_skills",
+    "build_card",
+    "delegate_skills",
+    "public_base_url",
+]
+
+IDENTITY_EXTENSION = "urn:pais:extension:agent-identity:v1"
+"""Card extension (`capabilities.extensions`) whose `params.identity` is who the agent is when it acts
+as itself (`AGENT_AUTH_IDENTITY`, else `AGENT_NAME`); optional, clients may ignore it."""
 
 SkillSource = Callable[[], Iterable[AgentSkill]]
 
@@ -78,7 +89,20 @@ def build_card(settings: Settings, base_url: str, skills: Iterable[AgentSkill]) 
             "description": settings.agent_description,
             "url": f"{base_url}/",
             "version": __version__,
-            "capabilities": AgentCapabilities(streaming=True, pushNotifications=True),
+            "capabilities": AgentCapabilities.model_validate(
+                {
+                    "streaming": True,
+                    "pushNotifications": True,
+                    "extensions": [
+                        {
+                            "uri": IDENTITY_EXTENSION,
+                            "description": "the agent's own identity (the actor of its outbound calls)",
+                            "required": False,
+                            "params": {"identity": settings.agent_identity},
+                        }
+                    ],
+                }
+            ),
             "skills": listed,
             "additionalInterfaces": [legacy],
             "supportedInterfaces": [current, legacy],

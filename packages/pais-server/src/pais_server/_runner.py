@@ -212,7 +212,7 @@ class AgentRunner:
         self.agent = agent
         self.memory = memory
         self.settings = settings
-        self.access = SessionAccess(memory, settings.read_scope)
+        self.access = SessionAccess(memory, settings.read_scope, agent=settings.agent_identity)
         self._model = model
         self._toolsets = list(toolsets)
         self._instructions = instructions

@@ -11,7 +11,7 @@ from typing import Any, cast
 import httpx
 import jwt
 
-from pais_core import AuthenticationError, DependencyUnavailableError, Principal, Settings
+from pais_core import API_KEY_PRINCIPAL, AuthenticationError, DependencyUnavailableError, Principal, Settings
 
 __all__ = ["InvalidTokenError", "JwtVerifier"]
 
@@ -32,6 +32,9 @@ class InvalidTokenError(AuthenticationError):
 class JwtVerifier:
     """Checks signature, expiry, issuer and audience; the principal comes from `principal_claim`.
 
+    A token naming a `reserved` principal (the static key's `api-key`, the agent itself) is refused:
+    a token cannot open what the static key or the agent's own runs started.
+
     A verified token is remembered (by digest) until it expires. Keys are read from the JWKS on
     first use and cached; a token naming a key id the cache does not hold makes it read the JWKS
     again (at most once a second), so key rotation needs no restart.
@@ -46,6 +49,7 @@ class JwtVerifier:
         algorithms: list[str],
         principal_claim: str = "sub",
         admin_claim: str | None = None,
+        reserved: frozenset[str] = frozenset(),
         http: httpx.AsyncClient | None = None,
     ) -> None:
         self.jwks_url = jwks_url
@@ -53,6 +57,7 @@ class JwtVerifier:
         self.audience = audience
         self.algorithms = algorithms
         self.principal_claim = principal_claim
+        self.reserved = reserved
         claim, _, value = (admin_claim or "").partition("=")
         self._admin_claim, self._admin_value = claim or None, value or None
         self._http = http
@@ -73,6 +78,7 @@ class JwtVerifier:
             algorithms=settings.jwt_algorithms,
             principal_claim=settings.auth_principal_claim,
             admin_claim=settings.auth_admin_claim,
+            reserved=frozenset({API_KEY_PRINCIPAL.id, settings.agent_identity}),
         )
 
     async def verify(self, token: str) -> Principal:
@@ -116,6 +122,8 @@ class JwtVerifier:
         principal = claims.get(self.principal_claim)
         if not isinstance(principal, str) or not principal:
             raise InvalidTokenError(f"invalid token: no {self.principal_claim!r} claim")
+        if principal in self.reserved:
+            raise InvalidTokenError(f"invalid token: the principal {principal!r} is reserved")
         verified = Principal(id=principal, token=token, admin=self._is_admin(claims))
         self._verified[digest] = (float(claims["exp"]), verified)
         while len(self._verified) > _CACHED_TOKENS:

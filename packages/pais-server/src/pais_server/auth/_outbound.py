@@ -3,7 +3,8 @@
 Per target, `Authorization` carries its static key (`none`), the caller's token as received
 (`forward`), or the caller's token exchanged at the token endpoint (RFC 8693) for a token bound to
 the target's audience with the agent as actor (`exchange`). Every call also carries the agent's own
-token in `x-agent-authorization` when the agent has one. Headers are computed per call from the
+token in `x-agent-authorization` when the agent has one; when the agent acts as itself (its own
+runs, `AUTONOMOUS_GOAL`), that token is also the subject forwarded or exchanged. Headers are computed per call from the
 current principal; tokens are cached only by the provider, keyed by a digest, until shortly before
 they expire. No token ever appears in a log line or an error message.
 """
@@ -201,9 +202,9 @@ class TargetCredentials:
         if actor is not None:
             headers[ACTOR_HEADER] = f"Bearer {actor}"
         principal = current_principal()
-        subject = principal.token if principal is not None else None
+        subject = None if principal is None else actor if principal.agent else principal.token
         if subject is None or self.mode == "none":
-            return headers  # no caller (the static key, a run the server starts): the agent's own identity only
+            return headers  # no caller token (the static key, no auth): the agent's own identity only
         if self.mode == "forward":
             headers["Authorization"] = f"Bearer {subject}"
         elif self._exchange is not None:  # Settings requires KAOS_TOKEN_EXCHANGE_CONFIG for `exchange`

@@ -1,5 +1,5 @@
 """Runs that outlive their request, independent of the protocol that started them (autonomous goals)."""
 
-from .autonomous import Budgets, RecordEvent, pursue
+from .autonomous import Budgets, RecordEvent, goal_principal, pursue
 
-__all__ = ["Budgets", "RecordEvent", "pursue"]
+__all__ = ["Budgets", "RecordEvent", "goal_principal", "pursue"]

@@ -2,6 +2,8 @@
 
 Protocol-agnostic: the caller (the A2A task store today) supplies the run input, a cancellation
 token and a `RecordEvent` callback that persists each lifecycle event where its clients read it.
+A run acts for the principal that started it (its context's); the start-up goal (`AUTONOMOUS_GOAL`)
+acts for the agent itself, `goal_principal`.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ from typing import Any
 
 from pydantic_ai import CancellationToken
 
-from pais_core import PaisError, Settings, TaskBudgets, UpstreamTimeoutError
+from pais_core import PaisError, Principal, Settings, TaskBudgets, UpstreamTimeoutError
 
 from .._runner import AgentRunner, RunInput
 
-__all__ = ["Budgets", "RecordEvent", "pursue"]
+__all__ = ["Budgets", "RecordEvent", "goal_principal", "pursue"]
 
 RecordEvent = Callable[[str, dict[str, Any]], Awaitable[None]]
 """Persist one lifecycle event (`autonomous.iteration.started`, ...) with its data."""
@@ -63,6 +65,15 @@ class Budgets:
         if self.max_tool_calls and tool_calls >= self.max_tool_calls:
             return {"reason": "max_tool_calls", "limit": self.max_tool_calls, "tool_calls": tool_calls}
         return None
+
+
+def goal_principal(settings: Settings) -> Principal:
+    """Who `AUTONOMOUS_GOAL` runs as: the agent itself (`AGENT_AUTH_IDENTITY`, else `AGENT_NAME`).
+
+    It owns the goal's task and session, is recorded as who asked for approvals, and its outbound
+    calls carry the agent's own token as the subject.
+    """
+    return Principal(id=settings.agent_identity, agent=True)
 
 
 def _next_prompt(goal: str, iteration: int) -> str:
