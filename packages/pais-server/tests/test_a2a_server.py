@@ -355,6 +355,8 @@ def test_a_send_with_a_private_webhook_is_refused_without_the_allow_list(pais: S
         {"historyLength": -1},
         {"statusTimestampAfter": "yesterday"},
         {"statusTimestampAfter": "2026-01-01T00:00:00"},  # no time zone
+        {"statusTimestampAfter": "-1"},  # a number of seconds is no ISO 8601 timestamp (the A2A TCK sends this)
+        {"statusTimestampAfter": 1767225600},
     ],
 )
 @pytest.mark.parametrize("method", ["tasks/list", "ListTasks"])
