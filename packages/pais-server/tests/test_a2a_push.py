@@ -77,6 +77,17 @@ def test_push_configs_round_trip_in_the_1_0_methods(pushing: Served, receiver: W
     assert rpc(pushing, "ListTaskPushNotificationConfig", {"taskId": task["id"]})["configs"] == []
 
 
+def test_push_config_methods_accept_the_proto_field_name_task_id(pushing: Served, receiver: WebhookReceiver) -> None:
+    """ProtoJSON parsers read `task_id` as well as `taskId` (the A2A TCK sends the former)."""
+    task = rpc(pushing, "SendMessage", {"message": v1_message("hi")})["task"]
+    config = {"taskId": task["id"], "id": "c3", "url": f"{receiver.base_url}/three"}
+    assert rpc(pushing, "CreateTaskPushNotificationConfig", {**config, "task_id": task["id"]}) == config
+    assert rpc(pushing, "GetTaskPushNotificationConfig", {"task_id": task["id"], "id": "c3"}) == config
+    assert rpc(pushing, "ListTaskPushNotificationConfigs", {"task_id": task["id"]})["configs"] == [config]
+    assert rpc(pushing, "DeleteTaskPushNotificationConfig", {"task_id": task["id"], "id": "c3"}) == {}
+    assert rpc(pushing, "ListTaskPushNotificationConfigs", {"task_id": task["id"]})["configs"] == []
+
+
 def test_push_configs_round_trip_in_the_0_3_methods(pushing: Served, receiver: WebhookReceiver) -> None:
     task = rpc(pushing, "message/send", {"message": user_message("hi")})
     inner = {

@@ -116,7 +116,7 @@ async def test_list_tasks_with_the_1_0_client(pais: Served) -> None:
         ids.append(sent[0].task.id)
     listed = await client.list_tasks(pb.ListTasksRequest(context_id="ctx-list", include_artifacts=True))
     await client.close()
-    assert [t.id for t in listed.tasks] == ids
+    assert [t.id for t in listed.tasks] == ids[::-1]  # the latest update first
     assert all(t.status.state == pb.TASK_STATE_COMPLETED for t in listed.tasks)
     assert listed.total_size == 2
 

@@ -99,7 +99,7 @@ def test_send_in_0_3_returns_the_completed_task_and_the_context_is_the_session(
     assert fetched == first
     assert rpc(pais, "tasks/get", {"id": first["id"], "historyLength": 1})["history"] == first["history"][-1:]
     listed = rpc(pais, "tasks/list", {"contextId": "ctx-1"})
-    assert [t["id"] for t in listed["tasks"]] == [first["id"], second["id"]]
+    assert [t["id"] for t in listed["tasks"]] == [second["id"], first["id"]]
 
 
 def test_send_without_context_starts_a_new_session(pais: Served) -> None:
@@ -355,6 +355,8 @@ def test_a_send_with_a_private_webhook_is_refused_without_the_allow_list(pais: S
         {"historyLength": -1},
         {"statusTimestampAfter": "yesterday"},
         {"statusTimestampAfter": "2026-01-01T00:00:00"},  # no time zone
+        {"statusTimestampAfter": "-1"},  # a number of seconds is no ISO 8601 timestamp (the A2A TCK sends this)
+        {"statusTimestampAfter": 1767225600},
     ],
 )
 @pytest.mark.parametrize("method", ["tasks/list", "ListTasks"])
@@ -370,8 +372,37 @@ def test_list_tasks_filters_by_status_timestamp(pais: Served) -> None:
     listed = rpc(pais, "ListTasks", {"statusTimestampAfter": second["status"]["timestamp"], "pageSize": 100})
     assert [task["id"] for task in listed["tasks"]] == [second["id"]]
     everything = rpc(pais, "ListTasks", {"statusTimestampAfter": "2000-01-01T00:00:00+01:00"})
-    assert [task["id"] for task in everything["tasks"]] == [first["id"], second["id"]]
+    assert [task["id"] for task in everything["tasks"]] == [second["id"], first["id"]]
     assert rpc_error(pais, "GetTask", {"id": first["id"], "historyLength": -1})["code"] == -32602
+
+
+def test_list_tasks_orders_by_latest_status_change_and_filters_before_paging(
+    pais: Served, scripted_model: ScriptedModelServer
+) -> None:
+    """A2A 1.0 section 3.1.4: most recently updated first; filters apply to the whole listing, not per page."""
+    scripted_model.handler = lambda call: (
+        Reply(text="late", delay=2.0) if call.last_user_text == "slow" else Reply(text="ok")
+    )
+    slow = rpc(pais, "SendMessage", {"message": v1_message("slow"), "configuration": {"returnImmediately": True}})
+    quick = [rpc(pais, "SendMessage", {"message": v1_message("quick")})["task"] for _ in range(2)]
+    late = wait_for_state(pais, slow["task"]["id"], {"completed"})
+    assert late["status"]["timestamp"] > quick[1]["status"]["timestamp"]  # created first, updated last
+    scripted_model.handler = lambda call: Reply(status=500)
+    failed = rpc(pais, "SendMessage", {"message": v1_message("boom")})["task"]
+    newest_first = [failed["id"], late["id"], quick[1]["id"], quick[0]["id"]]
+
+    first = rpc(pais, "ListTasks", {"pageSize": 3})
+    assert [task["id"] for task in first["tasks"]] == newest_first[:3]
+    assert (first["totalSize"], first["pageSize"]) == (4, 3)
+    rest = rpc(pais, "ListTasks", {"pageSize": 3, "pageToken": first["nextPageToken"]})
+    assert [task["id"] for task in rest["tasks"]] == newest_first[3:]
+    assert rest["nextPageToken"] == ""
+    completed = rpc(pais, "ListTasks", {"status": "TASK_STATE_COMPLETED", "pageSize": 2})
+    assert [task["id"] for task in completed["tasks"]] == newest_first[1:3]
+    assert completed["totalSize"] == 3
+    oldest = rpc(pais, "ListTasks", {"status": "TASK_STATE_COMPLETED", "pageToken": completed["nextPageToken"]})
+    assert [task["id"] for task in oldest["tasks"]] == newest_first[3:]
+    assert rpc_error(pais, "ListTasks", {"pageToken": "not-a-token"})["code"] == -32602
 
 
 def test_json_rpc_errors(pais: Served) -> None:

@@ -60,9 +60,9 @@ def test_the_ui_sends_an_interactive_message_and_reads_the_kaos_task(kaos: KaosA
 
     assert kaos.get(task["id"]) == task
     listed = kaos.list()
-    assert [t["id"] for t in listed["tasks"]] == [task["id"], second["id"]]
+    assert [t["id"] for t in listed["tasks"]] == [second["id"], task["id"]]  # the latest update first
     assert listed["count"] == 2
-    assert listed["tasks"][0] == task
+    assert listed["tasks"][1] == task
     assert listed["totalSize"] == 2
     assert listed["nextPageToken"] == ""
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import Annotated, Any, Literal, TypeVar, cast
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 __all__ = [
     "A2A_METHODS",
@@ -358,6 +358,9 @@ class TaskIdParams(_Wire):
     metadata: dict[str, Any] | None = None
 
 
+_ISO_8601_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T")
+
+
 class ListTasksParams(_Wire):
     """Params of `tasks/list` (`ListTasks`)."""
 
@@ -368,6 +371,14 @@ class ListTasksParams(_Wire):
     history_length: int | None = Field(default=None, alias="historyLength", ge=0)
     status_timestamp_after: AwareDatetime | None = Field(default=None, alias="statusTimestampAfter")
     """Only tasks whose status changed at or after this instant (ISO 8601 with a time zone)."""
+
+    @field_validator("status_timestamp_after", mode="before")
+    @classmethod
+    def _iso_8601(cls, value: Any) -> Any:
+        """A timestamp in A2A JSON is an ISO 8601 string (section 5.6.1), never a number of seconds."""
+        if isinstance(value, int | float) or (isinstance(value, str) and not _ISO_8601_DATE.match(value)):
+            raise ValueError("must be an ISO 8601 timestamp such as 2026-01-01T00:00:00Z")
+        return value
 
 
 class ListTasksResult(_Wire):

@@ -211,12 +211,15 @@ def _check_send(params: dict[str, Any], *, kaos: bool) -> dict[str, Any] | None:
 
 
 async def _push_config_call(tasks: A2ATasks, operation: str, params: dict[str, Any], version: A2AVersion) -> Any:
-    """A push-notification config method, its params read in either version's shape (1.0: `taskId`
-    and the config's `id`; 0.3: the task's `id` and `pushNotificationConfigId`), answered in `version`'s.
+    """A push-notification config method, its params read in either version's shape (1.0: `taskId`,
+    or its proto name `task_id`, and the config's `id`; 0.3: the task's `id` and `pushNotificationConfigId`),
+    answered in `version`'s.
 
     Raises:
         A2AError: no such task or config, or invalid params.
     """
+    if "task_id" in params and "taskId" not in params:  # ProtoJSON parsers accept the proto field name too
+        params = {**params, "taskId": params["task_id"]}
     task_id = params.get("taskId") if "taskId" in params else params.get("id")
     if not isinstance(task_id, str) or not task_id:
         raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, "params.taskId (0.3: params.id) must name the task")

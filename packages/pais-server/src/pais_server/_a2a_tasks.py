@@ -473,31 +473,45 @@ class A2ATasks:
         return task
 
     async def list(self, params: ListTasksParams, *, include_artifacts: bool = True) -> ListTasksResult:
-        """One page of stored tasks, oldest first, optionally of one context and one state (filtered per page)."""
+        """One page of the caller's tasks (or one context's), most recently updated first, the state and
+        status-time filters applied before paging (A2A 1.0, section 3.1.4); the page token is an offset.
+
+        Reads every listed record (bounded by the memory's task limit) to order and filter them.
+
+        Raises:
+            A2AError: the page token is not one this method gave.
+        """
         page_size = params.page_size or 50
+        start = _page_offset(params.page_token)
         owner = self.access.listing_owner()
         if params.context_id is not None:
             await self._access(self.access.check_read(params.context_id))
         elif owner == NOTHING:
             return ListTasksResult(tasks=[], nextPageToken="", pageSize=page_size, totalSize=0)
-        page = await self.memory.list_tasks(
-            context_id=params.context_id,
-            cursor=params.page_token,
-            limit=page_size,
-            owner=None if owner == ALL else owner,
-        )
-        tasks = [Task.model_validate(record) for record in page.items]
+        records: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            page = await self.memory.list_tasks(
+                context_id=params.context_id, cursor=cursor, limit=500, owner=None if owner == ALL else owner
+            )
+            records.extend(page.items)
+            if (cursor := page.next_cursor) is None:
+                break
+        statuses = [(_status_of(record), record) for record in reversed(records)]  # ties: newest first
         if params.status is not None:
-            tasks = [task for task in tasks if task.status.state == params.status]
+            statuses = [(status, record) for status, record in statuses if status.get("state") == params.status]
         if (after := params.status_timestamp_after) is not None:
-            tasks = [task for task in tasks if _changed_at(task) >= after]
+            statuses = [(status, record) for status, record in statuses if _changed_at(status) >= after]
+        statuses.sort(key=lambda item: _changed_at(item[0]), reverse=True)
+        chunk = [Task.model_validate(record) for _, record in statuses[start : start + page_size]]
         if not include_artifacts:
-            tasks = [task.model_copy(update={"artifacts": None}) for task in tasks]
+            chunk = [task.model_copy(update={"artifacts": None}) for task in chunk]
+        end = start + len(chunk)
         return ListTasksResult(
-            tasks=[_trim(task, params.history_length) for task in tasks],
-            nextPageToken=page.next_cursor or "",
+            tasks=[_trim(task, params.history_length) for task in chunk],
+            nextPageToken=str(end) if end < len(statuses) else "",
             pageSize=page_size,
-            totalSize=page.total,
+            totalSize=len(statuses),
         )
 
     async def set_push_config(self, task_id: str, data: Any) -> PushConfig:
@@ -790,10 +804,17 @@ def _logged(event: Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent | Mess
     return event.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _changed_at(task: Task) -> datetime:
-    """When the task's status last changed (the epoch when it has no readable timestamp)."""
+def _status_of(record: dict[str, Any]) -> dict[str, Any]:
+    """The `status` object of a stored task record (empty when it has none)."""
+    status = record.get("status")
+    return cast(dict[str, Any], status) if isinstance(status, dict) else {}
+
+
+def _changed_at(status: dict[str, Any]) -> datetime:
+    """When a stored task's status last changed (the epoch when it has no readable timestamp)."""
+    timestamp = status.get("timestamp")
     try:
-        changed = datetime.fromisoformat(task.status.timestamp or "")
+        changed = datetime.fromisoformat(timestamp if isinstance(timestamp, str) else "")
     except ValueError:
         return datetime.fromtimestamp(0, UTC)
     return changed if changed.tzinfo is not None else changed.replace(tzinfo=UTC)
@@ -810,6 +831,19 @@ def _budget_data(budgets: Budgets) -> dict[str, Any]:
         "maxToolCalls": budgets.max_tool_calls,
         "intervalSeconds": budgets.interval_seconds,
     }
+
+
+def _page_offset(token: str | None) -> int:
+    """The offset a `ListTasks` page token stands for (none or empty: the first page).
+
+    Raises:
+        A2AError: not a token `list` gave.
+    """
+    if not token:
+        return 0
+    if not (token.isascii() and token.isdigit()):
+        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"invalid pageToken {token!r}")
+    return int(token)
 
 
 def _trim(task: Task, history_length: int | None) -> Task:
