@@ -413,7 +413,8 @@ class AgentRunner:
             awaiting = ", ".join(f"{call.id} ({call.tool})" for call in paused.approvals)
             raise SessionBusyError(
                 f"session {paused.session_id!r} awaits approval of tool calls {awaiting}: answer each with a "
-                'tool message {"approved": true} or {"approved": false, "reason": "..."} before a new turn'
+                'tool message {"approved": true} or {"approved": false, "reason": "..."}, or decide it with '
+                "POST /approvals/{id}, before a new turn"
             )
         if not paused.approvals and not abandon:
             await save_paused_run(self.memory, paused, ttl_seconds=ttl)  # client tool calls outlive other turns
