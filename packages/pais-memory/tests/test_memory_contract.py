@@ -502,6 +502,39 @@ async def test_an_expired_lease_is_taken_once_and_a_released_one_never(memory: M
     assert await memory.acquire_lease("dead-1", "replica-b", ttl_seconds=30)  # free for another holder
 
 
+async def test_a_task_step_stores_logs_and_leases_together_unless_the_task_ended(memory: Memory) -> None:
+    await memory.put_push_config("t", "hook", {"id": "hook", "url": "http://example.com/"})
+    working = {"id": "t", "status": {"state": "working"}}
+    step = await memory.put_task_step(
+        "t", "ctx", working, events=[({"n": 1}, False), ({"n": 2}, False)], lease_holder="a", lease_seconds=30
+    )
+    assert step.stored
+    assert step.push_configs == [{"id": "hook", "url": "http://example.com/"}]
+    assert await memory.get_task("t") == working
+    assert [(e.id, e.data) for e in await memory.read_run_events("t")] == list(
+        zip(step.event_ids, [{"n": 1}, {"n": 2}], strict=True)
+    )
+    assert not await memory.acquire_lease("t", "b", ttl_seconds=30)  # a holds it
+
+    await memory.put_task("t", "ctx", {"id": "t", "status": {"state": "canceled"}})
+    refused = await memory.put_task_step(
+        "t", "ctx", {"id": "t", "status": {"state": "completed"}}, events=[({"n": 3}, True)],
+        unless_state_in=("canceled",), lease_holder="a",
+    )  # fmt: skip
+    assert not refused.stored
+    assert refused.current == {"id": "t", "status": {"state": "canceled"}}
+    assert len(await memory.read_run_events("t")) == 2  # nothing logged
+    assert not await memory.acquire_lease("t", "b", ttl_seconds=30)  # nor the lease given up
+
+    ended = await memory.put_task_step(
+        "t", "ctx", {"id": "t", "status": {"state": "completed"}}, events=[({"n": 3}, True)], lease_holder="a"
+    )
+    assert ended.stored
+    assert [e.final for e in await memory.read_run_events("t")] == [False, False, True]
+    assert await memory.acquire_lease("t", "b", ttl_seconds=30)  # given up by the step
+    assert await memory.take_expired_leases() == []
+
+
 async def test_the_first_claim_wins(memory: Memory) -> None:
     assert await memory.claim("startup-goal", "replica-a") == "replica-a"
     assert await memory.claim("startup-goal", "replica-b") == "replica-a"

@@ -34,6 +34,10 @@ _TIMEOUT_SECONDS = 10.0
 _RETRIED_STATUSES = frozenset({408, 425, 429})
 
 
+_Queued = tuple[str, dict[str, Any], list[dict[str, Any]] | None]
+"""A queued event: its id, its data, and the task's configs when known."""
+
+
 class PushConfigError(ValueError):
     """A push-notification config this agent refuses (answered -32602)."""
 
@@ -111,7 +115,7 @@ class PushNotifier:
         self._memory = memory
         self._allowed = allowed_hosts
         self._client = httpx.AsyncClient(timeout=_TIMEOUT_SECONDS, follow_redirects=False)
-        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._queues: dict[str, asyncio.Queue[_Queued]] = {}
         self._workers: set[asyncio.Task[None]] = set()
 
     async def check_url(self, url: str) -> None:
@@ -140,9 +144,14 @@ class PushNotifier:
                     f"({address}); allow its host with A2A_PUSH_ALLOWED_HOSTS to use it"
                 )
 
-    def notify(self, task_id: str, event_id: str, data: dict[str, Any]) -> None:
-        """Queue one run-log event of the task for its webhooks (ignored unless it is a state change)."""
-        if not _is_state_change(data):
+    def notify(
+        self, task_id: str, event_id: str, data: dict[str, Any], *, configs: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Queue one run-log event of the task for its webhooks (ignored unless it is a state change).
+
+        `configs`: the task's push configs as read with the event's write (None: read them first).
+        """
+        if not _is_state_change(data) or configs == []:
             return
         queue = self._queues.get(task_id)
         if queue is None:
@@ -150,7 +159,7 @@ class PushNotifier:
             worker = asyncio.get_running_loop().create_task(self._work(task_id, queue), name=f"push-{task_id}")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
-        queue.put_nowait((event_id, data))
+        queue.put_nowait((event_id, data, configs))
 
     async def replay(self, task_id: str) -> None:
         """Queue every state change of the task's log: those already delivered (by any replica) are skipped."""
@@ -169,12 +178,13 @@ class PushNotifier:
         await asyncio.gather(*self._workers, return_exceptions=True)
         await self._client.aclose()
 
-    async def _work(self, task_id: str, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+    async def _work(self, task_id: str, queue: asyncio.Queue[_Queued]) -> None:
         try:
             while not queue.empty():
-                event_id, data = queue.get_nowait()
+                event_id, data, configs = queue.get_nowait()
                 try:
-                    configs = await self._memory.list_push_configs(task_id)
+                    if configs is None:
+                        configs = await self._memory.list_push_configs(task_id)
                 except PaisError as exc:
                     logger.warning("push notifications of task %s skipped: %s", task_id, exc.message)
                     continue
