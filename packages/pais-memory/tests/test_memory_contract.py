@@ -656,9 +656,12 @@ async def test_push_configs_are_kept_per_task(memory: Memory) -> None:
     assert [config["url"] for config in await memory.list_push_configs("t2")] == ["https://c.example/hook"]
 
 
-async def test_a_push_delivery_is_claimed_once(memory: Memory) -> None:
-    claims = await asyncio.gather(*(memory.claim_push_delivery("t1", "c", "1-0") for _ in range(5)))
-    assert sorted(claims) == [False, False, False, False, True]
-    assert await memory.claim_push_delivery("t1", "c", "2-0") is True
-    assert await memory.claim_push_delivery("t1", "other", "1-0") is True
-    assert await memory.claim_push_delivery("t2", "c", "1-0") is True
+async def test_a_push_delivery_is_recorded_once(memory: Memory) -> None:
+    assert await memory.push_delivered("t1", "c", "1-0") is False
+    marks = await asyncio.gather(*(memory.mark_push_delivered("t1", "c", "1-0") for _ in range(5)))
+    assert sorted(marks) == [False, False, False, False, True]
+    assert await memory.push_delivered("t1", "c", "1-0") is True
+    assert await memory.push_delivered("t1", "c", "2-0") is False
+    assert await memory.mark_push_delivered("t1", "c", "2-0") is True
+    assert await memory.mark_push_delivered("t1", "other", "1-0") is True
+    assert await memory.mark_push_delivered("t2", "c", "1-0") is True

@@ -249,11 +249,15 @@ class Memory(ABC):
         """Remove one push-notification config of a task; whether it existed."""
 
     @abstractmethod
-    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
-        """Whether this caller is the first to claim delivering event `event_id` to config `config_id`.
+    async def mark_push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        """Record that event `event_id` was delivered to config `config_id`; whether this caller recorded it first.
 
         Atomic set-if-absent, across replicas sharing the backend; kept as long as the task's record.
         """
+
+    @abstractmethod
+    async def push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        """Whether `mark_push_delivered` recorded event `event_id` for config `config_id`."""
 
     @abstractmethod
     async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:

@@ -327,7 +327,12 @@ class RedisMemory(Memory):
             removed = await self._client.hdel(f"{self._prefix}:t:{task_id}:push", config_id)
         return removed > 0
 
-    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+    async def push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        key = f"{self._prefix}:t:{task_id}:pushed"
+        with redis_unavailable(self._where):
+            return bool(await cast(Awaitable[int], self._client.sismember(key, f"{config_id}\n{event_id}")))
+
+    async def mark_push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
         key = f"{self._prefix}:t:{task_id}:pushed"
         with redis_unavailable(self._where):
             async with self._client.pipeline(transaction=True) as pipe:

@@ -219,7 +219,7 @@ class A2ATasks:
         lease = runner.settings.a2a_task_lease_seconds
         self._leases = Leases(self.memory, ttl_seconds=lease)
         self._sweeper = LeaseSweeper(self.memory, self._end_abandoned, interval=lease / 3)
-        self.push = PushNotifier(self.memory, allowed_hosts=runner.settings.push_allowed_hosts)
+        self.push = PushNotifier(self._leases, allowed_hosts=runner.settings.push_allowed_hosts)
 
     async def __aenter__(self) -> A2ATasks:
         self._sweeper.start()
@@ -242,8 +242,8 @@ class A2ATasks:
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.gather(self._watcher, return_exceptions=True)
-        await self._leases.aclose()
         await self.push.aclose(grace=_SHUTDOWN_GRACE)
+        await self._leases.aclose()
 
     async def submit(
         self,
@@ -765,8 +765,16 @@ class A2ATasks:
                 if state == "canceled":
                     run.token.cancel()
 
-    async def _end_abandoned(self, task_id: str) -> None:
-        """End `failed` a task whose replica stopped renewing its lease, and tell its subscribers."""
+    async def _end_abandoned(self, lease: str) -> None:
+        """End `failed` a task whose replica stopped renewing its lease, and tell its subscribers.
+
+        A push delivery's lease that ran out (its replica died while delivering): deliver what is left.
+        """
+        pushed = self.push.claimed_task(lease)
+        if pushed is not None:
+            await self.push.replay(pushed)
+            return
+        task_id = lease
         record = await self.memory.get_task(task_id)
         if record is None or task_id in self._runs:
             return
