@@ -51,6 +51,7 @@ from pais_memory import Memory
 from ._chat_params import client_tools
 from ._conversation import split_conversation
 from ._deps import RuntimeDep, runtime_of
+from ._disconnect import cancels_on_disconnect
 from ._http_errors import error_responses
 from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
 from ._structured_output import structured_output
@@ -117,7 +118,8 @@ async def create_response(body: ResponsesRequest, request: Request) -> Response:
     )
     headers = {"X-Session-ID": session_id}
     if body.stream:
-        return await _stream(runtime.runner, runtime.memory if body.store else None, inp, shell)
+        cancel = cancels_on_disconnect(request.headers)
+        return await _stream(runtime.runner, runtime.memory if body.store else None, inp, shell, cancel=cancel)
     result = await runtime.runner.run(inp)
     response = _completed(shell, result, _output_items(result))
     if body.store:
@@ -294,8 +296,17 @@ class _Events:
 _END = object()
 
 
-async def _stream(runner: AgentRunner, memory: Memory | None, inp: RunInput, shell: ResponseObject) -> Response:
-    """Start the run; an error before its first event is a normal error response, later ones an `error` event."""
+async def _finish(producer: asyncio.Task[None]) -> None:
+    await producer
+
+
+async def _stream(
+    runner: AgentRunner, memory: Memory | None, inp: RunInput, shell: ResponseObject, *, cancel: bool
+) -> Response:
+    """Start the run; an error before its first event is a normal error response, later ones an `error` event.
+
+    A client that disconnects does not stop the run (it finishes and records its turn) unless `cancel`.
+    """
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def produce() -> None:
@@ -332,8 +343,11 @@ async def _stream(runner: AgentRunner, memory: Memory | None, inp: RunInput, she
                     yield events.event("error", code=item.code, message=item.message, param=item.param)
                 item = await queue.get()
         finally:
-            if not producer.done():
-                producer.cancel()
+            if not producer.done():  # the client went away mid-stream
+                if cancel:
+                    producer.cancel()
+                else:
+                    runner.in_background(_finish(producer))
 
     headers = {"X-Session-ID": inp.session_id, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(body(), media_type="text/event-stream", headers=headers)

@@ -7,9 +7,11 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import aclosing
+from dataclasses import replace
 from typing import cast
 
 from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic_ai import CancellationToken
 
 from pais_core import (
     ChatCompletionChunk,
@@ -130,7 +132,7 @@ class _Chunks:
 
 
 async def stream_completion(
-    runner: AgentRunner, inp: RunInput, *, model: str, include_usage: bool
+    runner: AgentRunner, inp: RunInput, *, model: str, include_usage: bool, cancel_on_disconnect: bool = False
 ) -> EventSourceResponse:
     """Start the run and answer with an event stream once its first event is known.
 
@@ -138,8 +140,12 @@ async def stream_completion(
     errors end the stream with an OpenAI `error` event. Every event carries an `id:` (1, 2, ...)
     and goes to the run log named by the completion id, so `GET /v1/chat/completions/{id}/events`
     resumes the stream on any replica. A client that disconnects does not stop the run: it
-    finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn.
+    finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn, unless
+    `cancel_on_disconnect` (the run is cancelled then, and its log ends with the error).
     """
+    token = CancellationToken() if cancel_on_disconnect else None
+    if token is not None:
+        inp = replace(inp, cancellation=token)
     queue: asyncio.Queue[object] = asyncio.Queue()
     chunks = _Chunks(model, inp.session_id, runner.settings.stream_progress)
     log = RunLogWriter(runner.memory, chunks.id)
@@ -176,9 +182,13 @@ async def stream_completion(
 
     async def payloads() -> AsyncGenerator[tuple[str, str]]:
         item = first
-        while item is not _END:
-            yield cast(tuple[str, str], item)
-            item = await queue.get()
+        try:
+            while item is not _END:
+                yield cast(tuple[str, str], item)
+                item = await queue.get()
+        finally:
+            if item is not _END and token is not None:  # the client went away mid-stream
+                token.cancel()
 
     headers = {"X-Session-ID": inp.session_id, "X-Completion-ID": chunks.id}
     return event_stream(payloads(), headers=headers)
