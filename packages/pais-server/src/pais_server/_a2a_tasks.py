@@ -435,7 +435,8 @@ class A2ATasks:
         """The task as it is now, then every event of its run log up to the final status update.
 
         Events streamed before the subscription (answer chunks included) are replayed, so a client
-        that lost its stream misses nothing; works on any replica.
+        that lost its stream misses nothing; works on any replica. A pause for approval
+        (`input-required`) does not end the log: the subscription follows the task once decided.
 
         Raises:
             A2AError: no such task (or another principal's), or it already ended (`GetTask` returns it).
@@ -452,11 +453,13 @@ class A2ATasks:
     async def _follow(self, task: Task) -> AsyncIterator[StreamEvent]:
         yield task
         ended = False
+        first = True
         try:
             async for entry in self.memory.follow_run_events(task.id):
                 event = STREAM_EVENT.validate_python(entry.data)
-                if not isinstance(event, Task):  # the task as submitted: its current state went first
-                    yield event
+                if not (first and isinstance(event, Task)):  # the task as submitted: its current state went first
+                    yield event  # (a later task is the task resumed after an approval decision)
+                first = False
                 ended = entry.final
             if not ended:  # the log is gone (retention): say how the task stands
                 current = await self._load(task.id)
