@@ -631,8 +631,11 @@ class A2ATasks:
         task = run.task
         attributes = {A2A_TASK_ID: task.id, A2A_CONTEXT_ID: task.context_id}
         with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
-            state, text = await self._run(run, inp)
-            await self._end(run, state, text)
+            try:
+                state, text = await self._run(run, inp)
+                await self._end(run, state, text)
+            finally:
+                run.tell(None)  # the streaming caller's stream ends, also when the end could not be stored
             state = run.task.status.state
             span.set_attribute(A2A_TASK_STATE, state)
             if state == "failed":
@@ -675,7 +678,6 @@ class A2ATasks:
         self._notify(ended.id, step, [data for data, _ in events])
         run.task = ended
         run.tell(update)
-        run.tell(None)
 
     def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
         """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
