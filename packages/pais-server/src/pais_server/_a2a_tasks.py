@@ -256,8 +256,9 @@ class A2ATasks:
     ) -> TaskRun:
         """Create a task for `params.message`, store it and start running it in the background.
 
-        An interactive task is stored `submitted`; an autonomous one is `working` at once. `push` is
-        the send's push-notification config (wire JSON of either version), stored with the task.
+        The task is stored `working` with its lease, its log starting with it as submitted (an
+        interactive task) or as working (an autonomous one). `push` is the send's push-notification
+        config (wire JSON of either version), stored with the task.
 
         Raises:
             A2AError: the message cannot start a task.
