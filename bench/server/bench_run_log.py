@@ -191,7 +191,8 @@ def instructions(redis_url: str, source: Path | None, requests: int) -> dict[str
         workload, variant, n = run
         argv = [sys.executable, __file__, "--drive", workload, "--requests", str(n)]
         argv += ["--off"] if variant == "off" else []
-        env = {**os.environ, "AGENT_NAME": f"bench-i-{variant}", **server_env(redis_url, source)}
+        name = f"bench-i-{workload}-{variant}-{n}"  # runs at once must not share keys (leases, sweeps)
+        env = {**os.environ, "AGENT_NAME": name, **server_env(redis_url, source)}
         return count_instructions(argv, cwd=ROOT, env=env)
 
     with ThreadPoolExecutor(max_workers=2) as pool:  # valgrind runs one core per process
