@@ -502,6 +502,39 @@ async def test_an_expired_lease_is_taken_once_and_a_released_one_never(memory: M
     assert await memory.acquire_lease("dead-1", "replica-b", ttl_seconds=30)  # free for another holder
 
 
+async def test_a_task_step_stores_logs_and_leases_together_unless_the_task_ended(memory: Memory) -> None:
+    await memory.put_push_config("t", "hook", {"id": "hook", "url": "http://example.com/"})
+    working = {"id": "t", "status": {"state": "working"}}
+    step = await memory.put_task_step(
+        "t", "ctx", working, events=[({"n": 1}, False), ({"n": 2}, False)], lease_holder="a", lease_seconds=30
+    )
+    assert step.stored
+    assert step.push_configs == [{"id": "hook", "url": "http://example.com/"}]
+    assert await memory.get_task("t") == working
+    assert [(e.id, e.data) for e in await memory.read_run_events("t")] == list(
+        zip(step.event_ids, [{"n": 1}, {"n": 2}], strict=True)
+    )
+    assert not await memory.acquire_lease("t", "b", ttl_seconds=30)  # a holds it
+
+    await memory.put_task("t", "ctx", {"id": "t", "status": {"state": "canceled"}})
+    refused = await memory.put_task_step(
+        "t", "ctx", {"id": "t", "status": {"state": "completed"}}, events=[({"n": 3}, True)],
+        unless_state_in=("canceled",), lease_holder="a",
+    )  # fmt: skip
+    assert not refused.stored
+    assert refused.current == {"id": "t", "status": {"state": "canceled"}}
+    assert len(await memory.read_run_events("t")) == 2  # nothing logged
+    assert not await memory.acquire_lease("t", "b", ttl_seconds=30)  # nor the lease given up
+
+    ended = await memory.put_task_step(
+        "t", "ctx", {"id": "t", "status": {"state": "completed"}}, events=[({"n": 3}, True)], lease_holder="a"
+    )
+    assert ended.stored
+    assert [e.final for e in await memory.read_run_events("t")] == [False, False, True]
+    assert await memory.acquire_lease("t", "b", ttl_seconds=30)  # given up by the step
+    assert await memory.take_expired_leases() == []
+
+
 async def test_the_first_claim_wins(memory: Memory) -> None:
     assert await memory.claim("startup-goal", "replica-a") == "replica-a"
     assert await memory.claim("startup-goal", "replica-b") == "replica-a"
@@ -623,9 +656,12 @@ async def test_push_configs_are_kept_per_task(memory: Memory) -> None:
     assert [config["url"] for config in await memory.list_push_configs("t2")] == ["https://c.example/hook"]
 
 
-async def test_a_push_delivery_is_claimed_once(memory: Memory) -> None:
-    claims = await asyncio.gather(*(memory.claim_push_delivery("t1", "c", "1-0") for _ in range(5)))
-    assert sorted(claims) == [False, False, False, False, True]
-    assert await memory.claim_push_delivery("t1", "c", "2-0") is True
-    assert await memory.claim_push_delivery("t1", "other", "1-0") is True
-    assert await memory.claim_push_delivery("t2", "c", "1-0") is True
+async def test_a_push_delivery_is_recorded_once(memory: Memory) -> None:
+    assert await memory.push_delivered("t1", "c", "1-0") is False
+    marks = await asyncio.gather(*(memory.mark_push_delivered("t1", "c", "1-0") for _ in range(5)))
+    assert sorted(marks) == [False, False, False, False, True]
+    assert await memory.push_delivered("t1", "c", "1-0") is True
+    assert await memory.push_delivered("t1", "c", "2-0") is False
+    assert await memory.mark_push_delivered("t1", "c", "2-0") is True
+    assert await memory.mark_push_delivered("t1", "other", "1-0") is True
+    assert await memory.mark_push_delivered("t2", "c", "1-0") is True

@@ -1,5 +1,6 @@
 """Push notifications across two replicas (processes) sharing Redis: each state change reaches the webhook
-exactly once, also when the replica running the task is killed and the other ends it (replaying its log)."""
+exactly once, also when the replica running the task is killed and the other ends it (replaying its log),
+and a delivery whose replica is killed while it waits for the webhook is made by the other replica."""
 
 from __future__ import annotations
 
@@ -82,3 +83,29 @@ def test_each_state_change_arrives_once_across_replicas_also_when_one_is_killed(
     assert result(second.rpc("tasks/get", {"id": task["id"]}))["status"]["state"] == "failed"
     time.sleep(LEASE_SECONDS)  # another sweep round: still nothing sent twice
     assert receiver.delivered("/killed") == killed
+
+
+def test_a_delivery_left_by_a_killed_replica_is_made_by_the_other(
+    replicas: tuple[AgentProcess, AgentProcess], receiver: WebhookReceiver
+) -> None:
+    first, second = replicas
+    receiver.held.add("/held")  # the first replica's POST waits for an answer that never comes
+    params = {
+        "message": a2a_user_message("hello"),
+        "configuration": {"blocking": False, "pushNotificationConfig": {"url": f"{receiver.base_url}/held"}},
+    }
+    task = result(first.rpc("message/send", params))
+    deadline = time.monotonic() + 20
+    while not receiver.received or second.rpc("tasks/get", {"id": task["id"]})["result"]["status"]["state"] != (
+        "completed"
+    ):
+        assert time.monotonic() < deadline, "the task never completed, or its first notification never came"
+        time.sleep(0.05)
+    first.process.signal(signal.SIGKILL)  # while delivering the first state change, before the others
+    receiver.release()
+
+    delivered = receiver.wait_for("/held", "TASK_STATE_COMPLETED", timeout=LEASE_SECONDS * 10)
+    assert [n.state for n in delivered] == ["TASK_STATE_SUBMITTED", "TASK_STATE_WORKING", "TASK_STATE_COMPLETED"]
+    event_ids = [(n.body.get("task") or n.body["statusUpdate"])["metadata"]["pais_event_id"] for n in delivered]
+    assert len(set(event_ids)) == 3
+    assert next(n.status for n in receiver.received) == 0  # the killed replica's attempt, never answered

@@ -2,8 +2,8 @@
 
 With the official a2a-sdk client, a streaming client that drops its connection on one replica
 subscribes on the other and gets every event; a chat stream dropped on one replica is resumed on
-the other with `Last-Event-ID`; a replica killed while running a task leaves it to the other,
-which ends it `failed`.
+the other with `Last-Event-ID`; a replica killed while running a task (also as soon as it answered
+the send) leaves it to the other, which ends it `failed`.
 """
 
 from __future__ import annotations
@@ -44,11 +44,17 @@ def model(call: ModelCall) -> Reply:
 
 
 @pytest.fixture(scope="module")
-def replicas() -> Iterator[tuple[AgentProcess, AgentProcess]]:
-    """Two replicas for the module; the last test kills the first."""
+def cluster() -> Iterator[tuple[AgentProcesses, dict[str, str]]]:
+    """Where the module's replicas run, and their environment."""
     with RedisServer() as redis, ScriptedModelServer(model) as scripted, AgentProcesses() as processes:
-        env = scripted_redis_env(scripted.url, redis.url, A2A_TASK_LEASE_SECONDS=str(LEASE_SECONDS))
-        yield processes.start("runs", env), processes.start("runs", env)
+        yield processes, scripted_redis_env(scripted.url, redis.url, A2A_TASK_LEASE_SECONDS=str(LEASE_SECONDS))
+
+
+@pytest.fixture(scope="module")
+def replicas(cluster: tuple[AgentProcesses, dict[str, str]]) -> tuple[AgentProcess, AgentProcess]:
+    """Two replicas for the module; the last test kills the first."""
+    processes, env = cluster
+    return processes.start("runs", env), processes.start("runs", env)
 
 
 async def sdk_client(replica: AgentProcess) -> Client:
@@ -151,6 +157,21 @@ def test_a_dropped_chat_stream_is_resumed_on_the_other_replica(replicas: tuple[A
 def result(answer: dict[str, Any]) -> dict[str, Any]:
     assert "error" not in answer, answer
     return answer["result"]
+
+
+def test_a_task_whose_replica_was_killed_as_it_answered_does_not_stay_behind(
+    cluster: tuple[AgentProcesses, dict[str, str]], replicas: tuple[AgentProcess, AgentProcess]
+) -> None:
+    processes, env = cluster
+    doomed, survivor = processes.start("runs", env), replicas[1]
+    params = {"message": a2a_user_message("stuck forever", "ctx-killed-early"), "configuration": {"blocking": False}}
+    task = result(doomed.rpc("message/send", params))
+    doomed.process.signal(signal.SIGKILL)  # the task was stored with its lease: nothing is left unleased
+    deadline = time.monotonic() + LEASE_SECONDS * 10
+    while (state := result(survivor.rpc("tasks/get", {"id": task["id"]}))["status"]["state"]) != "failed":
+        assert state in ("submitted", "working"), state
+        assert time.monotonic() < deadline, f"the task stayed {state}"
+        time.sleep(0.05)
 
 
 async def test_a_task_whose_replica_was_killed_ends_failed_through_the_other(

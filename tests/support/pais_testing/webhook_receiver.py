@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from dataclasses import dataclass
@@ -34,10 +35,16 @@ class Notification:
 
 
 class WebhookReceiver:
-    """Accepts POST /{path}; a path starting with `flaky` answers 503 to its first request."""
+    """Accepts POST /{path}; a path starting with `flaky` answers 503 to its first request.
+
+    A request to a path in `held` waits unanswered (recorded with status 0) until `release()`,
+    then is answered 503.
+    """
 
     def __init__(self) -> None:
         self.received: list[Notification] = []
+        self.held: set[str] = set()
+        self._released = threading.Event()
         self._lock = threading.Lock()
         app = Starlette(routes=[Route("/{path:path}", self._receive, methods=["POST"])])
         self._server = ThreadedServer(app)
@@ -46,11 +53,21 @@ class WebhookReceiver:
     async def _receive(self, request: Request) -> Response:
         path = request.url.path
         body = await request.json()
+        if path in self.held:
+            with self._lock:
+                self.received.append(Notification(path, dict(request.headers), body, 0))
+            await asyncio.to_thread(self._released.wait)
+            return Response(status_code=503)
         with self._lock:
             seen = any(n.path == path for n in self.received)
             status = 503 if path.startswith("/flaky") and not seen else 200
             self.received.append(Notification(path, dict(request.headers), body, status))
         return Response(status_code=status)
+
+    def release(self) -> None:
+        """Answer the held requests (503) and hold no more."""
+        self.held.clear()
+        self._released.set()
 
     def delivered(self, path: str) -> list[Notification]:
         """The notifications to `path` answered 200, in arrival order."""

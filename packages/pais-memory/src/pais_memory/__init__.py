@@ -2,7 +2,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary
+from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary, TaskStep
 from ._factory import memory_from_settings
 from ._local import LocalMemory
 from ._null import NullMemory
@@ -20,6 +20,7 @@ __all__ = [
     "SessionWindow",
     "StoredTurn",
     "Summary",
+    "TaskStep",
     "memory_from_settings",
 ]
 

@@ -12,7 +12,7 @@ from pydantic_ai.messages import ModelMessage
 
 from pais_core import MemoryEvent
 
-__all__ = ["Memory", "Page", "RunEvent", "SessionWindow", "StoredTurn", "Summary"]
+__all__ = ["Memory", "Page", "RunEvent", "SessionWindow", "StoredTurn", "Summary", "TaskStep"]
 
 _T = TypeVar("_T")
 
@@ -45,6 +45,17 @@ class Summary:
     text: str
     until_seq: int
     event_id: str
+
+
+@dataclass(frozen=True)
+class TaskStep:
+    """What `Memory.put_task_step` did: stored the record (with the event ids and the task's push
+    configs), or nothing because the stored record ended (`current`, that record)."""
+
+    stored: bool
+    event_ids: list[str] = field(default_factory=list[str])
+    push_configs: list[dict[str, Any]] = field(default_factory=list[dict[str, Any]])
+    current: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +185,35 @@ class Memory(ABC):
                 (checked and written atomically, also across replicas): a task that ended stays ended.
         """
 
+    async def put_task_step(
+        self,
+        task_id: str,
+        context_id: str,
+        task: dict[str, Any],
+        *,
+        events: Sequence[tuple[dict[str, Any], bool]] = (),
+        unless_state_in: Collection[str] = (),
+        owner: str | None = None,
+        lease_holder: str | None = None,
+        lease_seconds: float = 0.0,
+    ) -> TaskStep:
+        """One step of a running task, atomic (one round trip where the backend allows).
+
+        Stores the record like `put_task`, appends the `(data, final)` events to the run log named
+        by the task id, takes `lease_holder`'s lease of the task for `lease_seconds` (0: gives it
+        up), and returns the event ids and the task's push configs. When the stored record's state
+        is in `unless_state_in`, does none of it and returns that record.
+        """
+        if not await self.put_task(task_id, context_id, task, unless_state_in=unless_state_in, owner=owner):
+            return TaskStep(stored=False, current=await self.get_task(task_id))
+        ids = await self.append_run_events(task_id, events) if events else []
+        if lease_holder is not None:
+            if lease_seconds > 0:
+                await self.acquire_lease(task_id, lease_holder, ttl_seconds=lease_seconds)
+            else:
+                await self.release_lease(task_id, lease_holder)
+        return TaskStep(stored=True, event_ids=ids, push_configs=await self.list_push_configs(task_id))
+
     @abstractmethod
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         """Return a stored A2A task record, or None."""
@@ -209,11 +249,15 @@ class Memory(ABC):
         """Remove one push-notification config of a task; whether it existed."""
 
     @abstractmethod
-    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
-        """Whether this caller is the first to claim delivering event `event_id` to config `config_id`.
+    async def mark_push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        """Record that event `event_id` was delivered to config `config_id`; whether this caller recorded it first.
 
         Atomic set-if-absent, across replicas sharing the backend; kept as long as the task's record.
         """
+
+    @abstractmethod
+    async def push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        """Whether `mark_push_delivered` recorded event `event_id` for config `config_id`."""
 
     @abstractmethod
     async def append_run_event(self, run_id: str, data: dict[str, Any], *, final: bool = False) -> str:

@@ -66,12 +66,15 @@ class InProcessTasks:
     async def delete_push_config(self, task_id: str, config_id: str) -> bool:
         return self._push_configs.get(task_id, {}).pop(config_id, None) is not None
 
-    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
-        claimed = self._push_claims.setdefault(task_id, set())
-        if (config_id, event_id) in claimed:
+    async def mark_push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        delivered = self._push_claims.setdefault(task_id, set())
+        if (config_id, event_id) in delivered:
             return False
-        claimed.add((config_id, event_id))
+        delivered.add((config_id, event_id))
         return True
+
+    async def push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        return (config_id, event_id) in self._push_claims.get(task_id, set())
 
     async def get_task(self, task_id: str) -> dict[str, Any] | None:
         record = self._tasks.get(task_id)

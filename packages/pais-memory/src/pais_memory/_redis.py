@@ -19,7 +19,7 @@ from pydantic_ai.messages import ModelMessage
 from pais_core import MemoryEvent, NotFoundError
 
 from . import _redis_lua
-from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary, summary_event
+from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary, TaskStep, summary_event
 from ._codec import decode_turn_list, decode_turns, encode_turn
 from ._local_tasks import parse_offset
 from ._redis_errors import redis_unavailable
@@ -87,6 +87,7 @@ class RedisMemory(Memory):
         self._where = f"{kwargs.get('host', 'localhost')}:{kwargs.get('port', 6379)}"
         self._append = client.register_script(_redis_lua.APPEND)
         self._put_task = client.register_script(_redis_lua.PUT_TASK)
+        self._task_step = client.register_script(_redis_lua.TASK_STEP)
         self._list = client.register_script(_redis_lua.LIST)
         self._put_summary = client.register_script(_redis_lua.PUT_SUMMARY)
         self._claim = client.register_script(_redis_lua.CLAIM)
@@ -262,6 +263,38 @@ class RedisMemory(Memory):
         with redis_unavailable(self._where):
             return bool(await self._put_task(keys=keys, args=[*args, *unless_state_in]))
 
+    async def put_task_step(
+        self,
+        task_id: str,
+        context_id: str,
+        task: dict[str, Any],
+        *,
+        events: Sequence[tuple[dict[str, Any], bool]] = (),
+        unless_state_in: Collection[str] = (),
+        owner: str | None = None,
+        lease_holder: str | None = None,
+        lease_seconds: float = 0.0,
+    ) -> TaskStep:
+        log, lease, lease_index = self._runs.keys(task_id)
+        keys = [f"{self._prefix}:t:{task_id}:rec", *self._registry("tasks"), log, f"{self._prefix}:t:{task_id}:push"]
+        keys += [lease, lease_index, f"{self._prefix}:ctx:{context_id}"]
+        if owner is not None:
+            keys.append(self._owned(owner, "tasks"))
+        args: list[str | int] = [task_id, self._ttl_ms, self._max_tasks, f"{self._prefix}:t:", _TASK_KEYS]
+        args += [json.dumps(task), *self._runs.log_ttls(), lease_holder or "", int(lease_seconds * 1000)]
+        args += [len(unless_state_in), *unless_state_in]
+        for data, final in events:
+            args += [json.dumps(data), int(final)]
+        with redis_unavailable(self._where):
+            reply = cast(list[Any], await self._task_step(keys=keys, args=args))
+        if not reply[0]:
+            return TaskStep(stored=False, current=json.loads(reply[1]))
+        return TaskStep(
+            stored=True,
+            event_ids=[event_id.decode() for event_id in cast(list[bytes], reply[1])],
+            push_configs=[json.loads(raw) for raw in cast(list[bytes], reply[2])],
+        )
+
     async def claim(self, name: str, value: str) -> str:
         key = f"{self._prefix}:claim:{name}"
         with redis_unavailable(self._where):
@@ -294,7 +327,12 @@ class RedisMemory(Memory):
             removed = await self._client.hdel(f"{self._prefix}:t:{task_id}:push", config_id)
         return removed > 0
 
-    async def claim_push_delivery(self, task_id: str, config_id: str, event_id: str) -> bool:
+    async def push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
+        key = f"{self._prefix}:t:{task_id}:pushed"
+        with redis_unavailable(self._where):
+            return bool(await cast(Awaitable[int], self._client.sismember(key, f"{config_id}\n{event_id}")))
+
+    async def mark_push_delivered(self, task_id: str, config_id: str, event_id: str) -> bool:
         key = f"{self._prefix}:t:{task_id}:pushed"
         with redis_unavailable(self._where):
             async with self._client.pipeline(transaction=True) as pipe:

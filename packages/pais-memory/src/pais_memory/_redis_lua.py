@@ -36,6 +36,7 @@ __all__ = [
     "RELEASE_LOCK",
     "RENEW_LEASE",
     "TAKE_EXPIRED_LEASES",
+    "TASK_STEP",
 ]
 
 _NOW = """
@@ -244,6 +245,59 @@ EXTEND_LOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0
 """
+
+TASK_STEP = (
+    _REGISTRY
+    + """
+-- One step of a task: store its record, append events to its run log, take or give up its lease.
+-- KEYS: record, registry(order, activity, counter), log, push configs, lease, lease index, then the
+--   sorted sets listing the task (context, owner)
+-- ARGV: task id, ttl_ms, max_tasks, prefix, suffixes, record JSON, log live ttl_ms, log ended ttl_ms,
+--   lease holder ('' = none), lease ttl_ms (0 = give it up), number n of states that keep the stored
+--   record, those n states, then (event JSON, final 1/0) pairs.
+-- Returns {0, current record} when the stored record's state is one of those states (nothing done),
+-- else {1, {event ids}, {push config JSON}}.
+local n = tonumber(ARGV[11])
+if n > 0 then
+  local current = redis.call('GET', KEYS[1])
+  if current then
+    local ok, record = pcall(cjson.decode, current)
+    local state = ok and type(record) == 'table' and type(record.status) == 'table' and record.status.state
+    for i = 12, 11 + n do
+      if state == ARGV[i] then return {0, current} end
+    end
+  end
+end
+local ttl_ms = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[6])
+touch(registry(2, ARGV[4], ARGV[5]), ARGV[1], ttl_ms, tonumber(ARGV[3]))
+local score = redis.call('ZSCORE', KEYS[2], ARGV[1])
+for i = 9, #KEYS do
+  redis.call('ZADD', KEYS[i], 'NX', score, ARGV[1])
+  if ttl_ms > 0 then redis.call('PEXPIRE', KEYS[i], ttl_ms) end
+end
+if ttl_ms > 0 then redis.call('PEXPIRE', KEYS[1], ttl_ms) end
+local ids, log_ttl = {}, tonumber(ARGV[7])
+for i = 12 + n, #ARGV, 2 do
+  ids[#ids + 1] = redis.call('XADD', KEYS[5], '*', 'd', ARGV[i], 'f', ARGV[i + 1])
+  if ARGV[i + 1] == '1' then log_ttl = tonumber(ARGV[8]) end
+end
+if #ids > 0 and log_ttl > 0 then redis.call('PEXPIRE', KEYS[5], log_ttl) end
+if ARGV[9] ~= '' then
+  local holder = redis.call('GET', KEYS[7])
+  if tonumber(ARGV[10]) > 0 then
+    if not holder or holder == ARGV[9] then
+      redis.call('SET', KEYS[7], ARGV[9], 'PX', ARGV[10])
+      redis.call('ZADD', KEYS[8], now_ms() + tonumber(ARGV[10]), ARGV[1])
+    end
+  elseif holder == ARGV[9] then
+    redis.call('DEL', KEYS[7])
+    redis.call('ZREM', KEYS[8], ARGV[1])
+  end
+end
+return {1, ids, redis.call('HVALS', KEYS[6])}
+"""
+)
 
 APPEND_RUN_EVENTS = """
 -- KEYS: log; ARGV: live ttl_ms (0 = keep), ended ttl_ms, then (event JSON, final 1/0) pairs. Returns the ids.

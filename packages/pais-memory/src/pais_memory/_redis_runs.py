@@ -52,6 +52,14 @@ class RedisRuns:
     def _lease(self, run_id: str) -> str:
         return f"{self._prefix}:lease:{run_id}"
 
+    def keys(self, run_id: str) -> tuple[str, str, str]:
+        """The run's log, its lease and the lease index (for scripts that write them with other keys)."""
+        return self._log(run_id), self._lease(run_id), self._lease_index
+
+    def log_ttls(self) -> tuple[int, int]:
+        """How long a running log lives (ms, 0 = always), and an ended one."""
+        return self._live_ttl_ms, self._retention_ms
+
     async def append(self, run_id: str, events: Sequence[tuple[dict[str, Any], bool]]) -> list[str]:
         """Append the `(data, final)` events in one script call; their ids."""
         args: list[str | int] = [self._live_ttl_ms, self._retention_ms]

@@ -3,9 +3,15 @@
 A config is stored in the memory backend beside its task. The replica that writes a state change
 to the task's run log POSTs it (the A2A 1.0 `StreamResponse` JSON, as the spec's webhook payload)
 to every config of the task, with `X-A2A-Notification-Token` and `Authorization: <scheme>
-<credentials>` when given, retrying failures with exponential backoff. Before the first attempt it
-claims `(task, config, event id)` in memory: an event is delivered at most once per config, also
-when a replica replays a log (the one ending a task left behind by a dead replica).
+<credentials>` when given, retrying failures with exponential backoff.
+
+Delivery is at least once per `(task, config, event id)`, duplicates rare: before the first attempt
+the replica takes a lease on the delivery (`push:<task>:<config>:<event id>`, renewed while it tries,
+`A2A_TASK_LEASE_SECONDS`) and, once delivered or given up, records it as delivered in memory and
+gives the lease up. A replica that dies while delivering leaves a lease that runs out: the lease
+sweeper of another replica replays the task's log, delivering what was not recorded (also the
+events the dead replica had not reached). A receiver that got the event just before the replica
+died gets it again: the payload's `metadata.pais_event_id` (in `task` or `statusUpdate`) tells.
 """
 
 from __future__ import annotations
@@ -21,9 +27,17 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pais_core import STREAM_EVENT, A2AVersion, PaisError, to_v1_stream_response
-from pais_memory import Memory
 
-__all__ = ["PushConfig", "PushConfigError", "PushNotifier", "push_config_from_wire", "push_config_to_wire"]
+from ._leases import Leases
+
+__all__ = [
+    "EVENT_ID_METADATA_KEY",
+    "PushConfig",
+    "PushConfigError",
+    "PushNotifier",
+    "push_config_from_wire",
+    "push_config_to_wire",
+]
 
 logger = logging.getLogger("pais_server.a2a")
 
@@ -32,6 +46,13 @@ _ATTEMPTS = 4
 _BACKOFF_SECONDS = 0.5
 _TIMEOUT_SECONDS = 10.0
 _RETRIED_STATUSES = frozenset({408, 425, 429})
+_CLAIM_PREFIX = "push:"
+EVENT_ID_METADATA_KEY = "pais_event_id"
+"""Metadata key of a push notification's `task` or `statusUpdate` holding the run-log event id."""
+
+
+_Queued = tuple[str, dict[str, Any], list[dict[str, Any]] | None]
+"""A queued event: its id, its data, and the task's configs when known."""
 
 
 class PushConfigError(ValueError):
@@ -107,11 +128,12 @@ def _is_state_change(data: Mapping[str, Any]) -> bool:
 class PushNotifier:
     """Delivers each state change of a task to the task's webhooks, in order per task, off the run's path."""
 
-    def __init__(self, memory: Memory, *, allowed_hosts: frozenset[str]) -> None:
-        self._memory = memory
+    def __init__(self, leases: Leases, *, allowed_hosts: frozenset[str]) -> None:
+        self._leases = leases
+        self._memory = leases.memory
         self._allowed = allowed_hosts
         self._client = httpx.AsyncClient(timeout=_TIMEOUT_SECONDS, follow_redirects=False)
-        self._queues: dict[str, asyncio.Queue[tuple[str, dict[str, Any]]]] = {}
+        self._queues: dict[str, asyncio.Queue[_Queued]] = {}
         self._workers: set[asyncio.Task[None]] = set()
 
     async def check_url(self, url: str) -> None:
@@ -140,9 +162,14 @@ class PushNotifier:
                     f"({address}); allow its host with A2A_PUSH_ALLOWED_HOSTS to use it"
                 )
 
-    def notify(self, task_id: str, event_id: str, data: dict[str, Any]) -> None:
-        """Queue one run-log event of the task for its webhooks (ignored unless it is a state change)."""
-        if not _is_state_change(data):
+    def notify(
+        self, task_id: str, event_id: str, data: dict[str, Any], *, configs: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Queue one run-log event of the task for its webhooks (ignored unless it is a state change).
+
+        `configs`: the task's push configs as read with the event's write (None: read them first).
+        """
+        if not _is_state_change(data) or configs == []:
             return
         queue = self._queues.get(task_id)
         if queue is None:
@@ -150,7 +177,14 @@ class PushNotifier:
             worker = asyncio.get_running_loop().create_task(self._work(task_id, queue), name=f"push-{task_id}")
             self._workers.add(worker)
             worker.add_done_callback(self._workers.discard)
-        queue.put_nowait((event_id, data))
+        queue.put_nowait((event_id, data, configs))
+
+    @staticmethod
+    def claimed_task(lease: str) -> str | None:
+        """The task of a delivery lease (None: the lease is not a delivery's)."""
+        if not lease.startswith(_CLAIM_PREFIX):
+            return None
+        return lease[len(_CLAIM_PREFIX) :].split(":", 1)[0]
 
     async def replay(self, task_id: str) -> None:
         """Queue every state change of the task's log: those already delivered (by any replica) are skipped."""
@@ -169,18 +203,21 @@ class PushNotifier:
         await asyncio.gather(*self._workers, return_exceptions=True)
         await self._client.aclose()
 
-    async def _work(self, task_id: str, queue: asyncio.Queue[tuple[str, dict[str, Any]]]) -> None:
+    async def _work(self, task_id: str, queue: asyncio.Queue[_Queued]) -> None:
         try:
             while not queue.empty():
-                event_id, data = queue.get_nowait()
+                event_id, data, configs = queue.get_nowait()
                 try:
-                    configs = await self._memory.list_push_configs(task_id)
+                    if configs is None:
+                        configs = await self._memory.list_push_configs(task_id)
                 except PaisError as exc:
                     logger.warning("push notifications of task %s skipped: %s", task_id, exc.message)
                     continue
                 if not configs:
                     continue
                 payload = to_v1_stream_response(STREAM_EVENT.validate_python(data))
+                for inner in payload.values():
+                    inner["metadata"] = {**inner.get("metadata", {}), EVENT_ID_METADATA_KEY: event_id}
                 await asyncio.gather(
                     *(self._deliver(task_id, PushConfig.model_validate(c), event_id, payload) for c in configs)
                 )
@@ -188,16 +225,34 @@ class PushNotifier:
             self._queues.pop(task_id, None)
 
     async def _deliver(self, task_id: str, config: PushConfig, event_id: str, payload: dict[str, Any]) -> None:
+        claim = f"{_CLAIM_PREFIX}{task_id}:{config.id}:{event_id}"
+        holder = self._leases.holder
         try:
             await self.check_url(config.url)  # again: what a name resolves to can change
-            if not await self._memory.claim_push_delivery(task_id, config.id, event_id):
-                return  # delivered (or being delivered) by another replica
+            if not await self._memory.acquire_lease(claim, holder, ttl_seconds=self._leases.ttl_seconds):
+                return  # being delivered by another replica
+            if await self._memory.push_delivered(task_id, config.id, event_id):
+                await self._memory.release_lease(claim, holder)
+                return
         except PushConfigError as exc:
             logger.warning("push notification of task %s not sent: %s", task_id, exc)
             return
         except PaisError as exc:
             logger.warning("push notification of task %s not sent: %s", task_id, exc.message)
             return
+        self._leases.keep(claim)
+        try:
+            await self._post(task_id, config, event_id, payload)
+        finally:  # cancelled (shutting down): the lease runs out and another replica delivers
+            self._leases.drop(claim)
+        try:
+            await self._memory.mark_push_delivered(task_id, config.id, event_id)
+            await self._memory.release_lease(claim, holder)
+        except PaisError as exc:  # the lease runs out: another replica delivers it again
+            logger.warning("push notification %s of task %s not recorded: %s", event_id, task_id, exc.message)
+
+    async def _post(self, task_id: str, config: PushConfig, event_id: str, payload: dict[str, Any]) -> None:
+        """POST the notification, retrying with backoff; a failure is logged (and given up)."""
         headers: dict[str, str] = {}
         if config.token:
             headers[NOTIFICATION_TOKEN_HEADER] = config.token

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Request
@@ -44,6 +44,7 @@ from pais_delegation import depth_from_headers
 
 from ._a2a_push import push_config_to_wire
 from ._a2a_tasks import A2AError, A2ATasks
+from ._disconnect import cancels_on_disconnect
 from ._json_body import InvalidUnicodeError, parse_json
 from ._sse import event_stream
 
@@ -153,13 +154,15 @@ async def a2a_jsonrpc(request: Request, tasks: A2ATasksDep) -> Response:
         assert found is not None
         operation, _ = found
         if operation in ("send", "stream"):
+            cancel_on_disconnect = cancels_on_disconnect(request.headers)
             push = _check_send(params, kaos=kaos)
             send = from_v1(MessageSendParams, params)
             run = await tasks.submit(
                 send, depth=depth_from_headers(request.headers), stream=operation == "stream", push=push
             )
             if operation == "stream":
-                return event_stream(_stream_payloads(rpc.id, run.stream(), version))
+                stop = run.token.cancel if cancel_on_disconnect else None
+                return event_stream(_stream_payloads(rpc.id, run.stream(), version, on_disconnect=stop))
             blocking = run.budgets is None and (send.configuration is None or send.configuration.blocking is not False)
             return _reply(rpc.id, _event_wire(await run.result() if blocking else run.snapshot(), version, kaos))
         if operation == "get":
@@ -241,9 +244,22 @@ async def _push_config_call(tasks: A2ATasks, operation: str, params: dict[str, A
 
 
 async def _stream_payloads(
-    request_id: _Id, events: AsyncIterator[StreamEvent], version: A2AVersion
+    request_id: _Id,
+    events: AsyncIterator[StreamEvent],
+    version: A2AVersion,
+    *,
+    on_disconnect: Callable[[], None] | None = None,
 ) -> AsyncGenerator[str]:
-    """Each task event as the JSON-RPC response that one server-sent event carries."""
-    async for event in events:
-        body = JsonRpcResponse(id=request_id, result=_event_wire(event, version)).to_wire()
-        yield json.dumps(body, separators=(",", ":"))
+    """Each task event as the JSON-RPC response that one server-sent event carries.
+
+    `on_disconnect` is called when the client goes away before the last event.
+    """
+    ended = False
+    try:
+        async for event in events:
+            body = JsonRpcResponse(id=request_id, result=_event_wire(event, version)).to_wire()
+            yield json.dumps(body, separators=(",", ":"))
+        ended = True
+    finally:
+        if not ended and on_disconnect is not None:
+            on_disconnect()

@@ -49,7 +49,7 @@ from pais_core import (
     new_a2a_id,
 )
 from pais_delegation import CONTEXT_METADATA_KEY
-from pais_memory import Memory
+from pais_memory import Memory, TaskStep
 from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
 from ._a2a_push import PushConfig, PushConfigError, PushNotifier, push_config_from_wire
@@ -156,13 +156,16 @@ class TaskRun:
         while (event := await self.events.get()) is not None:
             yield event
 
-    def emit(self, event: StreamEvent | None) -> None:
-        """Queue `event` for the streaming caller (None ends the stream) and append it to the run log."""
+    def tell(self, event: StreamEvent | None) -> None:
+        """Queue `event` for the streaming caller (None ends the stream)."""
         if self.events is not None:
             self.events.put_nowait(event)
-        if self.log is not None and event is not None:
-            final = isinstance(event, TaskStatusUpdateEvent) and event.final
-            self.log.emit(_logged(event), final=final)
+
+    def emit(self, event: StreamEvent) -> None:
+        """Queue `event` for the streaming caller and append it to the run log."""
+        self.tell(event)
+        if self.log is not None:
+            self.log.emit(_logged(event))
 
     @property
     def streamed_text(self) -> bool:
@@ -211,11 +214,12 @@ class A2ATasks:
         self.access = runner.access
         self.poll_seconds = poll_seconds
         self._runs: dict[str, TaskRun] = {}
+        self._watcher: asyncio.Task[None] | None = None
         self._closing = False
         lease = runner.settings.a2a_task_lease_seconds
         self._leases = Leases(self.memory, ttl_seconds=lease)
         self._sweeper = LeaseSweeper(self.memory, self._end_abandoned, interval=lease / 3)
-        self.push = PushNotifier(self.memory, allowed_hosts=runner.settings.push_allowed_hosts)
+        self.push = PushNotifier(self._leases, allowed_hosts=runner.settings.push_allowed_hosts)
 
     async def __aenter__(self) -> A2ATasks:
         self._sweeper.start()
@@ -235,7 +239,11 @@ class A2ATasks:
             run.token.cancel()
         if runs:
             await asyncio.wait([run.future for run in runs], timeout=_SHUTDOWN_GRACE)
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         await self.push.aclose(grace=_SHUTDOWN_GRACE)
+        await self._leases.aclose()
 
     async def submit(
         self,
@@ -248,8 +256,9 @@ class A2ATasks:
     ) -> TaskRun:
         """Create a task for `params.message`, store it and start running it in the background.
 
-        An interactive task is stored `submitted`; an autonomous one is `working` at once. `push` is
-        the send's push-notification config (wire JSON of either version), stored with the task.
+        The task is stored `working` with its lease, its log starting with it as submitted (an
+        interactive task) or as working (an autonomous one). `push` is the send's push-notification
+        config (wire JSON of either version), stored with the task.
 
         Raises:
             A2AError: the message cannot start a task.
@@ -294,30 +303,68 @@ class A2ATasks:
         )
         owner = self.access.task_owner()
         task = _with_event(task, "task.submitted", **({"by": owner} if owner is not None else {}))
-        if budgets is not None:
-            task = _with_event(_working(task), "task.working", budgets=_budget_data(budgets))
+        if budgets is None:
+            working = _with_event(_working(task), "task.working")
+        else:  # the log starts with the task working: its first event says with which budgets
+            task = working = _with_event(_working(task), "task.working", budgets=_budget_data(budgets))
         if webhook is not None:
             await self.memory.put_push_config(task_id, webhook.id, webhook.model_dump())
-        # The log exists before the record: whoever sees the task can follow it.
-        submitted = _logged(task)
-        self.push.notify(task_id, await self.memory.append_run_event(task_id, submitted), submitted)
-        await self._store(task)
         token = CancellationToken()
         inp = RunInput(session_id=context_id, prompt=prompt, request_history=history, depth=depth, cancellation=token)
-        return self._launch(
-            TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets), inp
+        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None, budgets=budgets)
+        await self._begin(run, working)
+        return self._launch(run, inp)
+
+    async def _begin(self, run: TaskRun, working: Task) -> None:
+        """Store the task `working`, log it (as received, then working) and take its lease, in one step.
+
+        The log and the lease exist with the record: whoever sees the task can follow it, and a
+        replica that dies from here on leaves a lease that runs out.
+        """
+        first = run.task
+        events = [_logged(first)]
+        update = None
+        if first.status.state != "working":
+            update = TaskStatusUpdateEvent(
+                taskId=working.id, contextId=working.context_id, status=working.status.model_copy()
+            )
+            events.append(_logged(update))
+        step = await self.memory.put_task_step(
+            working.id,
+            working.context_id,
+            working.to_record(),
+            events=[(data, False) for data in events],
+            owner=self.access.task_owner(),
+            lease_holder=self._leases.holder,
+            lease_seconds=self._leases.ttl_seconds,
         )
+        self._notify(working.id, step, events)
+        run.task = working
+        run.tell(first)
+        if update is not None:
+            run.tell(update)
+
+    def _notify(self, task_id: str, step: TaskStep, events: Sequence[dict[str, Any]]) -> None:
+        """Hand the events a step wrote to the push notifier, with the task's configs the step read."""
+        if step.push_configs:
+            for event_id, data in zip(step.event_ids, events, strict=True):
+                self.push.notify(task_id, event_id, data, configs=step.push_configs)
 
     def _launch(self, run: TaskRun, inp: RunInput) -> TaskRun:
-        """Run `inp` for the stored task of `run` in the background."""
+        """Run `inp` in the background for `run`, whose task was stored (and logged) working with its lease."""
         task_id = run.task.id
-        run.emit(run.snapshot())
-        # from here on: the stored task is in the log already
         run.log = RunLogWriter(self.memory, task_id, written=partial(self.push.notify, task_id))
+        self._leases.keep(task_id)
         run.future = asyncio.get_running_loop().create_task(self._execute(run, inp), name=f"a2a-task-{task_id}")
         self._runs[task_id] = run
-        run.future.add_done_callback(lambda _: self._runs.pop(task_id, None))
+        run.future.add_done_callback(lambda _: self._forget(task_id))
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.get_running_loop().create_task(self._watch(), name="a2a-cancel-watcher")
         return run
+
+    def _forget(self, task_id: str) -> None:
+        self._runs.pop(task_id, None)
+        self._leases.drop(task_id)
 
     async def _decided(self, message: Message, *, depth: int, stream: bool) -> TaskRun | None:
         """Resume an `input-required` task with the message's approval decisions; None when it has none.
@@ -345,12 +392,12 @@ class A2ATasks:
         task = _with_event(
             _working(task.model_copy(update={"history": [*(task.history or []), received]})), "task.working"
         )
-        await self.memory.append_run_event(task.id, _logged(task))
-        await self._store(task)
         token = CancellationToken()
         results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
         inp = RunInput(session_id=task.context_id, prompt="", depth=depth, cancellation=token, tool_results=results)
-        return self._launch(TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None), inp)
+        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
+        await self._begin(run, task)
+        return self._launch(run, inp)
 
     async def resume_decided(self, context_id: str) -> TaskRun | None:
         """Resume the context's `input-required` task once its calls were decided by id (`POST /approvals/{id}`
@@ -412,7 +459,8 @@ class A2ATasks:
         """The task as it is now, then every event of its run log up to the final status update.
 
         Events streamed before the subscription (answer chunks included) are replayed, so a client
-        that lost its stream misses nothing; works on any replica.
+        that lost its stream misses nothing; works on any replica. A pause for approval
+        (`input-required`) does not end the log: the subscription follows the task once decided.
 
         Raises:
             A2AError: no such task (or another principal's), or it already ended (`GetTask` returns it).
@@ -429,11 +477,13 @@ class A2ATasks:
     async def _follow(self, task: Task) -> AsyncIterator[StreamEvent]:
         yield task
         ended = False
+        first = True
         try:
             async for entry in self.memory.follow_run_events(task.id):
                 event = STREAM_EVENT.validate_python(entry.data)
-                if not isinstance(event, Task):  # the task as submitted: its current state went first
-                    yield event
+                if not (first and isinstance(event, Task)):  # the task as submitted: its current state went first
+                    yield event  # (a later task is the task resumed after an approval decision)
+                first = False
                 ended = entry.final
             if not ended:  # the log is gone (retention): say how the task stands
                 current = await self._load(task.id)
@@ -614,42 +664,58 @@ class A2ATasks:
         return None if record is None else Task.model_validate(record).status.state
 
     async def _execute(self, run: TaskRun, inp: RunInput) -> Task:
-        async with self._leases.hold(run.task.id):
-            ended = await self._execute_leased(run, inp)
-        if run.log is not None:
-            await run.log.close()
-        return ended
-
-    async def _execute_leased(self, run: TaskRun, inp: RunInput) -> Task:
         # Started by `submit` with `create_task`, which copies the request's context: the span is a child
         # of the request span, also when a non-blocking send has already answered.
         task = run.task
         attributes = {A2A_TASK_ID: task.id, A2A_CONTEXT_ID: task.context_id}
         with pais_tracer().start_as_current_span(A2A_TASK_SPAN, kind=SpanKind.INTERNAL, attributes=attributes) as span:
-            watcher = asyncio.get_running_loop().create_task(self._watch(run))
             try:
-                if task.status.state == "submitted":
-                    working = _with_event(_working(task), "task.working")
-                    if await self._store(working, unless_ended=True):
-                        run.task = working
-                        self._announce(run)
-                    else:
-                        run.token.cancel()  # canceled (on any replica) before it started
                 state, text = await self._run(run, inp)
+                await self._end(run, state, text)
             finally:
-                watcher.cancel()
-            ended = self._ended(run, state, text)
-            if not await self._store(ended, unless_ended=True):
-                # a cancel landed (on some replica) as the run ended: the stored record stands
-                ended = await self._load(task.id)
-                state = ended.status.state
-            run.task = ended
-            self._announce(run)
+                run.tell(None)  # the streaming caller's stream ends, also when the end could not be stored
+            state = run.task.status.state
             span.set_attribute(A2A_TASK_STATE, state)
             if state == "failed":
                 span.set_status(Status(StatusCode.ERROR, text))
-            run.emit(None)
             return run.snapshot()
+
+    async def _end(self, run: TaskRun, state: TaskState, text: str) -> None:
+        """Store how the run ended, log it after what the run's log has not written yet, give the lease up.
+
+        One step; when a cancel landed (on some replica) as the run ended, the stored record stands
+        and is what the log and the streaming caller get.
+        """
+        ended = self._ended(run, state, text)
+        update = TaskStatusUpdateEvent(
+            taskId=ended.id,
+            contextId=ended.context_id,
+            status=ended.status.model_copy(),
+            final=ended.status.state in TERMINAL_TASK_STATES,
+        )
+        events = [*(await run.log.drain() if run.log is not None else []), (_logged(update), update.final)]
+        step = await self.memory.put_task_step(
+            ended.id,
+            ended.context_id,
+            ended.to_record(),
+            events=events,
+            unless_state_in=TERMINAL_TASK_STATES,
+            owner=self.access.task_owner(),
+            lease_holder=self._leases.holder,
+        )
+        if not step.stored:
+            if step.current is not None:
+                ended = Task.model_validate(step.current)
+            update = TaskStatusUpdateEvent(
+                taskId=ended.id, contextId=ended.context_id, status=ended.status.model_copy(), final=True
+            )
+            events[-1] = (_logged(update), True)
+            ids = await self.memory.append_run_events(ended.id, events)
+            await self.memory.release_lease(ended.id, self._leases.holder)
+            step = TaskStep(stored=True, event_ids=ids, push_configs=await self.memory.list_push_configs(ended.id))
+        self._notify(ended.id, step, [data for data, _ in events])
+        run.task = ended
+        run.tell(update)
 
     def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
         """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
@@ -729,32 +795,31 @@ class A2ATasks:
             raise PaisError("the run ended without a result")
         return result
 
-    def _announce(self, run: TaskRun) -> None:
-        """Tell the streaming caller the task's current status (final once it ended)."""
-        status = run.task.status
-        run.emit(
-            TaskStatusUpdateEvent(
-                taskId=run.task.id,
-                contextId=run.task.context_id,
-                status=status.model_copy(),
-                final=status.state in TERMINAL_TASK_STATES,
-            )
-        )
-
-    async def _watch(self, run: TaskRun) -> None:
-        """Cancel the run once its stored record says `canceled` (a cancel made on any replica)."""
-        while not run.token.cancelled:
+    async def _watch(self) -> None:
+        """While runs go on here, cancel each once its stored record says `canceled` (a cancel made on any replica)."""
+        while self._runs:
             await asyncio.sleep(self.poll_seconds)
-            try:
-                state = await self._stored_state(run.task.id)
-            except PaisError as exc:
-                logger.warning("cannot check task %s for cancellation: %s", run.task.id, exc.message)
-                continue
-            if state == "canceled":
-                run.token.cancel()
+            for run in list(self._runs.values()):
+                if run.token.cancelled:
+                    continue
+                try:
+                    state = await self._stored_state(run.task.id)
+                except PaisError as exc:
+                    logger.warning("cannot check task %s for cancellation: %s", run.task.id, exc.message)
+                    continue
+                if state == "canceled":
+                    run.token.cancel()
 
-    async def _end_abandoned(self, task_id: str) -> None:
-        """End `failed` a task whose replica stopped renewing its lease, and tell its subscribers."""
+    async def _end_abandoned(self, lease: str) -> None:
+        """End `failed` a task whose replica stopped renewing its lease, and tell its subscribers.
+
+        A push delivery's lease that ran out (its replica died while delivering): deliver what is left.
+        """
+        pushed = self.push.claimed_task(lease)
+        if pushed is not None:
+            await self.push.replay(pushed)
+            return
+        task_id = lease
         record = await self.memory.get_task(task_id)
         if record is None or task_id in self._runs:
             return

@@ -22,6 +22,7 @@ from pais_delegation import depth_from_headers
 from ._chat_params import client_tools, model_settings, refuse_unsupported
 from ._conversation import split_conversation
 from ._deps import runtime_of
+from ._disconnect import cancels_on_disconnect
 from ._http_errors import error_responses
 from ._json_body import StrictJsonRoute
 from ._runner import RunInput
@@ -104,7 +105,13 @@ async def chat_completions(
     model = body.model or runtime.settings.agent_name
     if body.stream:
         include_usage = body.stream_options is not None and body.stream_options.include_usage
-        return await stream_completion(runtime.runner, inp, model=model, include_usage=include_usage)
+        return await stream_completion(
+            runtime.runner,
+            inp,
+            model=model,
+            include_usage=include_usage,
+            cancel_on_disconnect=cancels_on_disconnect(request.headers),
+        )
     result = await runtime.runner.run(inp)
     response = ChatCompletionResponse(
         model=model,

@@ -7,8 +7,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 
 from pais_core import PaisError
 from pais_memory import Memory
@@ -19,40 +18,46 @@ logger = logging.getLogger("pais_server.runs")
 
 
 class Leases:
-    """Leases on runs held by this replica, each renewed every third of `ttl_seconds` while its run goes on."""
+    """Leases on runs held by this replica, all renewed every third of `ttl_seconds` by one background task.
+
+    The lease itself is taken and given up with the run's own writes (`Memory.put_task_step`); `keep`
+    and `drop` only say which leases to renew, so a run that ends before the first renewal costs
+    nothing more. A backend outage is logged, never raised into a run.
+    """
 
     def __init__(self, memory: Memory, *, ttl_seconds: float) -> None:
         self.memory = memory
         self.ttl_seconds = ttl_seconds
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._held: set[str] = set()
+        self._renewer: asyncio.Task[None] | None = None
 
-    @asynccontextmanager
-    async def hold(self, run_id: str) -> AsyncGenerator[None]:
-        """Hold the run's lease for the block; a backend outage is logged, never raised into the run."""
-        try:
-            await self.memory.acquire_lease(run_id, self.holder, ttl_seconds=self.ttl_seconds)
-        except PaisError as exc:
-            logger.warning("could not take the lease of run %s: %s", run_id, exc.message)
-        renewer = asyncio.get_running_loop().create_task(self._renew(run_id), name=f"lease-{run_id}")
-        try:
-            yield
-        finally:
-            renewer.cancel()
-            await asyncio.gather(renewer, return_exceptions=True)
-            try:
-                await self.memory.release_lease(run_id, self.holder)
-            except PaisError as exc:  # it expires by itself; the run's stored end keeps the sweeper away
-                logger.warning("could not release the lease of run %s: %s", run_id, exc.message)
+    def keep(self, run_id: str) -> None:
+        """Renew the run's lease until `drop`."""
+        self._held.add(run_id)
+        if self._renewer is None:
+            self._renewer = asyncio.get_running_loop().create_task(self._renew(), name="lease-renewer")
 
-    async def _renew(self, run_id: str) -> None:
+    def drop(self, run_id: str) -> None:
+        """Stop renewing the run's lease."""
+        self._held.discard(run_id)
+
+    async def aclose(self) -> None:
+        if self._renewer is not None:
+            self._renewer.cancel()
+            await asyncio.gather(self._renewer, return_exceptions=True)
+
+    async def _renew(self) -> None:
         while True:
             await asyncio.sleep(self.ttl_seconds / 3)
-            try:
-                if not await self.memory.renew_lease(run_id, self.holder, ttl_seconds=self.ttl_seconds):
-                    # lost (expired while Redis was out of reach): take it again, unless a sweeper has
-                    await self.memory.acquire_lease(run_id, self.holder, ttl_seconds=self.ttl_seconds)
-            except PaisError as exc:
-                logger.warning("could not renew the lease of run %s: %s", run_id, exc.message)
+            for run_id in list(self._held):
+                try:
+                    renewed = await self.memory.renew_lease(run_id, self.holder, ttl_seconds=self.ttl_seconds)
+                    if not renewed and run_id in self._held:
+                        # lost (expired while the backend was out of reach): take it again, unless a sweeper has
+                        await self.memory.acquire_lease(run_id, self.holder, ttl_seconds=self.ttl_seconds)
+                except PaisError as exc:
+                    logger.warning("could not renew the lease of run %s: %s", run_id, exc.message)
 
 
 class LeaseSweeper:

@@ -14,6 +14,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
+from functools import partial
 from typing import Any, cast
 
 from fastapi import APIRouter, Request
@@ -56,6 +57,7 @@ from pais_memory import Memory
 from ._chat_params import client_tools
 from ._conversation import split_conversation
 from ._deps import RuntimeDep, runtime_of
+from ._disconnect import cancels_on_disconnect
 from ._http_errors import error_responses
 from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
 from ._sse import relay
@@ -123,9 +125,9 @@ async def create_response(body: ResponsesRequest, request: Request) -> Response:
     )
     headers = {"X-Session-ID": session_id}
     if body.stream:
-        return await _stream(
-            runtime.runner, runtime.memory if body.store else None, inp, _Events(shell, runtime.settings.agent_name)
-        )
+        cancel = cancels_on_disconnect(request.headers)
+        events = _Events(shell, runtime.settings.agent_name)
+        return await _stream(runtime.runner, runtime.memory if body.store else None, inp, events, cancel=cancel)
     result = await runtime.runner.run(inp)
     response = _completed(shell, result, _output_items(result, runtime.settings.agent_name))
     if body.store:
@@ -310,14 +312,20 @@ class _Events:
         )
 
 
-async def _stream(runner: AgentRunner, memory: Memory | None, inp: RunInput, events: _Events) -> Response:
-    """Start the run; an error before its first event is a normal error response, later ones an `error` event."""
+async def _stream(
+    runner: AgentRunner, memory: Memory | None, inp: RunInput, events: _Events, *, cancel: bool
+) -> Response:
+    """Start the run; an error before its first event is a normal error response, later ones an `error` event.
+
+    A client that disconnects does not stop the run (it finishes and records its turn) unless `cancel`.
+    """
 
     async def produce(send: Callable[[RunEvent], None]) -> None:
         async for event in runner.stream(inp):
             send(event)
 
-    run = await relay(produce)
+    detach = None if cancel else partial(runner.in_background, name=f"response-stream-{events.shell.id}")
+    run = await relay(produce, detach=detach)
 
     async def body() -> AsyncIterator[str]:
         async with aclosing(run):

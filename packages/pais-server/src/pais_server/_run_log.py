@@ -14,15 +14,21 @@ __all__ = ["RunLogWriter"]
 
 logger = logging.getLogger("pais_server.runs")
 
+_LINGER_SECONDS = 0.005
+"""How long the writer lets more events gather after the first of a batch (none once the run ended)."""
+
 
 class RunLogWriter:
     """Appends a run's events to `memory`'s log for `run_id` in the order they were emitted.
 
-    `emit` never waits: a background task appends what is queued, everything queued so far in one
-    `append_run_events` call (one round trip with Redis however fast the run emits), so the run is
-    not slowed by the backend. A write that fails is logged and skipped (the run goes on; a
-    follower then misses those events). `close` waits until everything emitted was written.
-    `written` is called with each event's id and data once it is in the log.
+    `emit` never waits: a background task appends what is queued, everything gathered within
+    `_LINGER_SECONDS` of the first queued event in one `append_run_events` call (one round trip
+    with Redis), so the run is not slowed by the backend and a fast stream costs a few writes, not
+    one per event. The task starts once the first events lingered, so a run that `drain`s them
+    sooner (to write them with its own next step) costs no task. A write that fails is logged and
+    skipped (the run goes on; a follower then misses those events). `close` waits until everything
+    emitted was written; `drain` takes what is not written yet, for the caller to write with its
+    next step. `written` is called with each event's id and data once it is in the log.
     """
 
     def __init__(
@@ -31,35 +37,63 @@ class RunLogWriter:
         self._memory = memory
         self.run_id = run_id
         self._written = written
-        self._queue: asyncio.Queue[tuple[dict[str, Any], bool] | None] = asyncio.Queue()
+        self._pending: list[tuple[dict[str, Any], bool]] = []
+        self._ready = asyncio.Event()
+        self._stop: str | None = None  # "close": write the rest, then stop; "drain": stop now
+        self._timer: asyncio.TimerHandle | None = None
         self._writer: asyncio.Task[None] | None = None
 
     def emit(self, data: dict[str, Any], *, final: bool = False) -> None:
         """Queue one event (`final` ends the run's log)."""
-        if self._writer is None:
-            self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"run-log-{self.run_id}")
-        self._queue.put_nowait((data, final))
+        self._pending.append((data, final))
+        self._ready.set()
+        if self._writer is None and self._timer is None:  # the writer starts once more events could gather
+            if final:
+                self._start()
+            else:
+                self._timer = asyncio.get_running_loop().call_later(_LINGER_SECONDS, self._start)
 
     async def close(self) -> None:
         """Wait until every emitted event was written, then stop."""
-        if self._writer is None:
-            return
-        self._queue.put_nowait(None)
-        await asyncio.shield(self._writer)
+        await self._halt("close")
+
+    async def drain(self) -> list[tuple[dict[str, Any], bool]]:
+        """Stop after the write under way; the `(data, final)` events not written, which the caller writes."""
+        await self._halt("drain")
+        pending, self._pending = self._pending, []
+        return pending
+
+    def _start(self) -> None:
+        self._timer = None
+        self._writer = asyncio.get_running_loop().create_task(self._write(), name=f"run-log-{self.run_id}")
+
+    async def _halt(self, how: str) -> None:
+        self._stop = how
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+            if how == "close":
+                self._start()
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            self._ready.set()
+            await asyncio.shield(writer)
+        self._stop = None
+
+    def _draining(self) -> bool:
+        return self._stop == "drain"
 
     async def _write(self) -> None:
-        closing = False
-        while not closing:
-            batch: list[tuple[dict[str, Any], bool]] = []
-            item = await self._queue.get()
-            while item is not None:
-                batch.append(item)
-                if self._queue.empty():
-                    break
-                item = self._queue.get_nowait()
-            closing = item is None
-            if not batch:
+        while True:
+            if self._draining() or (self._stop == "close" and not self._pending):
+                return
+            if not self._pending:
+                self._ready.clear()
+                await self._ready.wait()
+                if self._stop is None and not self._pending[-1][1]:  # new events after a write: let more gather
+                    await asyncio.sleep(_LINGER_SECONDS)
                 continue
+            batch, self._pending = self._pending, []
             try:
                 ids = await self._memory.append_run_events(self.run_id, batch)
             except PaisError as exc:

@@ -7,10 +7,12 @@ import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Iterator, Mapping
 from contextlib import aclosing
+from dataclasses import replace
 from functools import partial
 from typing import Any, TypeVar, cast
 
 from fastapi.sse import EventSourceResponse, format_sse_event
+from pydantic_ai import CancellationToken
 
 from pais_core import (
     ChatCompletionChunk,
@@ -135,6 +137,7 @@ async def relay(
     produce: Callable[[Callable[[_T], None]], Coroutine[Any, Any, None]],
     *,
     detach: Callable[[Coroutine[Any, Any, None]], None] | None = None,
+    abandoned: Callable[[], None] | None = None,
 ) -> AsyncGenerator[_T]:
     """Run `produce(send)` in a task of its own and stream what it sends, once the first item is known.
 
@@ -142,7 +145,8 @@ async def relay(
     the error's status; one raised later is raised by the returned generator. The task runs apart from
     the response because a run's timeout and session lock belong to the task that entered them. With
     `detach` (`runner.in_background`) it outlives a client that goes away; without, closing the
-    returned generator cancels it.
+    returned generator cancels it. `abandoned` is called when the generator is closed before the end
+    (the client went away mid-stream).
     """
     queue: asyncio.Queue[object] = asyncio.Queue()
 
@@ -164,8 +168,8 @@ async def relay(
         raise first
 
     async def items() -> AsyncGenerator[_T]:
+        item = first
         try:
-            item = first
             while item is not _END:
                 if isinstance(item, PaisError):
                     raise item
@@ -174,12 +178,14 @@ async def relay(
         finally:
             if task is not None and not task.done():
                 task.cancel()
+            if item is not _END and abandoned is not None:
+                abandoned()
 
     return items()
 
 
 async def stream_completion(
-    runner: AgentRunner, inp: RunInput, *, model: str, include_usage: bool
+    runner: AgentRunner, inp: RunInput, *, model: str, include_usage: bool, cancel_on_disconnect: bool = False
 ) -> EventSourceResponse:
     """Start the run and answer with an event stream once its first event is known.
 
@@ -187,8 +193,12 @@ async def stream_completion(
     errors end the stream with an OpenAI `error` event. Every event carries an `id:` (1, 2, ...)
     and goes to the run log named by the completion id, so `GET /v1/chat/completions/{id}/events`
     resumes the stream on any replica. A client that disconnects does not stop the run: it
-    finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn.
+    finishes (within `REQUEST_TIMEOUT_SECONDS`) and records its turn, unless
+    `cancel_on_disconnect` (the run is cancelled then, and its log ends with the error).
     """
+    token = CancellationToken() if cancel_on_disconnect else None
+    if token is not None:
+        inp = replace(inp, cancellation=token)
     chunks = _Chunks(model, inp.session_id, runner.settings.stream_progress)
     log = RunLogWriter(runner.memory, chunks.id)
 
@@ -217,6 +227,6 @@ async def stream_completion(
             await log.close()
 
     detach = partial(runner.in_background, name=f"chat-stream-{chunks.id}")
-    payloads = await relay(produce, detach=detach)
+    payloads = await relay(produce, detach=detach, abandoned=token.cancel if token is not None else None)
     headers = {"X-Session-ID": inp.session_id, "X-Completion-ID": chunks.id}
     return event_stream(payloads, headers=headers)
