@@ -29,8 +29,8 @@ from _harness import save  # noqa: E402
 from pais_testing.identity_provider import IdentityProvider  # noqa: E402
 
 from pais_core import Settings, TokenExchangeConfig, principal_scope  # noqa: E402
-from pais_server._auth import BearerAuth  # noqa: E402
 from pais_server.auth import Credentials, JwtVerifier  # noqa: E402
+from pais_server.auth._inbound import BearerAuth  # noqa: E402
 
 AUDIENCE = "bench-agent"
 

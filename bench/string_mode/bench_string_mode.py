@@ -30,7 +30,7 @@ from pais_testing.weather_tool import CITIES, CaseResult, WeatherScenario  # noq
 from pydantic_ai.models.openai import OpenAIChatModel  # noqa: E402
 from pydantic_ai.providers.openai import OpenAIProvider  # noqa: E402
 
-from pais_server._string_mode import ConstrainedOutput, StringModeModel  # noqa: E402
+from pais_server.tools._string_mode import ConstrainedOutput, StringModeModel  # noqa: E402
 
 VARIANTS: dict[str, ConstrainedOutput] = {"constrained": "auto", "free text": "off"}
 

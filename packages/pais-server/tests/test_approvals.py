@@ -18,7 +18,7 @@ from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
 from pydantic_ai import Agent
 from pydantic_ai.tools import ToolDefinition
 
-from pais_server._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
+from pais_server.runtime._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY, approval_patterns, needs_approval
 
 from .conftest import Served, ServeFactory
 from .test_a2a_server import rpc, rpc_error, sse, v1_message

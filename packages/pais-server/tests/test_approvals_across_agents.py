@@ -22,7 +22,7 @@ from pais_testing.mcp_server import McpTestServer
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, tool_call
 from pydantic_ai import ToolDenied
 
-from pais_server._deferred import PausedRun, PendingCall, deferred_results
+from pais_server.runtime._deferred import PausedRun, PendingCall, deferred_results
 
 a2a = pytest.importorskip("a2a", reason="needs the a2a-sdk dev dependency")
 

@@ -14,7 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from pais_core import Settings
 from pais_server import create_app
-from pais_server._http_errors import UnexpectedErrors
+from pais_server.http._errors import UnexpectedErrors
 
 from .conftest import Served, ServeFactory
 

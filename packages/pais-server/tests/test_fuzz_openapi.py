@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from pais_core import Settings  # noqa: E402
 from pais_server import create_app  # noqa: E402
-from pais_server._auth import OPEN_PATHS  # noqa: E402
+from pais_server.auth._inbound import OPEN_PATHS  # noqa: E402
 
 EXAMPLES_PER_OPERATION = 50
 OPERATIONS = {

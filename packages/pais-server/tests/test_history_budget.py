@@ -23,7 +23,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, SystemPromptPart
 from pais_core import Settings
 from pais_memory import RedisMemory
 from pais_server import create_app
-from pais_server._tokens import PART_OVERHEAD, estimate_tokens
+from pais_server.runtime._tokens import PART_OVERHEAD, estimate_tokens
 
 from .conftest import Served, ServeFactory
 

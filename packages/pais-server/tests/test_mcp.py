@@ -15,7 +15,7 @@ from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, Text
 from pydantic_ai.models.function import AgentInfo, FunctionModel
 
 from pais_core import McpServerSpec, Settings
-from pais_server._mcp import McpManager, mcp_endpoint
+from pais_server.tools._mcp import McpManager, mcp_endpoint
 
 
 def _settings(*servers: tuple[str, str], headers: dict[str, str] | None = None, timeout: float = 5.0) -> Settings:

@@ -14,7 +14,7 @@ from pydantic_ai import Agent
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
-from pais_server._string_mode import ConstrainedOutput, StringModeModel
+from pais_server.tools._string_mode import ConstrainedOutput, StringModeModel
 
 CALL_PARIS = '{"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}'
 

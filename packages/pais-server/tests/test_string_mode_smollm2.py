@@ -15,8 +15,8 @@ from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from pais_core import Settings
-from pais_server._string_mode import StringModeModel
-from pais_server._tool_mode import resolve_tool_mode
+from pais_server.tools._mode import resolve_tool_mode
+from pais_server.tools._string_mode import StringModeModel
 
 pytestmark = [
     pytest.mark.smollm2,

@@ -16,8 +16,8 @@ from pydantic_ai.models.test import TestModel
 from pydantic_ai.providers.openai import OpenAIProvider
 
 from pais_core import Settings
-from pais_server._string_mode import StringModeModel
-from pais_server._tool_mode import PROBE_TOOL, ToolModeDecision, apply_tool_mode, resolve_tool_mode
+from pais_server.tools._mode import PROBE_TOOL, ToolModeDecision, apply_tool_mode, resolve_tool_mode
+from pais_server.tools._string_mode import StringModeModel
 
 ChatFactory = Callable[[str, str], Awaitable[OpenAIChatModel]]
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic_ai.tools import ToolDefinition
 
-from pais_server._tool_text import (
+from pais_server.tools._text import (
     AnswerStream,
     ParsedCall,
     ReplyStream,

@@ -1,8 +1,8 @@
 """PAIS server: serve a Pydantic AI agent with an OpenAI-compatible API, memory, delegation and A2A."""
 
 from ._app import create_app, serve
-from ._http_timeouts import uvicorn_options
-from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
+from .http._timeouts import uvicorn_options
+from .runtime._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
 
 __all__ = [
     "AgentRunner",

@@ -16,22 +16,20 @@ from pydantic_ai.agent import AbstractAgent
 from pais_core import Settings, __version__, principal_scope
 from pais_telemetry import configure, current_telemetry, untraced_requests
 
-from . import (
-    _a2a_routes,
-    _approvals_routes,
-    _chat_resume_routes,
-    _chat_routes,
-    _discovery_routes,
-    _memory_routes,
-    _probe_routes,
-    _responses_routes,
-)
-from ._a2a_tasks import A2ATasks
-from ._auth import BearerAuth, document_bearer_auth
-from ._http_errors import BodySizeLimit, install_error_handlers
-from ._http_timeouts import uvicorn_options
 from ._runtime import Runtime, open_runtime
 from .auth import JwtVerifier
+from .auth._inbound import BearerAuth, document_bearer_auth
+from .http._errors import BodySizeLimit, install_error_handlers
+from .http._timeouts import uvicorn_options
+from .protocols.a2a import _routes as _a2a_routes
+from .protocols.a2a._tasks import A2ATasks
+from .protocols.chat import _resume_routes as _chat_resume_routes
+from .protocols.chat import _routes as _chat_routes
+from .protocols.responses import _routes as _responses_routes
+from .routes import _approvals as _approvals_routes
+from .routes import _discovery as _discovery_routes
+from .routes import _memory as _memory_routes
+from .routes import _probes as _probe_routes
 from .runtime import goal_principal
 
 __all__ = ["create_app", "serve"]

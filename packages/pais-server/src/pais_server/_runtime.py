@@ -16,18 +16,18 @@ from pais_core import AgentSkill, Settings
 from pais_delegation import DelegationToolset
 from pais_memory import Memory, memory_from_settings
 
-from ._card import SkillSource, agent_tool_skills, delegate_skills
-from ._history import History
-from ._model_factory import ModelHandle, model_from_settings
-from ._readiness import Readiness, model_api_probe
-from ._runner import AgentRunner
-from ._summariser import summariser_for
-from ._tool_mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
-from ._turn_events import TargetResolver, delegation_target
 from .auth import Credentials
+from .models._factory import ModelHandle, model_from_settings
+from .protocols.a2a._card import SkillSource, agent_tool_skills, delegate_skills
+from .routes._readiness import Readiness, model_api_probe
+from .runtime._history import History
+from .runtime._runner import AgentRunner
+from .runtime._summariser import summariser_for
+from .runtime._turn_events import TargetResolver, delegation_target
+from .tools._mode import ToolModeDecision, apply_tool_mode, resolve_tool_mode
 
 if TYPE_CHECKING:
-    from ._mcp import McpManager
+    from .tools._mcp import McpManager
 
 __all__ = ["Runtime", "open_runtime"]
 
@@ -137,7 +137,7 @@ def _mcp_manager(settings: Settings, credentials: Credentials | None) -> McpMana
     """The MCP servers of the environment; the `mcp` extra is only imported when there are some."""
     if not settings.mcp_servers:
         return None
-    from ._mcp import McpManager
+    from .tools._mcp import McpManager
 
     return McpManager(settings, credentials=credentials.providers(settings.mcp_servers) if credentials else None)
 

@@ -18,7 +18,7 @@ from pydantic_ai import CancellationToken
 
 from pais_core import PaisError, Principal, Settings, TaskBudgets, UpstreamTimeoutError
 
-from .._runner import AgentRunner, RunInput
+from ._runner import AgentRunner, RunInput
 
 __all__ = ["Budgets", "RecordEvent", "goal_principal", "pursue"]
 

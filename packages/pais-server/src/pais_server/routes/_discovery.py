@@ -10,9 +10,9 @@ from pydantic import BaseModel
 
 from pais_core import KAOS_PROTOCOLS, AgentCard, ModelCard, ModelList, NotFoundError, Settings
 
-from ._card import build_card, public_base_url
-from ._deps import RuntimeDep
-from ._http_errors import error_responses
+from .._deps import RuntimeDep
+from ..http._errors import error_responses
+from ..protocols.a2a._card import build_card, public_base_url
 
 __all__ = ["router"]
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pais_core import STREAM_EVENT, A2AVersion, PaisError, to_v1_stream_response
 
-from ._leases import Leases
+from ...runtime._leases import Leases
 
 __all__ = [
     "EVENT_ID_METADATA_KEY",

@@ -20,7 +20,7 @@ from pydantic_ai.output import OutputSpec
 
 from pais_core import BadRequestError, ResponseFormat
 
-from ._string_mode import StringModeModel
+from ..tools._string_mode import StringModeModel
 
 __all__ = ["StructuredOutput", "output_spec", "structured_output"]
 

@@ -11,7 +11,7 @@ from pydantic_ai.models import Model
 
 from pais_core import Settings
 
-from ._mock_model import mock_model
+from ._mock import mock_model
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI

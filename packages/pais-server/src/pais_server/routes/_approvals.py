@@ -13,13 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pais_core import PaisError, Task, parts_text
 
-from ._a2a_tasks import A2AError, A2ATasks
-from ._approval_decisions import decide, resume
-from ._deferred import PausedRun, peek_paused_run
-from ._deps import RuntimeDep, runtime_of
-from ._http_errors import error_responses
-from ._runner import RunResult
-from .auth import ALL, NOTHING
+from .._deps import RuntimeDep, runtime_of
+from ..auth import ALL, NOTHING
+from ..http._errors import error_responses
+from ..protocols.a2a._tasks import A2AError, A2ATasks
+from ..runtime._approval_decisions import decide, resume
+from ..runtime._deferred import PausedRun, peek_paused_run
+from ..runtime._runner import RunResult
 
 __all__ = ["router"]
 

@@ -25,8 +25,8 @@ from pais_core import (
     new_completion_id,
 )
 
-from ._run_log import RunLogWriter
-from ._runner import AgentRunner, FinishReason, RunEvent, RunInput, TextDelta, ToolProgress
+from ..runtime._run_log import RunLogWriter
+from ..runtime._runner import AgentRunner, FinishReason, RunEvent, RunInput, TextDelta, ToolProgress
 
 __all__ = ["event_stream", "relay", "stream_completion"]
 

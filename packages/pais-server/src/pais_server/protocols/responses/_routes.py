@@ -54,14 +54,14 @@ from pais_core import (
 from pais_delegation import depth_from_headers
 from pais_memory import Memory
 
-from ._chat_params import client_tools
-from ._conversation import split_conversation
-from ._deps import RuntimeDep, runtime_of
-from ._disconnect import cancels_on_disconnect
-from ._http_errors import error_responses
-from ._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
-from ._sse import relay
-from ._structured_output import structured_output
+from ..._deps import RuntimeDep, runtime_of
+from ...http._errors import error_responses
+from ...runtime._runner import AgentRunner, RunEvent, RunInput, RunResult, TextDelta, ToolProgress
+from ...runtime._structured_output import structured_output
+from .._disconnect import cancels_on_disconnect
+from .._sse import relay
+from ..chat._conversation import split_conversation
+from ..chat._params import client_tools
 
 __all__ = ["router"]
 

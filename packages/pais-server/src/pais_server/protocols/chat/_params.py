@@ -10,7 +10,7 @@ from pydantic_ai.tools import ToolDefinition
 
 from pais_core import AgentSkill, BadRequestError, ChatCompletionRequest, ChatTool, NamedToolChoice
 
-from ._deferred import client_tool_definitions
+from ...runtime._deferred import client_tool_definitions
 
 __all__ = ["client_tools", "model_settings", "refuse_unsupported"]
 

@@ -12,9 +12,9 @@ from starlette.responses import Response
 
 from pais_core import BadRequestError, NotFoundError
 
-from ._deps import RuntimeDep
-from ._http_errors import error_responses
-from ._sse import event_stream
+from ..._deps import RuntimeDep
+from ...http._errors import error_responses
+from .._sse import event_stream
 
 __all__ = ["router"]
 

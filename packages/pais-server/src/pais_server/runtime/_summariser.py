@@ -21,7 +21,7 @@ from pydantic_ai.models import Model, infer_model
 
 from pais_core import PaisError, Settings
 
-from ._model_factory import ModelHandle, model_from_settings
+from ..models._factory import ModelHandle, model_from_settings
 from ._tokens import estimate_tokens, messages_tokens, part_text
 
 __all__ = ["SUMMARY_INSTRUCTIONS", "Summariser", "summariser_for", "transcript"]

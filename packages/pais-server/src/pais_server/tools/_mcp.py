@@ -34,7 +34,7 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool
 
 from pais_core import AgentSkill, CredentialProvider, McpServerSpec, Settings
 
-from ._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY
+from ..runtime._approvals import MCP_SERVER_KEY, MCP_TOOL_KEY
 
 try:
     import httpx2

@@ -26,8 +26,8 @@ from pais_core import (
     principal_scope,
 )
 
-from ._http_errors import error_response
-from .auth import InvalidTokenError, JwtVerifier
+from ..http._errors import error_response
+from . import InvalidTokenError, JwtVerifier
 
 __all__ = ["OPEN_PATHS", "BearerAuth", "document_bearer_auth"]
 

@@ -52,12 +52,12 @@ from pais_delegation import CONTEXT_METADATA_KEY
 from pais_memory import Memory, TaskStep
 from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_STATE, pais_tracer
 
-from ._a2a_push import PushConfig, PushConfigError, PushNotifier, push_config_from_wire
-from ._leases import Leases, LeaseSweeper
-from ._run_log import RunLogWriter
-from ._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
-from .auth import ALL, NOTHING
-from .runtime import Budgets, pursue
+from ...auth import ALL, NOTHING
+from ...runtime import Budgets, pursue
+from ...runtime._leases import Leases, LeaseSweeper
+from ...runtime._run_log import RunLogWriter
+from ...runtime._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
+from ._push import PushConfig, PushConfigError, PushNotifier, push_config_from_wire
 
 __all__ = ["PROGRESS_METADATA_KEY", "A2AError", "A2ATasks", "TaskRun"]
 

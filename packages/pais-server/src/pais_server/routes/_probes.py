@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from pais_core import redact_urls
 
-from ._deps import RuntimeDep
+from .._deps import RuntimeDep
 
 __all__ = ["router"]
 

@@ -46,6 +46,7 @@ from pais_delegation import DelegationError, DelegationToolset, delegation_scope
 from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
+from ..auth import SessionAccess
 from ._approvals import ApprovalPolicy, approval_decided, approval_patterns, approval_requested
 from ._deferred import (
     FirstStepToolChoice,
@@ -61,7 +62,6 @@ from ._history import BoundedHistory, History
 from ._run_errors import ServerBusyError, to_pais_error
 from ._structured_output import StructuredOutput, output_spec
 from ._turn_events import TargetResolver, delegation_target, error_event, turn_events, user_event
-from .auth import SessionAccess
 
 __all__ = ["AgentRunner", "FinishReason", "RunEvent", "RunInput", "RunResult", "TextDelta", "ToolProgress"]
 

@@ -19,15 +19,15 @@ from pais_core import (
 )
 from pais_delegation import depth_from_headers
 
-from ._chat_params import client_tools, model_settings, refuse_unsupported
+from ..._deps import runtime_of
+from ...http._errors import error_responses
+from ...http._json_body import StrictJsonRoute
+from ...runtime._runner import RunInput
+from ...runtime._structured_output import structured_output
+from .._disconnect import cancels_on_disconnect
+from .._sse import stream_completion
 from ._conversation import split_conversation
-from ._deps import runtime_of
-from ._disconnect import cancels_on_disconnect
-from ._http_errors import error_responses
-from ._json_body import StrictJsonRoute
-from ._runner import RunInput
-from ._sse import stream_completion
-from ._structured_output import structured_output
+from ._params import client_tools, model_settings, refuse_unsupported
 
 __all__ = ["router"]
 

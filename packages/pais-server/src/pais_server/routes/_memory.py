@@ -8,9 +8,9 @@ from fastapi import APIRouter, Query
 
 from pais_memory import Page
 
-from ._deps import RuntimeDep
-from ._http_errors import error_responses
-from .auth import ALL, NOTHING
+from .._deps import RuntimeDep
+from ..auth import ALL, NOTHING
+from ..http._errors import error_responses
 
 __all__ = ["router"]
 

@@ -42,11 +42,11 @@ from pais_core import (
 )
 from pais_delegation import depth_from_headers
 
-from ._a2a_push import push_config_to_wire
-from ._a2a_tasks import A2AError, A2ATasks
-from ._disconnect import cancels_on_disconnect
-from ._json_body import InvalidUnicodeError, parse_json
-from ._sse import event_stream
+from ...http._json_body import InvalidUnicodeError, parse_json
+from .._disconnect import cancels_on_disconnect
+from .._sse import event_stream
+from ._push import push_config_to_wire
+from ._tasks import A2AError, A2ATasks
 
 __all__ = ["A2ATasksDep", "router"]
 

@@ -45,7 +45,7 @@ from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import ToolDefinition
 
-from ._tool_text import (
+from ._text import (
     ParsedCall,
     ParsedReply,
     ReplyStream,

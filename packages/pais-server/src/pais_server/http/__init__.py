@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every endpoint: error shapes, the body parser, connection timeouts."""

@@ -1,0 +1,1 @@
+"""The model an agent talks to: built from the environment, or scripted for tests."""

@@ -1,0 +1,1 @@
+"""PAIS's own HTTP endpoints: approvals, memory inspection, discovery and probes."""
