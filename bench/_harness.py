@@ -87,6 +87,20 @@ def start_server(
     raise RuntimeError(f"{argv} did not become ready")
 
 
+def start_mock_pais(answer: str, env: Mapping[str, str]) -> Started:
+    """`python -m pais_server` named `bench` whose instant mock model always says `answer`, once `/ready`;
+    `env` adds to (or overrides) its settings."""
+    port = free_port()
+    settings = {
+        "AGENT_NAME": "bench",
+        "AGENT_PORT": str(port),
+        "DEBUG_MOCK_RESPONSES": json.dumps([answer]),
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return start_server([sys.executable, "-m", "pais_server"], port=port, ready_path="/ready", env=settings)
+
+
 def uvicorn_argv(factory: str, port: int, app_dir: Path) -> list[str]:
     return [
         sys.executable, "-m", "uvicorn", "--factory", factory, "--app-dir", str(app_dir),

@@ -23,7 +23,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench")]
-from _harness import Load, Started, free_port, median, start_server, wrk  # noqa: E402
+from _harness import Load, Started, median, start_mock_pais, wrk  # noqa: E402
 from _results import merge_results  # noqa: E402
 
 SESSIONS, CONNECTIONS = 100, 16
@@ -44,19 +44,6 @@ CONFIGS = {
 }
 
 
-def start_pais(extra: dict[str, str]) -> Started:
-    port = free_port()
-    env = {
-        "AGENT_NAME": "bench",
-        "AGENT_PORT": str(port),
-        "DEBUG_MOCK_RESPONSES": json.dumps([ANSWER]),
-        "MEMORY_TYPE": "local",
-        "LOG_LEVEL": "WARNING",
-        **extra,
-    }
-    return start_server([sys.executable, "-m", "pais_server"], port=port, ready_path="/ready", env=env)
-
-
 def summary_events(url: str) -> int:
     """Summary events over all the benchmark's sessions."""
     count = 0
@@ -73,7 +60,7 @@ def run(seconds: float, rounds: int) -> dict[str, Any]:
     with ExitStack() as stack:
         servers: dict[str, Started] = {}
         for name, extra in CONFIGS.items():
-            servers[name] = start_pais(extra)
+            servers[name] = start_mock_pais(ANSWER, {"MEMORY_TYPE": "local", **extra})
             stack.callback(servers[name].stop)
         for server in servers.values():  # warm-up: every session gets past the budget
             wrk(f"{server.url}/v1/chat/completions", connections=CONNECTIONS, seconds=2, body=BODY, lua=ROTATE)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 import threading
 from collections import Counter
@@ -33,7 +32,7 @@ from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests" / "support")]
-from _harness import Load, Started, free_port, start_server, wrk  # noqa: E402
+from _harness import Load, Started, free_port, start_mock_pais, wrk  # noqa: E402
 from _results import merge_results  # noqa: E402
 from pais_testing.redis_server import RedisServer  # noqa: E402
 
@@ -92,20 +91,6 @@ class RoundTripProxy:
             client_out.close()
 
         await asyncio.gather(requests(), replies(), return_exceptions=True)
-
-
-def start_pais(memory_env: dict[str, str]) -> Started:
-    """`python -m pais_server` (pinned to core 0) with a scripted instant model, once `/ready`."""
-    port = free_port()
-    env = {
-        "AGENT_NAME": "bench",
-        "AGENT_PORT": str(port),
-        "DEBUG_MOCK_RESPONSES": json.dumps([ANSWER]),
-        "MEMORY_MAX_SESSION_EVENTS": "2000",
-        "LOG_LEVEL": "WARNING",
-        **memory_env,
-    }
-    return start_server([sys.executable, "-m", "pais_server"], port=port, ready_path="/ready", env=env)
 
 
 def chat(client: httpx.Client, session_id: str, text: str) -> None:
@@ -176,7 +161,7 @@ def run(seconds: float) -> dict[str, Any]:
         }
         servers: dict[str, Started] = {}
         for name, memory_env in memory_envs.items():
-            servers[name] = start_pais(memory_env)
+            servers[name] = start_mock_pais(ANSWER, {"MEMORY_MAX_SESSION_EVENTS": "2000", **memory_env})
             stack.callback(servers[name].stop)
         admin = stack.enter_context(Redis(host="127.0.0.1", port=redis.port))
         costs = per_turn_cost(servers["counted"].url, proxy, admin)

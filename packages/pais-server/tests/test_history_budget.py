@@ -71,17 +71,23 @@ def prompt_for(turn: int) -> str:
     return f"turn {turn}: " + ("my name is Ada. " if turn == 1 else "") + FILLER
 
 
+def summarising(serve_pais: ServeFactory, scripted_model: ScriptedModelServer, **settings: Any) -> Served:
+    """A PAIS on `chat_handler` with rolling summaries, whose token budget (in `settings`) binds before its
+    context limit."""
+    scripted_model.handler = chat_handler
+    return serve_pais(
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        memory_context_limit=50,
+        memory_rolling_summary=True,
+        **settings,
+    )
+
+
 def test_sixty_turns_stay_within_the_budget_and_the_first_fact_survives_in_the_summary(
     serve_pais: ServeFactory, scripted_model: ScriptedModelServer
 ) -> None:
-    scripted_model.handler = chat_handler
-    served = serve_pais(
-        model_api_url=scripted_model.url,
-        model_name="scripted",
-        memory_context_limit=50,  # the budget is what binds
-        memory_short_term_token_budget=BUDGET,
-        memory_rolling_summary=True,
-    )
+    served = summarising(serve_pais, scripted_model, memory_short_term_token_budget=BUDGET)
     first = [prompt_for(1), ANSWER]
     assert estimate_tokens(first[0]) + len(ANSWER) // 4 + 2 * PART_OVERHEAD in range(90, 111)  # a turn: ~100 tokens
 
@@ -237,14 +243,8 @@ def test_replicas_share_the_summary_through_redis(
 def test_a2a_tasks_of_one_context_share_the_budget_and_the_summary_written_by_the_summary_model(
     serve_pais: ServeFactory, scripted_model: ScriptedModelServer
 ) -> None:
-    scripted_model.handler = chat_handler
-    served = serve_pais(
-        model_api_url=scripted_model.url,
-        model_name="scripted",
-        memory_context_limit=50,
-        memory_short_term_token_budget=600,
-        memory_rolling_summary=True,
-        memory_summary_model="small-summariser",
+    served = summarising(
+        serve_pais, scripted_model, memory_short_term_token_budget=600, memory_summary_model="small-summariser"
     )
 
     for turn in range(1, 16):
