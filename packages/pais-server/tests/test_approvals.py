@@ -71,6 +71,23 @@ def _resume(served: Served, session_id: str, call: Any, decision: dict[str, Any]
     )
 
 
+def _paused_past_the_deadline(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> tuple[Served, str, Any]:
+    """A shop whose `refund` call paused with `APPROVAL_TIMEOUT_SECONDS=1` and went undecided past it."""
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    served = serve_pais(
+        _shop(ran),
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        tools_require_approval="refund",
+        approval_timeout_seconds=1,
+    )
+    call, session_id, _ = _pause(served)
+    time.sleep(1.1)
+    return served, session_id, call
+
+
 def test_an_approved_call_runs_once_after_the_pause(
     shop: Served, scripted_model: ScriptedModelServer, ran: list[str]
 ) -> None:
@@ -158,17 +175,8 @@ def test_a_tool_declared_with_requires_approval_pauses(
 def test_past_the_approval_timeout_the_call_counts_as_denied(
     serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
 ) -> None:
-    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
-    served = serve_pais(
-        _shop(ran),
-        model_api_url=scripted_model.url,
-        model_name="scripted",
-        tools_require_approval="*",
-        approval_timeout_seconds=2,
-    )
-    call, session_id, _ = _pause(served)
+    served, session_id, call = _paused_past_the_deadline(serve_pais, scripted_model, ran)
 
-    time.sleep(2.1)
     answer = _resume(served, session_id, call, {"approved": True})
 
     assert answer.choices[0].message.content == "Done."
@@ -367,16 +375,7 @@ def test_a_streamed_response_asks_for_approval_and_a_denial_reaches_the_model(
 def test_a_new_turn_past_the_deadline_drops_the_pause_as_denied(
     serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
 ) -> None:
-    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
-    served = serve_pais(
-        _shop(ran),
-        model_api_url=scripted_model.url,
-        model_name="scripted",
-        tools_require_approval="refund",
-        approval_timeout_seconds=1,
-    )
-    _, session_id, _ = _pause(served)
-    time.sleep(1.1)
+    served, session_id, _ = _paused_past_the_deadline(serve_pais, scripted_model, ran)
 
     scripted_model.handler = scripted("Hello again.")
     answer = served.openai.chat.completions.create(
