@@ -216,6 +216,39 @@ def test_depth_two_pauses_every_agent_again_when_the_worker_pauses_again(
     assert asked(models["worker-a"], "@worker-b twice deep") == 2
 
 
+def approval_events(agent: AgentProcess, session: str) -> list[tuple[str, str, str | None]]:
+    """The session's approval events: (type, call id, agent path)."""
+    events = [e for e in agent.events(session) if e["event_type"].startswith("approval_")]
+    return [(e["event_type"], e["content"]["id"], e["content"]["agent"]) for e in events]
+
+
+def test_memory_records_the_agent_path_of_a_sub_agents_call(
+    agents: dict[str, AgentProcess], tools: McpTestServer
+) -> None:
+    orchestrator, session = agents["orchestrator"], f"path-{uuid.uuid4().hex[:8]}"
+    [call_id] = chat(orchestrator, [{"role": "user", "content": "@worker-a @worker-b path"}], session)[
+        "pending_approvals"
+    ]
+
+    decided = orchestrator.http.post(
+        f"/approvals/{call_id}", params={"session_id": session, "wait": 60}, json={"approved": True}
+    )
+
+    assert decided.json()["status"] == "completed", decided.text
+    assert echoed(tools, "path") == ["path #1"]
+    assert approval_events(orchestrator, session) == [
+        ("approval_requested", call_id, "worker-a/worker-b"),
+        ("approval_decided", call_id, "worker-a/worker-b"),
+    ]
+    worker_b = agents["worker-b"]
+    [own_session] = [s for s in worker_b.sessions() if s.startswith(session)]
+    own_id = call_id.removeprefix("worker-a:worker-b:")
+    assert approval_events(worker_b, own_session) == [  # worker-b's own call: no path
+        ("approval_requested", own_id, None),
+        ("approval_decided", own_id, None),
+    ]
+
+
 async def test_over_a2a_the_orchestrators_task_awaits_the_workers_call_as_input_required(
     agents: dict[str, AgentProcess], tools: McpTestServer
 ) -> None:

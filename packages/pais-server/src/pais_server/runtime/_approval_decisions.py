@@ -74,9 +74,8 @@ async def decide(runner: AgentRunner, session_id: str, call_id: str, *, approved
             await save_paused_run(memory, paused, ttl_seconds=settings.paused_run_ttl_seconds)
             principal = current_principal()
             by = principal.id if principal is not None else None
-            event = approval_decided(
-                call.id, call.tool, approval_decision(call.id, text), principal=by, timed_out=False
-            )
+            decision = approval_decision(call.id, text)
+            event = approval_decided(call.id, call.tool, decision, agent=call.agent, principal=by, timed_out=False)
             await memory.append(session_id, [event])
     waits_for_person = {c.id for c in paused.approvals}
     awaiting = [

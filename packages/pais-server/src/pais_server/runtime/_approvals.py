@@ -24,6 +24,7 @@ from pais_core import BadRequestError, MemoryEvent
 __all__ = [
     "MCP_SERVER_KEY",
     "MCP_TOOL_KEY",
+    "TIMED_OUT_MESSAGE",
     "ApprovalPolicy",
     "approval_decided",
     "approval_decision",
@@ -37,6 +38,8 @@ MCP_SERVER_KEY = "pais_mcp_server"
 """`ToolDefinition.metadata` key naming the MCP server a tool comes from (for `<server>.<tool>` patterns)."""
 MCP_TOOL_KEY = "pais_mcp_tool"
 """`ToolDefinition.metadata` key holding an MCP tool's name on its server (its exposed name may be prefixed)."""
+TIMED_OUT_MESSAGE = "Nobody approved this tool call in time; it was not run."
+"""The denial of a call whose approval deadline passed without a decision (the model and sub-agents see it)."""
 
 
 def approval_patterns(setting: str) -> tuple[str, ...]:
@@ -109,19 +112,30 @@ def approval_decision(call_id: str, content: str) -> bool | ToolDenied:
 
 
 def approval_requested(
-    call_id: str, tool: str, arguments: str, *, principal: str | None, deadline: float
+    call_id: str, tool: str, arguments: str, *, agent: str | None, principal: str | None, deadline: float
 ) -> MemoryEvent:
-    """The memory event of a call starting to await approval (who asked, until when)."""
-    content = {"id": call_id, "tool": tool, "arguments": arguments}
+    """The memory event of a call starting to await approval (which agent runs it, who asked, until when).
+
+    `agent` is the path of the sub-agent that runs the call (`worker-a/worker-b`), None for this agent's own.
+    """
+    content = {"id": call_id, "tool": tool, "arguments": arguments, "agent": agent}
     return MemoryEvent(
         event_type="approval_requested", content=content, metadata={"principal": principal, "deadline": deadline}
     )
 
 
 def approval_decided(
-    call_id: str, tool: str, decision: object, *, principal: str | None, timed_out: bool
+    call_id: str, tool: str, decision: object, *, agent: str | None, principal: str | None, timed_out: bool
 ) -> MemoryEvent:
-    """The memory event of a decision on a call awaiting approval (who decided; its timestamp is when)."""
+    """The memory event of a decision on a call awaiting approval (which agent runs it, who decided; its
+    timestamp is when)."""
     reason = decision.message if isinstance(decision, ToolDenied) else None
-    content = {"id": call_id, "tool": tool, "approved": decision is True, "reason": reason, "timed_out": timed_out}
+    content = {
+        "id": call_id,
+        "tool": tool,
+        "agent": agent,
+        "approved": decision is True,
+        "reason": reason,
+        "timed_out": timed_out,
+    }
     return MemoryEvent(event_type="approval_decided", content=content, metadata={"principal": principal})

@@ -54,7 +54,7 @@ from pais_core import BadRequestError, ChatTool, ToolCall, ToolCallFunction
 from pais_delegation import delegated_approvals, with_decisions
 from pais_memory import Memory
 
-from ._approvals import approval_decision, relayed_decision
+from ._approvals import TIMED_OUT_MESSAGE, approval_decision, relayed_decision
 
 __all__ = [
     "FirstStepToolChoice",
@@ -245,13 +245,12 @@ def approval_decisions(paused: PausedRun, answers: Mapping[str, str]) -> dict[st
     return {call.id: _decision(call, answers.get(call.id), expired=expired) for call in paused.approvals}
 
 
-_TIMED_OUT_MESSAGE = "Nobody approved this tool call in time; it was not run."
-_TIMED_OUT = {"approved": False, "reason": _TIMED_OUT_MESSAGE}
+_TIMED_OUT = {"approved": False, "reason": TIMED_OUT_MESSAGE}
 
 
 def _decision(call: PendingCall, answer: str | None, *, expired: bool) -> bool | ToolDenied:
     if expired or answer is None:
-        return ToolDenied(_TIMED_OUT_MESSAGE)
+        return ToolDenied(TIMED_OUT_MESSAGE)
     return approval_decision(call.id, answer)
 
 

@@ -47,7 +47,13 @@ from pais_memory import Memory
 from pais_telemetry import agent_capabilities, memory_operation, record_token_usage
 
 from ..auth import SessionAccess
-from ._approvals import ApprovalPolicy, approval_decided, approval_patterns, approval_requested
+from ._approvals import (
+    TIMED_OUT_MESSAGE,
+    ApprovalPolicy,
+    approval_decided,
+    approval_patterns,
+    approval_requested,
+)
 from ._deferred import (
     FirstStepToolChoice,
     PausedRun,
@@ -419,7 +425,7 @@ class AgentRunner:
         if not paused.approvals and not abandon:
             await save_paused_run(self.memory, paused, ttl_seconds=ttl)  # client tool calls outlive other turns
         elif paused.approvals:  # past its deadline: dropped, its calls denied
-            denied = {call.id: ToolDenied("Nobody approved this tool call in time.") for call in paused.approvals}
+            denied = {call.id: ToolDenied(TIMED_OUT_MESSAGE) for call in paused.approvals}
             await self._record_decisions(inp, paused, denied)
             if any(call.kind == "delegated" for call in paused.approvals):
                 self.in_background(self._deny_delegated(inp, paused))
@@ -432,7 +438,7 @@ class AgentRunner:
                     try:
                         if await toolset.deny_paused(
                             metadata,
-                            reason="Nobody approved this tool call in time.",
+                            reason=TIMED_OUT_MESSAGE,
                             session_id=inp.session_id,
                             depth=inp.depth,
                         ):
@@ -448,7 +454,9 @@ class AgentRunner:
         timed_out = paused.expired()
         by = inp.principal.id if inp.principal is not None else None
         events = [
-            approval_decided(call.id, call.tool, decisions.get(call.id), principal=by, timed_out=timed_out)
+            approval_decided(
+                call.id, call.tool, decisions.get(call.id), agent=call.agent, principal=by, timed_out=timed_out
+            )
             for call in paused.approvals
             if timed_out or call.id not in paused.decisions
         ]
@@ -543,7 +551,12 @@ class AgentRunner:
         if paused.approval_deadline is not None:
             events = [
                 approval_requested(
-                    call.id, call.tool, call.arguments, principal=paused.principal, deadline=paused.approval_deadline
+                    call.id,
+                    call.tool,
+                    call.arguments,
+                    agent=call.agent,
+                    principal=paused.principal,
+                    deadline=paused.approval_deadline,
                 )
                 for call in paused.approvals
             ]
