@@ -14,7 +14,7 @@ import pytest
 from pais_testing.agent_processes import a2a_user_message
 from pais_testing.identity_provider import IdentityProvider
 from pais_testing.redis_server import RedisServer
-from pais_testing.scripted_model import Reply, ScriptedModelServer, scripted, tool_call
+from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, scripted, tool_call
 
 from .conftest import Served, ServeFactory
 from .test_a2a_server import rpc
@@ -134,6 +134,54 @@ def test_partial_decisions_wait_for_the_rest_and_stay_final(open_shop: ShopFacto
     assert ran == ["42"]
     decided = [e["content"] for e in served.events(session_id) if e["event_type"] == "approval_decided"]
     assert [(d["id"], d["approved"]) for d in decided] == [(first.id, True), (second.id, False)]
+
+
+REFUNDED: Any = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "refunded",
+        "schema": {
+            "type": "object",
+            "properties": {"order": {"type": "string"}, "refunded": {"type": "boolean"}},
+            "required": ["order", "refunded"],
+        },
+    },
+}
+
+
+def _refunds_then_answers_in_json(call: ModelCall) -> Reply:
+    """Calls `refund`; given its result, first answers in prose, then (asked again) in the schema's JSON."""
+    if not any(m["role"] == "tool" for m in call.messages):
+        return REFUND_42
+    if call.messages[-1]["role"] == "tool":
+        return Reply(text="Order 42 is refunded.")
+    return Reply(text='{"order": "42", "refunded": true}')
+
+
+def test_a_run_resumed_by_id_keeps_the_requests_response_format_and_model_settings(
+    open_shop: ShopFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    served = open_shop()
+    scripted_model.handler = _refunds_then_answers_in_json
+    raw = served.openai.chat.completions.with_raw_response.create(
+        model="m",
+        messages=[{"role": "user", "content": "Refund order 42"}],
+        response_format=REFUNDED,
+        max_tokens=77,
+        temperature=0.25,
+    )
+    [call] = raw.parse().choices[0].message.tool_calls or []
+
+    decided = _decide(served, raw.headers["x-session-id"], call.id, {"approved": True}, wait=30)
+
+    assert decided.json()["status"] == "completed", decided.text
+    assert json.loads(decided.json()["output"]) == {"order": "42", "refunded": True}  # prose was retried
+    assert ran == ["42"]
+    resumed = [c.body for c in scripted_model.calls if any(m["role"] == "tool" for m in c.messages)]
+    assert len(resumed) == 2
+    for body in resumed:
+        assert body["response_format"]["json_schema"]["name"] == "refunded"
+        assert (body.get("max_completion_tokens", body.get("max_tokens")), body["temperature"]) == (77, 0.25)
 
 
 def test_approvals_of_every_session_come_a_page_of_sessions_at_a_time(shop: Served) -> None:

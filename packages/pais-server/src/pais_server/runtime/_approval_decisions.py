@@ -15,6 +15,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
+from pydantic_ai.settings import ModelSettings
+
 from pais_core import NotFoundError, PaisError, current_principal
 from pais_memory import Memory
 
@@ -105,9 +107,18 @@ async def _decided_before(memory: Memory, session_id: str, call_id: str) -> bool
 def resume(runner: AgentRunner, paused: PausedRun) -> asyncio.Future[RunResult | PaisError]:
     """Resume a run whose calls are all decided, in the background; the future holds its result or error.
 
+    It runs with the paused turn's system text, structured output and model settings (no request repeats them).
+
     (An A2A task's run resumes through its task instead: `A2ATasks.resume_decided`.)
     """
-    inp = RunInput(session_id=paused.session_id, prompt=paused.prompt, system=paused.system, tool_results={})
+    inp = RunInput(
+        session_id=paused.session_id,
+        prompt=paused.prompt,
+        system=paused.system,
+        model_settings=cast(ModelSettings | None, paused.model_settings),
+        output=paused.output,
+        tool_results={},
+    )
     outcome: asyncio.Future[RunResult | PaisError] = asyncio.get_running_loop().create_future()
 
     async def run() -> None:

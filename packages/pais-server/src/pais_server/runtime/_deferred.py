@@ -55,6 +55,7 @@ from pais_delegation import delegated_approvals, with_decisions
 from pais_memory import Memory
 
 from ._approvals import TIMED_OUT_MESSAGE, approval_decision, relayed_decision
+from ._structured_output import StructuredOutput
 
 __all__ = [
     "FirstStepToolChoice",
@@ -112,6 +113,10 @@ class PausedRun:
     """`DeferredToolRequests.metadata` of the pause, by tool call id (a paused delegation's task)."""
     system: str | None = None
     """The paused turn's own system text (a resume by approval id has no request to repeat it)."""
+    output: StructuredOutput | None = None
+    """The paused turn's structured output (`response_format`), for a resume by approval id."""
+    model_settings: dict[str, Any] | None = None
+    """The paused turn's model settings (temperature, max_tokens...), for a resume by approval id."""
     decisions: dict[str, str] = field(default_factory=dict[str, str])
     """Decisions recorded one by one (`POST /approvals/{id}`): call id -> `{"approved": bool, "reason"?}` text."""
 

@@ -543,6 +543,8 @@ class AgentRunner:
             principal=principal.id if principal is not None else None,
             metadata=requests.metadata,
             system=turn.inp.system,
+            output=turn.inp.output,
+            model_settings=dict(turn.inp.model_settings) if turn.inp.model_settings else None,
         )
         if paused.approvals:
             paused.approval_deadline = paused.paused_at + self.settings.approval_timeout_seconds

@@ -11,6 +11,7 @@ the model once with the validation error.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pydantic_ai import NativeOutput, PromptedOutput, StructuredDict
@@ -27,12 +28,23 @@ __all__ = ["StructuredOutput", "output_spec", "structured_output"]
 
 @dataclass(frozen=True)
 class StructuredOutput:
-    """The JSON value a run must answer with."""
+    """The JSON value a run must answer with; plain data, so a paused run keeps it (`PausedRun.output`)."""
 
-    output_type: type[dict[str, Any]]
-    native: bool
+    json_schema: dict[str, Any]
+    name: str | None = None
+    description: str | None = None
+    native: bool = True
     """Ask with the model API's JSON-schema output when it has one (False: JSON object mode)."""
     strict: bool | None = None
+
+    @cached_property
+    def output_type(self) -> type[dict[str, Any]]:
+        """The schema as a Pydantic AI output type.
+
+        Raises:
+            UserError: the schema is not a usable object schema.
+        """
+        return StructuredDict(self.json_schema, name=self.name, description=self.description)
 
 
 def structured_output(response_format: ResponseFormat | None) -> StructuredOutput | None:
@@ -44,15 +56,16 @@ def structured_output(response_format: ResponseFormat | None) -> StructuredOutpu
     if response_format is None or response_format.type == "text":
         return None
     if response_format.type == "json_object":
-        return StructuredOutput(StructuredDict({"type": "object"}, name="json_object"), native=False)
+        return StructuredOutput({"type": "object"}, name="json_object", native=False)
     spec = response_format.json_schema
     if spec is None or spec.schema_ is None:
         raise BadRequestError("response_format json_schema needs json_schema.schema", param="response_format")
+    output = StructuredOutput(spec.schema_, name=spec.name, description=spec.description, strict=spec.strict)
     try:
-        output_type = StructuredDict(spec.schema_, name=spec.name, description=spec.description)
+        output.output_type  # noqa: B018 - built now, so that a bad schema is the request's 400
     except UserError as exc:
         raise BadRequestError(f"response_format json_schema: {exc}", param="response_format") from exc
-    return StructuredOutput(output_type, native=True, strict=spec.strict)
+    return output
 
 
 def output_spec(output: StructuredOutput, model: Model | str | None) -> OutputSpec[Any]:
