@@ -260,6 +260,7 @@ def test_pending_approvals_are_listed_and_decisions_recorded(shop: Served, ran: 
     assert events[1]["content"] | {"reason": None} == {
         "id": call.id,
         "tool": "refund",
+        "agent": None,
         "approved": False,
         "reason": None,
         "timed_out": False,
