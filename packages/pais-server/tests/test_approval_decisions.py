@@ -281,6 +281,103 @@ def test_only_the_sessions_owner_sees_and_decides_its_approvals(open_shop: ShopF
         assert (event["content"]["approved"], event["metadata"]["principal"]) == (True, "alice")
 
 
+GOAL = "Refund the queued orders"
+
+
+def _goal_model(call: ModelCall) -> Reply:
+    """The goal refunds order 42, its second iteration order 43 (each once its result is in), the third ends it."""
+    task = call.last_user_text
+    last_user = max(i for i, m in enumerate(call.messages) if m["role"] == "user")
+    answered = any(m["role"] == "tool" for m in call.messages[last_user + 1 :])
+    if task.startswith("Iteration 3"):
+        return Reply(text="Goal reached.")
+    order = "43" if task.startswith("Iteration 2") else "42"
+    return Reply(text=f"Refunded {order}.") if answered else tool_call("refund", order=order)
+
+
+def _awaiting(served: Served, headers: dict[str, str]) -> dict[str, Any]:
+    """The one call awaiting approval that `headers` may list, once there is one."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        listed = served.http.get("/approvals", headers=headers).json()["approvals"]
+        if listed:
+            [approval] = listed
+            return approval
+        time.sleep(0.05)
+    raise AssertionError("no call awaits approval")
+
+
+def test_the_goals_approvals_name_the_agent_and_its_operators_decide_them(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    scripted_model.handler = _goal_model
+    with IdentityProvider() as idp:
+        served = serve_pais(
+            _shop(ran),
+            model_api_url=scripted_model.url,
+            model_name="scripted",
+            tools_require_approval="refund",
+            auth_jwks_url=idp.jwks_url,
+            auth_issuer=idp.issuer,
+            auth_audience="shop",
+            auth_admin_claim="roles=pais-admin",
+            agent_api_key="static-key",
+            agent_auth_identity="shop-agent",
+            autonomous_goal=GOAL,
+            autonomous_interval_seconds=0,
+        )
+        alice = {"Authorization": f"Bearer {idp.issue('alice', audience='shop')}"}
+        admin = {"Authorization": f"Bearer {idp.issue('root', audience='shop', roles=['pais-admin'])}"}
+        static = {"Authorization": "Bearer static-key"}
+
+        first = _awaiting(served, admin)  # the goal's first iteration paused: its task awaits the decision
+
+        assert (first["tool"], first["agent"], first["requested_by"]) == ("refund", None, "shop-agent")
+        session_id = first["session_id"]
+        params = {"session_id": session_id, "wait": 30}
+        assert served.http.get("/approvals", headers=alice).json()["approvals"] == []
+        refused = served.http.post(f"/approvals/{first['id']}", params=params, json={"approved": True}, headers=alice)
+        assert refused.status_code == 404
+        assert ran == []
+        by_static = served.http.get("/approvals", params={"session_id": session_id}, headers=static).json()
+        assert [a["id"] for a in by_static["approvals"]] == [first["id"]]
+
+        decided = served.http.post(f"/approvals/{first['id']}", params=params, json={"approved": True}, headers=admin)
+
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["status"] == "paused"  # the pursuit went on: its next iteration asks again
+        second = _awaiting(served, admin)
+        assert (second["session_id"], second["requested_by"], json.loads(second["arguments"])) == (
+            session_id,
+            "shop-agent",
+            {"order": "43"},
+        )
+
+        done = served.http.post(f"/approvals/{second['id']}", params=params, json={"approved": True}, headers=static)
+
+        assert done.json()["status"] == "completed", done.text
+        assert done.json()["output"] == "Goal reached."
+        assert ran == ["42", "43"]
+        events = served.http.get("/memory/events", params={"session_id": session_id}, headers=admin).json()["events"]
+        approvals = [
+            (e["event_type"], e["content"]["id"], e["metadata"]["principal"])
+            for e in events
+            if e["event_type"].startswith("approval_")
+        ]
+        assert approvals == [
+            ("approval_requested", first["id"], "shop-agent"),
+            ("approval_decided", first["id"], "root"),
+            ("approval_requested", second["id"], "shop-agent"),
+            ("approval_decided", second["id"], "api-key"),
+        ]
+        get = {"jsonrpc": "2.0", "id": 1, "method": "tasks/get", "params": {"id": done.json()["task_id"]}}
+        task = served.http.post("/", json=get, headers=static).json()["result"]
+        assert task["status"]["state"] == "completed"
+        assert task["events"][0]["data"] == {"by": "shop-agent"}  # still the agent's own task
+        assert [e["data"]["iteration"] for e in task["events"] if e["type"] == "autonomous.iteration.paused"] == [1, 2]
+        assert "error" in served.http.post("/", json=get, headers=alice).json()
+
+
 @pytest.fixture(scope="module")
 def redis() -> Iterator[RedisServer]:
     with RedisServer() as server:

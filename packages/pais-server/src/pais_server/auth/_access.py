@@ -5,7 +5,8 @@ token's subject, `api-key` for the static key, or the agent itself for its own r
 continues only sessions it owns (the first run of a session claims it) and reads them by `session`
 scope; `principal` scope also lists its own; `agent` scope and administrators read and list every
 session. Another principal's session is answered as if it did not exist. The agent's own runs
-(`AUTONOMOUS_GOAL`) are also read and cancelled by its operators: administrators and the static key.
+(`AUTONOMOUS_GOAL`) are also read and cancelled by its operators, administrators and the static key, who
+also decide its calls awaiting approval (the run then resumes as the agent).
 """
 
 from __future__ import annotations
@@ -52,6 +53,24 @@ class SessionAccess:
         principal = current_principal()
         if principal is not None and not self._operates(principal, await self.memory.session_owner(session_id)):
             raise _not_found(session_id)
+
+    async def resuming_as(self, session_id: str) -> Principal | None:
+        """Whom a paused run of the session acts for when the current principal decides its calls: the
+        current principal, or the agent itself when one of its operators decides on the agent's own run
+        (`AUTONOMOUS_GOAL`); None when no auth is on.
+
+        Raises:
+            NotFoundError: the current principal neither owns nor operates the session.
+        """
+        principal = current_principal()
+        if principal is None:
+            return None
+        owner = await self.memory.session_owner(session_id)
+        if owner is None or owner == principal.id:
+            return principal
+        if not self._operates(principal, owner):
+            raise _not_found(session_id)
+        return Principal(id=owner, agent=True)
 
     def _operates(self, principal: Principal, owner: str | None) -> bool:
         """Whether `principal` owns a session of `owner`, or operates it (the agent's own, for its operators)."""

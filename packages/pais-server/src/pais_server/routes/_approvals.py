@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from pais_core import PaisError, Task, parts_text
+from pais_core import PaisError, Task, parts_text, principal_scope
 
 from .._deps import RuntimeDep, runtime_of
 from ..auth import ALL, NOTHING
@@ -115,17 +115,18 @@ async def decide_approval(
     if decided.awaiting:
         return {**body, "status": "recorded"}
     tasks: A2ATasks = request.app.state.a2a_tasks
-    try:
-        task_run = await tasks.resume_decided(session_id)
-    except A2AError as exc:  # an A2A message with decisions resumed the task first
-        logger.info("the A2A task of session %s resumed elsewhere: %s", session_id, exc.message)
-        response.status_code = 202
-        return {**body, "status": "resumed"}
-    if task_run is not None:
-        body["task_id"] = task_run.task.id
-        outcome: Awaitable[RunResult | PaisError | Task] = task_run.result()
-    else:
-        outcome = asyncio.shield(resume(runtime.runner, decided.paused))
+    with principal_scope(decided.acting_for):  # an operator's decision resumes the agent's own run as the agent
+        try:
+            task_run = await tasks.resume_decided(session_id)
+        except A2AError as exc:  # an A2A message with decisions resumed the task first
+            logger.info("the A2A task of session %s resumed elsewhere: %s", session_id, exc.message)
+            response.status_code = 202
+            return {**body, "status": "resumed"}
+        if task_run is not None:
+            body["task_id"] = task_run.task.id
+            outcome: Awaitable[RunResult | PaisError | Task] = task_run.result()
+        else:
+            outcome = asyncio.shield(resume(runtime.runner, decided.paused))
     try:
         settled = await asyncio.wait_for(outcome, wait) if wait else None
     except TimeoutError:

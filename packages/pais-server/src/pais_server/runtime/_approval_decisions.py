@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from pydantic_ai.settings import ModelSettings
 
-from pais_core import NotFoundError, PaisError, current_principal
+from pais_core import NotFoundError, PaisError, Principal, current_principal
 from pais_memory import Memory
 
 from ._approvals import approval_decided, approval_decision
@@ -48,17 +48,20 @@ class Decided:
     awaiting: list[str]
     """The run's calls still awaiting a decision or a client's tool result (it may resume when none is left)."""
     paused: PausedRun
+    acting_for: Principal | None
+    """Whom the run resumes as: the decider, or the agent itself when an operator decided on its own run."""
 
 
 async def decide(runner: AgentRunner, session_id: str, call_id: str, *, approved: bool, reason: str | None) -> Decided:
     """Record the current principal's decision on a call awaiting approval (`resume` the run once `awaiting` is empty).
 
     Raises:
-        NotFoundError: the session is another principal's, or no call of its paused run awaiting approval has that id.
+        NotFoundError: the session is another principal's (the agent's own is decided by its operators), or no
+            call of its paused run awaiting approval has that id.
         AlreadyDecidedError: the call was decided already.
         SessionBusyError: a run held the session for the whole `SESSION_LOCK_TIMEOUT_SECONDS`.
     """
-    await runner.access.check_own(session_id)
+    acting_for = await runner.access.resuming_as(session_id)
     memory, settings = runner.memory, runner.settings
     text = json.dumps({"approved": approved, "reason": reason} if reason else {"approved": approved})
     async with memory.session_lock(session_id, timeout=settings.session_lock_timeout_seconds):
@@ -84,7 +87,12 @@ async def decide(runner: AgentRunner, session_id: str, call_id: str, *, approved
         c.id for c in paused.pending if c.id not in paused.decisions and not (timed_out and c.id in waits_for_person)
     ]
     return Decided(
-        call=call, approved=approved and not timed_out, timed_out=timed_out, awaiting=awaiting, paused=paused
+        call=call,
+        approved=approved and not timed_out,
+        timed_out=timed_out,
+        awaiting=awaiting,
+        paused=paused,
+        acting_for=acting_for,
     )
 
 

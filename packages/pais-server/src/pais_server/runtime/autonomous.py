@@ -3,7 +3,8 @@
 Protocol-agnostic: the caller (the A2A task store today) supplies the run input, a cancellation
 token and a `RecordEvent` callback that persists each lifecycle event where its clients read it.
 A run acts for the principal that started it (its context's); the start-up goal (`AUTONOMOUS_GOAL`)
-acts for the agent itself, `goal_principal`.
+acts for the agent itself, `goal_principal`. An iteration that calls a tool needing approval pauses
+the run; once decided, that iteration resumes and the pursuit goes on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pydantic_ai import CancellationToken
 
 from pais_core import PaisError, Principal, Settings, TaskBudgets, UpstreamTimeoutError
 
-from ._runner import AgentRunner, RunInput
+from ._runner import AgentRunner, RunInput, RunResult
 
 __all__ = ["Budgets", "RecordEvent", "goal_principal", "pursue"]
 
@@ -84,11 +85,16 @@ def _next_prompt(goal: str, iteration: int) -> str:
     )
 
 
-async def pursue(runner: AgentRunner, inp: RunInput, budgets: Budgets, record: RecordEvent) -> str:
-    """Run `inp.prompt` as a goal, one agent run per iteration on `inp.session_id`; the last output.
+async def pursue(
+    runner: AgentRunner, inp: RunInput, budgets: Budgets, record: RecordEvent, *, iteration: int = 1
+) -> RunResult:
+    """Run `inp.prompt` as a goal, one agent run per iteration on `inp.session_id`; the last run's result.
 
-    Ends when an iteration calls no tool (the model answered instead of acting: the goal is done)
-    or a budget is exhausted (after recording `autonomous.budget.exhausted`).
+    Ends when an iteration calls no tool (the model answered instead of acting: the goal is done),
+    pauses on calls awaiting approval (the result's `pending_approvals`; decisions come back as
+    `inp.tool_results`, which resume that iteration, numbered `iteration`, before the pursuit goes
+    on), or a budget is exhausted (after recording `autonomous.budget.exhausted`). Iterations count
+    from the goal's first; tool calls and runtime from this call.
 
     Raises:
         PaisError: an iteration failed, took longer than `max_iteration_seconds`, or the run was
@@ -96,25 +102,33 @@ async def pursue(runner: AgentRunner, inp: RunInput, budgets: Budgets, record: R
     """
     token = inp.cancellation or CancellationToken()
     started = time.monotonic()
-    iterations = tool_calls = 0
-    output = ""
+    iterations, tool_calls = iteration - 1, 0
+    result = RunResult(output="", usage=None)
     while True:
         _check(token)
         reason = budgets.exhausted(iterations=iterations, tool_calls=tool_calls, elapsed=time.monotonic() - started)
         if reason is not None:
             await record("autonomous.budget.exhausted", reason)
-            return output
+            return result
         iterations += 1
-        await record("autonomous.iteration.started", {"iteration": iterations})
-        prompt = inp.prompt if iterations == 1 else _next_prompt(inp.prompt, iterations)
+        first = iterations == iteration
+        resumed = first and inp.tool_results is not None
+        await record("autonomous.iteration.started", {"iteration": iterations} | ({"resumed": True} if resumed else {}))
+        prompt = inp.prompt if iterations == 1 or resumed else _next_prompt(inp.prompt, iterations)
+        step = replace(inp, prompt=prompt, cancellation=token, tool_results=inp.tool_results if resumed else None)
         try:
             async with asyncio.timeout(budgets.max_iteration_seconds):
-                result = await runner.run(replace(inp, prompt=prompt, cancellation=token))
+                result = await runner.run(step)
         except TimeoutError:
             raise UpstreamTimeoutError(
                 f"iteration {iterations} took longer than AUTONOMOUS_MAX_ITER_RUNTIME_SECONDS"
                 f"={budgets.max_iteration_seconds:g}"
             ) from None
+        if result.pending_approvals:
+            await record(
+                "autonomous.iteration.paused", {"iteration": iterations, "approvals": list(result.pending_approvals)}
+            )
+            return result
         output = result.output
         tool_calls += result.tool_call_count
         await record(
@@ -122,7 +136,7 @@ async def pursue(runner: AgentRunner, inp: RunInput, budgets: Budgets, record: R
             {"iteration": iterations, "tool_calls": result.tool_call_count, "output": output[:_OUTPUT_PREVIEW]},
         )
         if result.tool_call_count == 0:
-            return output
+            return result
         await _pause(token, budgets.interval_seconds)
 
 

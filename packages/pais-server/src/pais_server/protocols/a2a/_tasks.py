@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from pydantic_ai import CancellationToken
@@ -37,9 +37,11 @@ from pais_core import (
     MessageSendParams,
     NotFoundError,
     PaisError,
+    Settings,
     StreamEvent,
     Task,
     TaskArtifactUpdateEvent,
+    TaskBudgets,
     TaskEvent,
     TaskState,
     TaskStatus,
@@ -47,6 +49,7 @@ from pais_core import (
     TextPart,
     current_principal,
     new_a2a_id,
+    principal_scope,
 )
 from pais_delegation import CONTEXT_METADATA_KEY
 from pais_memory import Memory, TaskStep
@@ -73,6 +76,7 @@ _ABANDONED = (
 )
 _MAX_TASK_EVENTS = 200
 """Lifecycle events kept in a task record: an unbounded autonomous task must not grow it forever."""
+_T = TypeVar("_T")
 
 
 class A2AError(Exception):
@@ -134,6 +138,8 @@ class TaskRun:
     """Where every event of the task goes, for subscribers on any replica."""
     budgets: Budgets | None = None
     """The limits of an autonomous task (None: an interactive one)."""
+    iteration: int = 1
+    """An autonomous task's first iteration in this run (the one it paused on, when decisions resume it)."""
     future: asyncio.Future[Task] = field(init=False)
     artifact_id: str = field(default_factory=new_a2a_id)
     """The id of the task's answer artifact, streamed in chunks and stored whole."""
@@ -379,7 +385,8 @@ class A2ATasks:
         if decisions is None or message.task_id is None:
             return None
         task = await self._load(message.task_id)
-        await self._access(self.access.claim(task.context_id, current_principal()), task.id)  # decided by its owner
+        # decided by its owner, or the agent's operators for its own task (it resumes as the agent)
+        acting = await self._access(self.access.resuming_as(task.context_id), task.id)
         pause = f"approval-decided:{task.id}:{task.status.timestamp}"
         if task.status.state != "input-required" or await self.memory.claim(pause, message.message_id) != (
             message.message_id
@@ -394,10 +401,21 @@ class A2ATasks:
         )
         token = CancellationToken()
         results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
-        inp = RunInput(session_id=task.context_id, prompt="", depth=depth, cancellation=token, tool_results=results)
-        run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
-        await self._begin(run, task)
-        return self._launch(run, inp)
+        budgets = _resumed_budgets(task, self.runner.settings)
+        goal = _conversation(task.history[0])[0] if budgets is not None and task.history else ""
+        with principal_scope(acting):  # the run, its task record and its lease act for it
+            inp = RunInput(
+                session_id=task.context_id, prompt=goal, depth=depth, cancellation=token, tool_results=results
+            )
+            run = TaskRun(
+                task=task,
+                token=token,
+                events=asyncio.Queue() if stream else None,
+                budgets=budgets,
+                iteration=_paused_iteration(task),
+            )
+            await self._begin(run, task)
+            return self._launch(run, inp)
 
     async def resume_decided(self, context_id: str) -> TaskRun | None:
         """Resume the context's `input-required` task once its calls were decided by id (`POST /approvals/{id}`
@@ -635,10 +653,10 @@ class A2ATasks:
         )
 
     @staticmethod
-    async def _access(check: Awaitable[None], task_id: str | None = None) -> None:
+    async def _access(check: Awaitable[_T], task_id: str | None = None) -> _T:
         """Another principal's context answers like a missing task (or context)."""
         try:
-            await check
+            return await check
         except NotFoundError as exc:
             message = f"task {task_id} not found" if task_id else exc.message
             raise A2AError(JsonRpcErrorCode.TASK_NOT_FOUND, message) from None
@@ -742,9 +760,9 @@ class A2ATasks:
         """Run the agent; the final state and the answer (or the reason it has none)."""
         try:
             if run.budgets is not None:
-                output = await pursue(self.runner, inp, run.budgets, lambda kind, data: self._record(run, kind, data))
-                return "completed", output
-            if run.events is None:
+                record = partial(self._record, run)
+                result = await pursue(self.runner, inp, run.budgets, record, iteration=run.iteration)
+            elif run.events is None:
                 result = await self.runner.run(inp)
                 run.emit_text(result.output, last=True)
             else:
@@ -887,6 +905,21 @@ def _changed_at(status: dict[str, Any]) -> datetime:
 
 def _working(task: Task) -> Task:
     return task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
+
+
+def _resumed_budgets(task: Task, settings: Settings) -> Budgets | None:
+    """The budgets an autonomous task resumed after approval pursues its goal on with (None: an interactive task):
+    those it started with, as its first `task.working` event recorded them (the defaults once that left its log)."""
+    if not task.autonomous:
+        return None
+    recorded = next((e.data["budgets"] for e in task.events if e.type == "task.working" and "budgets" in e.data), None)
+    return Budgets.resolve(TaskBudgets.model_validate(recorded) if recorded is not None else None, settings)
+
+
+def _paused_iteration(task: Task) -> int:
+    """The iteration an autonomous task paused on for approval (1 for others)."""
+    paused = [e.data["iteration"] for e in task.events if e.type == "autonomous.iteration.paused"]
+    return paused[-1] if paused else 1
 
 
 def _budget_data(budgets: Budgets) -> dict[str, Any]:
