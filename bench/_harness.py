@@ -129,6 +129,18 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def rotating_sessions(prefix: str, count: int) -> str:
+    """A wrk `request()` (for `wrk(lua=...)`) sending each request as the next of `count` sessions, `<prefix><n>`."""
+    return f"""
+local n = 0
+request = function()
+  n = n + 1
+  wrk.headers["X-Session-ID"] = "{prefix}" .. (n % {count})
+  return wrk.format()
+end
+"""
+
+
 def wrk(
     url: str,
     *,

@@ -23,21 +23,14 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench")]
-from _harness import Load, Started, median, start_mock_pais, wrk  # noqa: E402
+from _harness import Load, Started, median, rotating_sessions, start_mock_pais, wrk  # noqa: E402
 from _results import merge_results  # noqa: E402
 
 SESSIONS, CONNECTIONS = 100, 16
 ANSWER = "Noted. " + "I have written that down together with the rest of our notes for later reference. " * 2
 PROMPT = "Here is one more detail for the record about the migration project and its many moving parts. " * 2
 BODY = json.dumps({"model": "bench", "messages": [{"role": "user", "content": PROMPT}]})
-ROTATE = f"""
-local n = 0
-request = function()
-  n = n + 1
-  wrk.headers["X-Session-ID"] = "s-" .. (n % {SESSIONS})
-  return wrk.format()
-end
-"""
+ROTATE = rotating_sessions("s-", SESSIONS)
 CONFIGS = {
     "off": {},
     "on": {"MEMORY_SHORT_TERM_TOKEN_BUDGET": "1000", "MEMORY_ROLLING_SUMMARY": "true"},

@@ -32,7 +32,7 @@ from redis import Redis
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT / "tests" / "support")]
-from _harness import Load, Started, free_port, start_mock_pais, wrk  # noqa: E402
+from _harness import Load, Started, free_port, rotating_sessions, start_mock_pais, wrk  # noqa: E402
 from _results import merge_results  # noqa: E402
 from pais_testing.redis_server import RedisServer  # noqa: E402
 
@@ -129,14 +129,7 @@ def per_turn_cost(url: str, proxy: RoundTripProxy, admin: Redis) -> list[dict[st
     return rows
 
 
-ROTATE = f"""
-local n = 0
-request = function()
-  n = n + 1
-  wrk.headers["X-Session-ID"] = "rotating-" .. (n % {ROTATING_SESSIONS})
-  return wrk.format()
-end
-"""
+ROTATE = rotating_sessions("rotating-", ROTATING_SESSIONS)
 
 
 def throughput(url: str, seconds: float) -> dict[str, Load]:
