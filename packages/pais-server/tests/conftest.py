@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ScriptedModelServer
 from pais_testing.threaded_server import ThreadedServer
 from pydantic_ai.agent import AbstractAgent
@@ -30,6 +31,13 @@ class Served:
         response = self.http.get("/memory/events", params={"session_id": session_id, "limit": 1000})
         response.raise_for_status()
         return response.json()["events"]
+
+
+@pytest.fixture(scope="module")
+def redis() -> Iterator[RedisServer]:
+    """A Redis server shared by the tests of one module."""
+    with RedisServer() as server:
+        yield server
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -376,12 +376,6 @@ def test_the_goals_approvals_name_the_agent_and_its_operators_decide_them(
         assert task["events"][0]["data"] == {"by": "shop-agent"}  # still the agent's own task
         assert [e["data"]["iteration"] for e in task["events"] if e["type"] == "autonomous.iteration.paused"] == [1, 2]
         assert "error" in served.http.post("/", json=get, headers=alice).json()
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
 
 
 @pytest.mark.redis

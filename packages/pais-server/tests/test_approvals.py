@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -204,12 +203,6 @@ def test_which_tools_need_approval(setting: str, name: str, server: str | None, 
     tool = ToolDefinition(name=name, metadata=metadata)
 
     assert needs_approval(approval_patterns(setting), tool) is expected
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    with RedisServer() as server:
-        yield server
 
 
 @pytest.mark.redis
