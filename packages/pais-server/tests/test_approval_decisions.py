@@ -16,6 +16,7 @@ from pais_testing.identity_provider import IdentityProvider
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ModelCall, Reply, ScriptedModelServer, scripted, tool_call
 
+from . import test_approvals
 from .conftest import Served, ServeFactory
 from .test_a2a_server import rpc
 from .test_approvals import _pause, _shop
@@ -25,9 +26,7 @@ REFUND_42 = tool_call("refund", order="42")
 TWO_REFUNDS = Reply(tool_calls=[("refund", {"order": "42"}), ("refund", {"order": "43"})])
 
 
-@pytest.fixture
-def ran() -> list[str]:
-    return []
+ran = test_approvals.ran  # the shop's refunds
 
 
 ShopFactory = Callable[..., Served]

@@ -6,27 +6,13 @@ import json
 import uuid
 from typing import Any
 
-import pytest
 from pais_testing.agent_processes import a2a_user_message
-from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
 
-from .conftest import Served, ServeFactory
+from . import test_approvals
+from .conftest import Served
 from .test_a2a_server import rpc
-from .test_approvals import _shop
 
-
-@pytest.fixture
-def ran() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def shop(serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]) -> Served:
-    """An agent whose `refund` tool needs approval; the model calls it, then answers "Done."."""
-    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
-    return serve_pais(
-        _shop(ran), model_api_url=scripted_model.url, model_name="scripted", tools_require_approval="refund"
-    )
+ran, shop = test_approvals.ran, test_approvals.shop  # the shop whose `refund` needs approval, and its refunds
 
 
 def state_of(event: dict[str, Any]) -> str:
