@@ -8,8 +8,9 @@ Design (DESIGN.md section 9):
   client tool Pydantic AI first executes the agent's own calls of that step, then ends the run with
   the pending calls. The run's state (`PausedRun`: its messages so far, where this turn's messages
   start, the prompt, the pending calls with ids, tool names and arguments, the client tools offered,
-  the owner session) is stored in the memory backend with `Memory.put_paused_run`, keyed by the
-  session, for `PAUSED_RUN_TTL_SECONDS`. Nothing is written to the session's history yet.
+  the owner session, and the turn's system text, structured output and model settings) is stored in
+  the memory backend with `Memory.put_paused_run`, keyed by the session, for `PAUSED_RUN_TTL_SECONDS`.
+  Nothing is written to the session's history yet.
 - **Resume.** Answers (OpenAI `tool` messages) arrive on the same session: `Memory.take_paused_run`
   removes the state atomically, on any replica, so one resumer wins and a run resumes exactly once;
   the answers become `DeferredToolResults` and the agent continues from the stored messages. The
