@@ -136,7 +136,7 @@ def test_partial_decisions_wait_for_the_rest_and_stay_final(open_shop: ShopFacto
     assert [(d["id"], d["approved"]) for d in decided] == [(first.id, True), (second.id, False)]
 
 
-def test_approvals_of_every_session_come_a_page_of_sessions_at_a_time(shop: Served) -> None:
+def test_approvals_of_every_session_come_a_page_of_paused_runs_at_a_time(shop: Served) -> None:
     paused = {_pause(shop)[1] for _ in range(2)}
 
     first = shop.http.get("/approvals", params={"limit": 1}).json()
