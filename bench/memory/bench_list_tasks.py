@@ -7,7 +7,8 @@ a few lifecycle events; 90% `completed`, 10% `failed`), on Redis and in process:
 - `scan`: what `A2ATasks.list` did before the index: read every record of the owner in pages of
   500, filter and sort by status timestamp in Python, validate one page of 50;
 - `index`: `Memory.list_tasks` reading one page of 50 newest first from the index, validated alike;
-- `index, state`: the same filtered to the rarer state (`failed`), also an index of its own.
+- `index, state`: the same filtered to the rarer state (`failed`), also an index of its own;
+- `put`: one `put_task` that changes a task's state (what keeps the index), sequential.
 Median of repeated calls, in milliseconds. Merges the results into bench/results/memory.json under
 "list_tasks".
 """
@@ -105,11 +106,24 @@ async def _median_ms(call: Callable[[], Awaitable[list[Task]]]) -> float:
     return round(statistics.median(times), 2)
 
 
+async def _put_ms(memory: Memory, n: int) -> float:
+    times: list[float] = []
+    for i in range(n - 200, n):
+        record = _record(i)
+        record["status"] = {**record["status"], "state": "canceled"}
+        began = time.perf_counter()
+        await memory.put_task(record["id"], record["contextId"], record, owner=OWNER)
+        times.append((time.perf_counter() - began) * 1000)
+        await memory.put_task(record["id"], record["contextId"], _record(i), owner=OWNER)
+    return round(statistics.median(times), 3)
+
+
 async def _measure(memory: Memory, n: int) -> dict[str, float]:
     await _fill(memory, n)
     newest = (await _indexed(memory))[0]
     assert newest.id == f"task-{n - 1:06d}", newest.id
     return {
+        "put_ms": await _put_ms(memory, n),
         "scan_ms": await _median_ms(lambda: _scan(memory)),
         "index_ms": await _median_ms(lambda: _indexed(memory)),
         "index_state_ms": await _median_ms(lambda: _indexed(memory, "failed")),
@@ -126,9 +140,9 @@ async def main() -> None:
             local = LocalMemory(max_sessions=n)
             results[f"local_{n}"] = await _measure(local, n)
             await local.close()
-    print(f"{'backend':<14}{'scan (before)':>16}{'index':>10}{'index+state':>14}   (ms, page of {PAGE})")
+    print(f"{'backend':<14}{'scan (before)':>16}{'index':>10}{'index+state':>14}{'put':>8}   (ms, page of {PAGE})")
     for name, row in results.items():
-        print(f"{name:<14}{row['scan_ms']:>16}{row['index_ms']:>10}{row['index_state_ms']:>14}")
+        print(f"{name:<14}{row['scan_ms']:>16}{row['index_ms']:>10}{row['index_state_ms']:>14}{row['put_ms']:>8}")
     merge_results({"list_tasks": results})
 
 

@@ -144,6 +144,7 @@ def test_approvals_of_every_session_come_a_page_of_paused_runs_at_a_time(shop: S
 
     assert {a["session_id"] for a in first["approvals"] + second["approvals"]} == paused
     assert second["next_cursor"] is None
+    assert shop.http.get("/approvals", params={"cursor": "not-a-cursor"}).status_code == 400
 
 
 def test_bad_decisions_are_clear_errors(shop: Served, ran: list[str]) -> None:

@@ -89,12 +89,17 @@ local function index(reg, member, ctx, owner, state, score, ttl_ms)
   local meta_key = reg.prefix .. member .. ':ix'
   local old = redis.call('HMGET', meta_key, 'c', 'o', 's')
   if old[2] then owner = old[2] end
+  local keys = index_keys(reg.index, ctx, owner, state)
   if old[1] then
-    for _, key in ipairs(index_keys(reg.index, old[1], old[2], old[3])) do redis.call('ZREM', key, member) end
+    local kept = {}
+    for _, key in ipairs(keys) do kept[key] = true end
+    for _, key in ipairs(index_keys(reg.index, old[1], old[2], old[3])) do
+      if not kept[key] then redis.call('ZREM', key, member) end
+    end
   end
   redis.call('HSET', meta_key, 'c', ctx, 's', state)
   if owner ~= '' then redis.call('HSET', meta_key, 'o', owner) end
-  for _, key in ipairs(index_keys(reg.index, ctx, owner, state)) do
+  for _, key in ipairs(keys) do
     redis.call('ZADD', key, score, member)
     if ttl_ms > 0 then redis.call('PEXPIRE', key, ttl_ms) end
   end
