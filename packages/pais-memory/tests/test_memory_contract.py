@@ -305,6 +305,8 @@ async def test_tasks_are_listed_by_latest_status_change_with_filters_before_pagi
     since = await memory.list_tasks(changed_since=datetime(2026, 1, 1, 0, 0, 4, tzinfo=UTC))
     assert [t["id"] for t in since.items] == ["task-0", "task-5", "task-4"]
     assert since.total == 3
+    just_after = datetime(2026, 1, 1, 0, 0, 4, 500, tzinfo=UTC)  # half a millisecond after task-4 changed
+    assert [t["id"] for t in (await memory.list_tasks(changed_since=just_after)).items] == ["task-0", "task-5"]
     assert (await memory.list_tasks(state="failed")).total == 0
     assert (await memory.list_tasks(state="odd:state")).items == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from bisect import bisect_left, insort
 from collections.abc import Collection
@@ -132,7 +133,7 @@ class InProcessTasks:
         position = parse_score_cursor(cursor)
         name = index_name(context_id, owner, state)
         listed = self._index.get(name, []) if name is not None else []
-        lowest = bisect_left(listed, (epoch_ms(changed_since), ""))
+        lowest = bisect_left(listed, (epoch_ms(changed_since, round_up=True), ""))
         end = len(listed) if position is None else max(bisect_left(listed, position), lowest)
         start = max(end - max(limit, 1), lowest)
         chunk = listed[start:end][::-1]
@@ -158,12 +159,13 @@ def status_score(record: dict[str, Any]) -> int:
     return epoch_ms(changed)
 
 
-def epoch_ms(moment: datetime | None) -> int:
-    """`moment` in epoch milliseconds (naive: UTC; None or before 1970: 0)."""
+def epoch_ms(moment: datetime | None, *, round_up: bool = False) -> int:
+    """`moment` in epoch milliseconds, rounded down (or up) (naive: UTC; None or before 1970: 0)."""
     if moment is None:
         return 0
     aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return max(int(aware.timestamp() * 1000), 0)
+    millis = aware.timestamp() * 1000
+    return max(math.ceil(millis) if round_up else math.floor(millis), 0)
 
 
 def index_state(state: str | None) -> str:

@@ -378,7 +378,7 @@ class RedisMemory(Memory):
         if name is None:
             return Page(items=[], total=0)
         limit = max(limit, 1)
-        args: list[str | int] = [epoch_ms(changed_since), *(position or ("", "")), limit, self._ttl_ms]
+        args: list[str | int] = [epoch_ms(changed_since, round_up=True), *(position or ("", "")), limit, self._ttl_ms]
         args += [f"{self._prefix}:t:", _TASK_KEYS, f"{self._prefix}:tl:"]
         with redis_unavailable(self._where):
             reply = cast(
