@@ -599,6 +599,19 @@ async def test_a_task_step_stores_logs_and_leases_together_unless_the_task_ended
     assert await memory.take_expired_leases() == []
 
 
+async def test_a_task_step_moves_the_task_in_the_index_and_keeps_its_first_owner(memory: Memory) -> None:
+    await memory.put_task_step("t", "ctx", _at(1, id="t"), owner="alice")
+    await memory.put_task_step("other", "ctx", _at(2, id="other"), owner="alice")
+    await memory.put_task("t", "ctx", _at(3, "canceled", id="t"))  # no owner given: stays alice's
+    refused = await memory.put_task_step("t", "ctx", _at(4, "completed", id="t"), unless_state_in=("canceled",))
+    assert not refused.stored
+
+    assert [t["id"] for t in (await memory.list_tasks(owner="alice")).items] == ["t", "other"]
+    assert [t["id"] for t in (await memory.list_tasks(owner="alice", state="canceled")).items] == ["t"]
+    assert (await memory.list_tasks(state="working")).total == 1
+    assert (await memory.list_tasks(state="completed")).total == 0
+
+
 async def test_the_first_claim_wins(memory: Memory) -> None:
     assert await memory.claim("startup-goal", "replica-a") == "replica-a"
     assert await memory.claim("startup-goal", "replica-b") == "replica-a"
