@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from pydantic_ai.messages import (
@@ -261,25 +262,88 @@ async def test_a_waiter_gets_the_session_when_it_is_released(memory: Memory) -> 
     assert order == ["first", "second"]
 
 
+def _at(second: int, state: str = "working", **extra: object) -> dict[str, object]:
+    stamp = f"2026-01-01T00:00:{second:02d}.000Z"
+    return {"status": {"state": state, "timestamp": stamp}, **extra}
+
+
 async def test_task_records(memory: Memory) -> None:
     assert await memory.get_task("missing") is None
     for i in range(5):
-        await memory.put_task(f"task-{i}", f"ctx-{i % 2}", {"id": f"task-{i}", "state": "submitted"})
-    await memory.put_task("task-1", "ctx-1", {"id": "task-1", "state": "completed"})
+        await memory.put_task(f"task-{i}", f"ctx-{i % 2}", _at(i, id=f"task-{i}"))
+    await memory.put_task("task-1", "ctx-1", _at(1, "completed", id="task-1"))
 
-    assert await memory.get_task("task-1") == {"id": "task-1", "state": "completed"}
+    assert await memory.get_task("task-1") == _at(1, "completed", id="task-1")
     everything = await memory.list_tasks()
-    assert [t["id"] for t in everything.items] == [f"task-{i}" for i in range(5)]  # replacing keeps the place
+    assert [t["id"] for t in everything.items] == [f"task-{i}" for i in reversed(range(5))]  # newest first
     assert everything.total == 5
     first = await memory.list_tasks(limit=2)
     second = await memory.list_tasks(cursor=first.next_cursor, limit=2)
     third = await memory.list_tasks(cursor=second.next_cursor, limit=2)
-    assert [t["id"] for t in first.items + second.items + third.items] == [f"task-{i}" for i in range(5)]
+    assert [t["id"] for t in first.items + second.items + third.items] == [f"task-{i}" for i in reversed(range(5))]
     assert third.next_cursor is None
     odd = await memory.list_tasks(context_id="ctx-1")
-    assert [t["id"] for t in odd.items] == ["task-1", "task-3"]
-    assert odd.items[0]["state"] == "completed"
+    assert [t["id"] for t in odd.items] == ["task-3", "task-1"]
+    assert odd.items[1]["status"]["state"] == "completed"
     assert (await memory.list_tasks(context_id="nobody")).items == []
+
+
+async def test_tasks_are_listed_by_latest_status_change_with_filters_before_paging(memory: Memory) -> None:
+    for i in range(6):
+        await memory.put_task(f"task-{i}", "ctx", _at(i, "completed" if i % 2 else "working", id=f"task-{i}"))
+    await memory.put_task("task-0", "ctx", _at(9, "completed", id="task-0"))  # changed last: moves to the top
+
+    newest = await memory.list_tasks(context_id="ctx", limit=3)
+    assert [t["id"] for t in newest.items] == ["task-0", "task-5", "task-4"]
+    completed = await memory.list_tasks(state="completed", limit=2)
+    assert [t["id"] for t in completed.items] == ["task-0", "task-5"]
+    assert completed.total == 4
+    rest = await memory.list_tasks(state="completed", cursor=completed.next_cursor, limit=2)
+    assert [t["id"] for t in rest.items] == ["task-3", "task-1"]
+    assert rest.next_cursor is None
+    assert [t["id"] for t in (await memory.list_tasks(state="working")).items] == ["task-4", "task-2"]
+    since = await memory.list_tasks(changed_since=datetime(2026, 1, 1, 0, 0, 4, tzinfo=UTC))
+    assert [t["id"] for t in since.items] == ["task-0", "task-5", "task-4"]
+    assert since.total == 3
+    just_after = datetime(2026, 1, 1, 0, 0, 4, 500, tzinfo=UTC)  # half a millisecond after task-4 changed
+    assert [t["id"] for t in (await memory.list_tasks(changed_since=just_after)).items] == ["task-0", "task-5"]
+    assert (await memory.list_tasks(state="failed")).total == 0
+    assert (await memory.list_tasks(state="odd:state")).items == []
+
+
+async def test_tasks_changed_in_the_same_millisecond_page_without_gaps(memory: Memory) -> None:
+    for i in range(7):
+        await memory.put_task(f"task-{i}", "ctx", _at(1, id=f"task-{i}"), owner="alice")
+    await memory.put_task("untimed", "ctx", {"id": "untimed"}, owner="alice")  # no timestamp: listed last
+
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await memory.list_tasks(owner="alice", cursor=cursor, limit=3)
+        seen += [t["id"] for t in page.items]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert seen == [f"task-{i}" for i in reversed(range(7))] + ["untimed"]
+
+
+async def test_a_bad_task_cursor_is_a_bad_request(memory: Memory) -> None:
+    for cursor in ("x", "12", "-1:t", "²:t"):
+        with pytest.raises(BadRequestError):
+            await memory.list_tasks(cursor=cursor)
+
+
+async def test_an_evicted_task_leaves_every_listing(make_memory: MakeMemory) -> None:
+    memory = make_memory(max_sessions=1)  # keeps 10 tasks
+    for i in range(12):
+        await memory.put_task(f"task-{i}", f"ctx-{i}", _at(i, "completed", id=f"task-{i}"), owner="alice")
+
+    for listing in (
+        await memory.list_tasks(),
+        await memory.list_tasks(owner="alice", state="completed"),
+    ):
+        assert [t["id"] for t in listing.items] == [f"task-{i}" for i in reversed(range(2, 12))]
+        assert listing.total == 10
+    assert (await memory.list_tasks(context_id="ctx-0")).total == 0
 
 
 def _task(state: str, answer: str = "") -> dict[str, object]:
@@ -535,6 +599,19 @@ async def test_a_task_step_stores_logs_and_leases_together_unless_the_task_ended
     assert await memory.take_expired_leases() == []
 
 
+async def test_a_task_step_moves_the_task_in_the_index_and_keeps_its_first_owner(memory: Memory) -> None:
+    await memory.put_task_step("t", "ctx", _at(1, id="t"), owner="alice")
+    await memory.put_task_step("other", "ctx", _at(2, id="other"), owner="alice")
+    await memory.put_task("t", "ctx", _at(3, "canceled", id="t"))  # no owner given: stays alice's
+    refused = await memory.put_task_step("t", "ctx", _at(4, "completed", id="t"), unless_state_in=("canceled",))
+    assert not refused.stored
+
+    assert [t["id"] for t in (await memory.list_tasks(owner="alice")).items] == ["t", "other"]
+    assert [t["id"] for t in (await memory.list_tasks(owner="alice", state="canceled")).items] == ["t"]
+    assert (await memory.list_tasks(state="working")).total == 1
+    assert (await memory.list_tasks(state="completed")).total == 0
+
+
 async def test_the_first_claim_wins(memory: Memory) -> None:
     assert await memory.claim("startup-goal", "replica-a") == "replica-a"
     assert await memory.claim("startup-goal", "replica-b") == "replica-a"
@@ -617,6 +694,30 @@ async def test_a_paused_run_expires(memory: Memory) -> None:
     assert await memory.peek_paused_run("session-1") is None
     assert await memory.take_paused_run("session-1") is None
     assert await memory.take_paused_run("session-2") == b"kept"
+
+
+async def test_paused_runs_awaiting_approval_are_listed_until_taken_or_expired(memory: Memory) -> None:
+    await memory.put_paused_run("a1", b"1", ttl_seconds=30, listed=True, owner="alice")
+    await memory.put_paused_run("b1", b"2", ttl_seconds=40, listed=True, owner="bob")
+    await memory.put_paused_run("a2", b"3", ttl_seconds=50, listed=True, owner="alice")
+    await memory.put_paused_run("client-tools", b"4", ttl_seconds=60)  # not awaiting approval: not listed
+    await memory.put_paused_run("soon", b"5", ttl_seconds=0.05, listed=True, owner="alice")
+    await asyncio.sleep(0.1)
+
+    first = await memory.list_paused_runs(limit=2)
+    assert first.items == ["a1", "b1"]  # soonest expiry first
+    assert first.total == 3
+    rest = await memory.list_paused_runs(cursor=first.next_cursor, limit=2)
+    assert rest.items == ["a2"]
+    assert rest.next_cursor is None
+    assert (await memory.list_paused_runs(owner="alice")).items == ["a1", "a2"]
+    assert (await memory.list_paused_runs(owner="carol")).items == []
+
+    assert await memory.take_paused_run("a1") == b"1"
+    await memory.put_paused_run("b1", b"decided", ttl_seconds=40)  # replaced, no longer awaiting
+    assert (await memory.list_paused_runs()).items == ["a2"]
+    with pytest.raises(BadRequestError):
+        await memory.list_paused_runs(cursor="nope")
 
 
 async def test_replicas_share_paused_runs_and_one_takes_it(make_memory: MakeMemory) -> None:

@@ -51,7 +51,7 @@ async def test_tasks_are_kept() -> None:
         await memory.put_task(f"t{i}", "ctx", {"id": f"t{i}"})
 
     assert await memory.get_task("t0") is None
-    assert [t["id"] for t in (await memory.list_tasks(context_id="ctx")).items] == ["t1", "t2"]
+    assert [t["id"] for t in (await memory.list_tasks(context_id="ctx")).items] == ["t2", "t1"]  # untimed: ties by id
 
 
 async def test_run_logs_and_leases_are_kept() -> None:

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 from pais_testing.redis_server import RedisServer
@@ -60,6 +61,32 @@ async def test_sessions_expire_after_the_sliding_ttl(make_redis: MakeRedis) -> N
     assert not await memory.has_session("s")
     listing = await memory.list_sessions()
     assert (listing.items, listing.total) == ([], 0)
+
+
+async def test_a_task_leaves_every_index_set_when_it_expires_or_its_record_vanishes(
+    make_redis: MakeRedis, redis_server: RedisServer
+) -> None:
+    prefix = f"ix-{uuid.uuid4().hex[:8]}"
+    memory = make_redis(session_ttl_seconds=0.5, key_prefix=prefix)
+    stamp = {"state": "working", "timestamp": "2026-01-01T00:00:00Z"}
+    await memory.put_task("gone", "ctx", {"id": "gone", "status": stamp}, owner="alice")
+    await memory.put_task("expired", "ctx", {"id": "expired", "status": stamp}, owner="alice")
+    raw = Redis.from_url(redis_server.url)
+    try:
+        index_sets = sorted(cast(bytes, key).decode() for key in await raw.keys(f"{prefix}:tl:*"))
+        scopes = ("all", "c:ctx", "o:alice")
+        assert index_sets == [f"{prefix}:tl:{state}:{scope}" for state in ("*", "working") for scope in scopes]
+        await raw.delete(f"{prefix}:t:gone:rec")  # as if Redis expired it before the registry pruned it
+
+        listed = await memory.list_tasks(owner="alice", state="working")
+        assert ([t["id"] for t in listed.items], listed.total) == (["expired"], 1)
+        assert [await raw.zscore(key, "gone") for key in index_sets] == [None] * len(index_sets)
+
+        await asyncio.sleep(0.6)
+        assert (await memory.list_tasks(context_id="ctx")).total == 0
+        assert [await raw.zcard(key) for key in index_sets] == [0] * len(index_sets)
+    finally:
+        await raw.aclose()
 
 
 async def test_key_prefixes_isolate_deployments(make_redis: MakeRedis) -> None:

@@ -183,7 +183,7 @@ def test_a_run_resumed_by_id_keeps_the_requests_response_format_and_model_settin
         assert (body.get("max_completion_tokens", body.get("max_tokens")), body["temperature"]) == (77, 0.25)
 
 
-def test_approvals_of_every_session_come_a_page_of_sessions_at_a_time(shop: Served) -> None:
+def test_approvals_of_every_session_come_a_page_of_paused_runs_at_a_time(shop: Served) -> None:
     paused = {_pause(shop)[1] for _ in range(2)}
 
     first = shop.http.get("/approvals", params={"limit": 1}).json()
@@ -191,6 +191,7 @@ def test_approvals_of_every_session_come_a_page_of_sessions_at_a_time(shop: Serv
 
     assert {a["session_id"] for a in first["approvals"] + second["approvals"]} == paused
     assert second["next_cursor"] is None
+    assert shop.http.get("/approvals", params={"cursor": "not-a-cursor"}).status_code == 400
 
 
 def test_bad_decisions_are_clear_errors(shop: Served, ran: list[str]) -> None:

@@ -95,7 +95,7 @@ def approvals(
     url: str, *, session: str | None, limit: int | None, cursor: str | None, as_json: bool, timeout: float
 ) -> None:
     """List the tool calls awaiting approval as a table (or the raw page with `as_json`): of one session, or
-    of a page of the agent's sessions."""
+    of a page of the paused runs awaiting approval in the sessions the caller may list."""
     base = agent_base_url(url)
     query = {k: v for k, v in {"session_id": session, "limit": limit, "cursor": cursor}.items() if v is not None}
     with _client(timeout) as client, _request(client, "GET", f"{base}/approvals", params=query) as response:
@@ -117,7 +117,7 @@ def approvals(
     Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 1000).print(table)
     footer = f"[dim]{len(page.get('approvals', []))} awaiting approval"
     if page.get("next_cursor"):
-        footer += f"; more sessions with --cursor {escape(str(page['next_cursor']))}"
+        footer += f"; more with --cursor {escape(str(page['next_cursor']))}"
     _stderr().print(footer + "[/]")
 
 

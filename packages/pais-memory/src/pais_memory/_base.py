@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic_ai.messages import ModelMessage
@@ -223,11 +224,22 @@ class Memory(ABC):
         self,
         *,
         context_id: str | None = None,
+        owner: str | None = None,
+        state: str | None = None,
+        changed_since: datetime | None = None,
         cursor: str | None = None,
         limit: int = 100,
-        owner: str | None = None,
     ) -> Page[dict[str, Any]]:
-        """List task records, oldest first: all, those of one context, or (without `context_id`) those of one owner."""
+        """List task records, the latest status change first (ties: by task id, descending), from an index.
+
+        All, those of one context, or (without `context_id`) those of one owner; with `state`, only
+        those whose `status.state` is it; with `changed_since`, only those whose `status.timestamp`
+        is at least it. `total` counts every match. The cost is that of the page, whatever the number
+        of tasks: each scope and state has its own index, ordered by status timestamp (epoch ms).
+
+        Raises:
+            BadRequestError: `cursor` is not one a listing gave.
+        """
 
     @abstractmethod
     async def put_push_config(self, task_id: str, config_id: str, config: dict[str, Any]) -> None:
@@ -325,10 +337,24 @@ class Memory(ABC):
         """
 
     @abstractmethod
-    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+    async def put_paused_run(
+        self, key: str, state: bytes, *, ttl_seconds: float, listed: bool = False, owner: str | None = None
+    ) -> None:
         """Store the state of a paused run under `key` (replacing one stored there) for `ttl_seconds`.
 
         The state is opaque bytes: what a run is and when it resumes is the server's business.
+        With `listed` (a run awaiting a person's approval), `list_paused_runs` lists it, under
+        `owner` too, until it is taken, replaced unlisted, or expires.
+        """
+
+    @abstractmethod
+    async def list_paused_runs(
+        self, *, owner: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[str]:
+        """Keys of the listed paused runs that have not expired (of `owner` when given), soonest expiry first.
+
+        Raises:
+            BadRequestError: `cursor` is not one a listing gave.
         """
 
     @abstractmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any, TypedDict, Unpack, cast
 
 try:
@@ -21,7 +22,15 @@ from pais_core import MemoryEvent, NotFoundError
 from . import _redis_lua
 from ._base import Memory, Page, RunEvent, SessionWindow, StoredTurn, Summary, TaskStep, summary_event
 from ._codec import decode_turn_list, decode_turns, encode_turn
-from ._local_tasks import parse_offset
+from ._local_tasks import (
+    epoch_ms,
+    index_name,
+    index_state,
+    parse_offset,
+    parse_score_cursor,
+    status_score,
+    task_state,
+)
 from ._redis_errors import redis_unavailable
 from ._redis_lock import RedisLocks
 from ._redis_runs import RedisRuns
@@ -29,7 +38,7 @@ from ._redis_runs import RedisRuns
 __all__ = ["RedisMemory"]
 
 _SESSION_KEYS = ":seq :events :turns :summary :owner"
-_TASK_KEYS = ":rec :push :pushed"
+_TASK_KEYS = ":rec :push :pushed :ix"
 
 
 class _Options(TypedDict, total=False):
@@ -89,6 +98,10 @@ class RedisMemory(Memory):
         self._put_task = client.register_script(_redis_lua.PUT_TASK)
         self._task_step = client.register_script(_redis_lua.TASK_STEP)
         self._list = client.register_script(_redis_lua.LIST)
+        self._task_page = client.register_script(_redis_lua.TASK_PAGE)
+        self._put_paused = client.register_script(_redis_lua.PUT_PAUSED)
+        self._list_paused = client.register_script(_redis_lua.LIST_PAUSED)
+        self._take_paused = client.register_script(_redis_lua.TAKE_PAUSED)
         self._put_summary = client.register_script(_redis_lua.PUT_SUMMARY)
         self._claim = client.register_script(_redis_lua.CLAIM)
         self._locks = RedisLocks(client, key_prefix=key_prefix, lease_seconds=lock_lease_seconds, where=self._where)
@@ -256,10 +269,9 @@ class RedisMemory(Memory):
         unless_state_in: Collection[str] = (),
         owner: str | None = None,
     ) -> bool:
-        keys = [f"{self._prefix}:t:{task_id}:rec", *self._registry("tasks"), f"{self._prefix}:ctx:{context_id}"]
-        if owner is not None:
-            keys.append(self._owned(owner, "tasks"))
+        keys = [f"{self._prefix}:t:{task_id}:rec", *self._registry("tasks")]
         args = [task_id, self._ttl_ms, self._max_tasks, f"{self._prefix}:t:", _TASK_KEYS, json.dumps(task)]
+        args += self._index_args(context_id, owner, task)
         with redis_unavailable(self._where):
             return bool(await self._put_task(keys=keys, args=[*args, *unless_state_in]))
 
@@ -277,11 +289,10 @@ class RedisMemory(Memory):
     ) -> TaskStep:
         log, lease, lease_index = self._runs.keys(task_id)
         keys = [f"{self._prefix}:t:{task_id}:rec", *self._registry("tasks"), log, f"{self._prefix}:t:{task_id}:push"]
-        keys += [lease, lease_index, f"{self._prefix}:ctx:{context_id}"]
-        if owner is not None:
-            keys.append(self._owned(owner, "tasks"))
+        keys += [lease, lease_index]
         args: list[str | int] = [task_id, self._ttl_ms, self._max_tasks, f"{self._prefix}:t:", _TASK_KEYS]
         args += [json.dumps(task), *self._runs.log_ttls(), lease_holder or "", int(lease_seconds * 1000)]
+        args += self._index_args(context_id, owner, task)
         args += [len(unless_state_in), *unless_state_in]
         for data, final in events:
             args += [json.dumps(data), int(final)]
@@ -294,6 +305,11 @@ class RedisMemory(Memory):
             event_ids=[event_id.decode() for event_id in cast(list[bytes], reply[1])],
             push_configs=[json.loads(raw) for raw in cast(list[bytes], reply[2])],
         )
+
+    def _index_args(self, context_id: str, owner: str | None, task: dict[str, Any]) -> list[str | int]:
+        """The task index arguments of PUT_TASK and TASK_STEP: prefix, context, owner, state, score."""
+        state = index_state(task_state(task))
+        return [f"{self._prefix}:tl:", context_id, owner or "", state, status_score(task)]
 
     async def claim(self, name: str, value: str) -> str:
         key = f"{self._prefix}:claim:{name}"
@@ -351,19 +367,29 @@ class RedisMemory(Memory):
         self,
         *,
         context_id: str | None = None,
+        owner: str | None = None,
+        state: str | None = None,
+        changed_since: datetime | None = None,
         cursor: str | None = None,
         limit: int = 100,
-        owner: str | None = None,
     ) -> Page[dict[str, Any]]:
-        registry = self._registry("tasks")
-        listed = registry[0]
-        if context_id is not None:
-            listed = f"{self._prefix}:ctx:{context_id}"
-        elif owner is not None:
-            listed = self._owned(owner, "tasks")
-        total, rows = await self._list_live(listed, registry, f"{self._prefix}:t:", _TASK_KEYS, ":rec", cursor, limit)
-        records = [cast(dict[str, Any], json.loads(value)) for _, _, value in rows]
-        return _page(records, total, rows, limit)
+        position = parse_score_cursor(cursor)
+        name = index_name(context_id, owner, state)
+        if name is None:
+            return Page(items=[], total=0)
+        limit = max(limit, 1)
+        args: list[str | int] = [epoch_ms(changed_since, round_up=True), *(position or ("", "")), limit, self._ttl_ms]
+        args += [f"{self._prefix}:t:", _TASK_KEYS, f"{self._prefix}:tl:"]
+        with redis_unavailable(self._where):
+            reply = cast(
+                list[Any],
+                await self._task_page(keys=[f"{self._prefix}:tl:{name}", *self._registry("tasks")], args=args),
+            )
+        flat = cast(list[bytes], reply[1:])
+        rows = [(int(flat[i]), flat[i + 1].decode(), flat[i + 2]) for i in range(0, len(flat), 3)]
+        items = [cast(dict[str, Any], json.loads(value)) for _, _, value in rows[:limit]]
+        next_cursor = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else None
+        return Page(items=items, total=int(reply[0]), next_cursor=next_cursor)
 
     async def _list_live(
         self,
@@ -407,9 +433,26 @@ class RedisMemory(Memory):
     async def take_expired_leases(self, *, limit: int = 100) -> list[str]:
         return await self._runs.take_expired_leases(limit)
 
-    async def put_paused_run(self, key: str, state: bytes, *, ttl_seconds: float) -> None:
+    async def put_paused_run(
+        self, key: str, state: bytes, *, ttl_seconds: float, listed: bool = False, owner: str | None = None
+    ) -> None:
+        listings = [f"{self._prefix}:pl:all", *([f"{self._prefix}:pl:o:{owner}"] if owner is not None else [])]
+        keys = [f"{self._prefix}:paused:{key}", *(listings if listed else [])]
         with redis_unavailable(self._where):
-            await self._client.set(f"{self._prefix}:paused:{key}", state, px=max(int(ttl_seconds * 1000), 1))
+            await self._put_paused(keys=keys, args=[key, state, max(int(ttl_seconds * 1000), 1)])
+
+    async def list_paused_runs(
+        self, *, owner: str | None = None, cursor: str | None = None, limit: int = 100
+    ) -> Page[str]:
+        listing = f"{self._prefix}:pl:all" if owner is None else f"{self._prefix}:pl:o:{owner}"
+        position = parse_score_cursor(cursor)
+        limit = max(limit, 1)
+        with redis_unavailable(self._where):
+            reply = cast(list[Any], await self._list_paused(keys=[listing], args=[*(position or ("", "")), limit]))
+        flat = cast(list[bytes], reply[1:])
+        rows = [(int(flat[i]), flat[i + 1].decode()) for i in range(0, len(flat), 2)]
+        next_cursor = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else None
+        return Page(items=[key for _, key in rows[:limit]], total=int(reply[0]), next_cursor=next_cursor)
 
     async def peek_paused_run(self, key: str) -> bytes | None:
         with redis_unavailable(self._where):
@@ -417,8 +460,8 @@ class RedisMemory(Memory):
         return cast(bytes | None, state)
 
     async def take_paused_run(self, key: str) -> bytes | None:
-        with redis_unavailable(self._where):
-            state = await self._client.getdel(f"{self._prefix}:paused:{key}")  # one atomic command: one taker wins
+        with redis_unavailable(self._where):  # one script: of concurrent takers one gets it
+            state = await self._take_paused(keys=[f"{self._prefix}:paused:{key}"], args=[key])
         return cast(bytes | None, state)
 
     async def put_response(self, response_id: str, record: bytes) -> None:

@@ -36,8 +36,9 @@ async def approvals(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Calls awaiting approval: of one session, or (without `session_id`) of a page of the sessions the
-    caller may list, oldest session first; follow `next_cursor` for the next page of sessions.
+    """Calls awaiting approval: of one session, or (without `session_id`) of a page of the paused runs
+    awaiting approval in the sessions the caller may list (the memory's index of them, soonest expiry
+    first); follow `next_cursor` for the next page of paused runs.
 
     `agent` is null for this agent's own calls, else the path of the sub-agent that runs the call.
     """
@@ -49,7 +50,7 @@ async def approvals(
     elif (owner := access.listing_owner()) == NOTHING:
         sessions = []
     else:
-        page = await memory.list_sessions(cursor=cursor, limit=limit, owner=None if owner == ALL else owner)
+        page = await memory.list_paused_runs(cursor=cursor, limit=limit, owner=None if owner == ALL else owner)
         sessions, page_cursor = page.items, page.next_cursor
     paused = await asyncio.gather(*(peek_paused_run(memory, sid) for sid in sessions))
     listed = [approval for run in paused if run is not None for approval in _awaiting(run)]

@@ -138,11 +138,16 @@ async def save_paused_run(memory: Memory, paused: PausedRun, *, ttl_seconds: flo
     """Store `paused` under its session, replacing a run paused there before.
 
     `ttl_seconds` counts from when it paused; a run awaiting approval is kept that long past its
-    approval deadline, so a late resume still finds it and answers its calls as denied.
+    approval deadline, so a late resume still finds it and answers its calls as denied. A run with
+    calls awaiting approval is listed (`GET /approvals`) under its session's owner.
     """
     end = max(paused.paused_at, paused.approval_deadline or 0.0) + ttl_seconds
     ttl = max(end - time.time(), 1.0)
-    await memory.put_paused_run(paused.session_id, _CODEC.dump_json(paused), ttl_seconds=ttl)
+    listed = any(call.id not in paused.decisions for call in paused.approvals)
+    owner = await memory.session_owner(paused.session_id) if listed else None
+    await memory.put_paused_run(
+        paused.session_id, _CODEC.dump_json(paused), ttl_seconds=ttl, listed=listed, owner=owner
+    )
 
 
 async def peek_paused_run(memory: Memory, session_id: str) -> PausedRun | None:

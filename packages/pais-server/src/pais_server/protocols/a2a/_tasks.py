@@ -27,6 +27,7 @@ from pais_core import (
     STREAM_EVENT,
     TERMINAL_TASK_STATES,
     Artifact,
+    BadRequestError,
     DataPart,
     FilePart,
     JsonRpcErrorCode,
@@ -424,14 +425,8 @@ class A2ATasks:
         Raises:
             A2AError: the task was resumed meanwhile (by an A2A message with decisions).
         """
-        waiting: Task | None = None
-        cursor: str | None = None
-        while True:
-            page = await self.memory.list_tasks(context_id=context_id, cursor=cursor, limit=1000)
-            tasks = (Task.model_validate(record) for record in page.items)
-            waiting = next((t for t in reversed(list(tasks)) if t.status.state == "input-required"), waiting)
-            if (cursor := page.next_cursor) is None:
-                break
+        page = await self.memory.list_tasks(context_id=context_id, state="input-required", limit=1)
+        waiting = Task.model_validate(page.items[0]) if page.items else None
         if waiting is None:
             return None
         decided = Message(
@@ -542,44 +537,37 @@ class A2ATasks:
 
     async def list(self, params: ListTasksParams, *, include_artifacts: bool = True) -> ListTasksResult:
         """One page of the caller's tasks (or one context's), most recently updated first, the state and
-        status-time filters applied before paging (A2A 1.0, section 3.1.4); the page token is an offset.
-
-        Reads every listed record (bounded by the memory's task limit) to order and filter them.
+        status-time filters applied before paging (A2A 1.0, section 3.1.4), read from the memory's task
+        index (the cost of one page, not of every task); the page token is the memory's cursor.
 
         Raises:
             A2AError: the page token is not one this method gave.
         """
         page_size = params.page_size or 50
-        start = _page_offset(params.page_token)
         owner = self.access.listing_owner()
         if params.context_id is not None:
             await self._access(self.access.check_read(params.context_id))
         elif owner == NOTHING:
             return ListTasksResult(tasks=[], nextPageToken="", pageSize=page_size, totalSize=0)
-        records: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
+        try:
             page = await self.memory.list_tasks(
-                context_id=params.context_id, cursor=cursor, limit=500, owner=None if owner == ALL else owner
+                context_id=params.context_id,
+                owner=None if owner == ALL else owner,
+                state=params.status,
+                changed_since=params.status_timestamp_after,
+                cursor=params.page_token or None,
+                limit=page_size,
             )
-            records.extend(page.items)
-            if (cursor := page.next_cursor) is None:
-                break
-        statuses = [(_status_of(record), record) for record in reversed(records)]  # ties: newest first
-        if params.status is not None:
-            statuses = [(status, record) for status, record in statuses if status.get("state") == params.status]
-        if (after := params.status_timestamp_after) is not None:
-            statuses = [(status, record) for status, record in statuses if _changed_at(status) >= after]
-        statuses.sort(key=lambda item: _changed_at(item[0]), reverse=True)
-        chunk = [Task.model_validate(record) for _, record in statuses[start : start + page_size]]
+        except BadRequestError:
+            raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"invalid pageToken {params.page_token!r}") from None
+        chunk = [Task.model_validate(record) for record in page.items]
         if not include_artifacts:
             chunk = [task.model_copy(update={"artifacts": None}) for task in chunk]
-        end = start + len(chunk)
         return ListTasksResult(
             tasks=[_trim(task, params.history_length) for task in chunk],
-            nextPageToken=str(end) if end < len(statuses) else "",
+            nextPageToken=page.next_cursor or "",
             pageSize=page_size,
-            totalSize=len(statuses),
+            totalSize=page.total,
         )
 
     async def set_push_config(self, task_id: str, data: Any) -> PushConfig:
@@ -887,22 +875,6 @@ def _logged(event: Task | TaskStatusUpdateEvent | TaskArtifactUpdateEvent | Mess
     return event.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def _status_of(record: dict[str, Any]) -> dict[str, Any]:
-    """The `status` object of a stored task record (empty when it has none)."""
-    status = record.get("status")
-    return cast(dict[str, Any], status) if isinstance(status, dict) else {}
-
-
-def _changed_at(status: dict[str, Any]) -> datetime:
-    """When a stored task's status last changed (the epoch when it has no readable timestamp)."""
-    timestamp = status.get("timestamp")
-    try:
-        changed = datetime.fromisoformat(timestamp if isinstance(timestamp, str) else "")
-    except ValueError:
-        return datetime.fromtimestamp(0, UTC)
-    return changed if changed.tzinfo is not None else changed.replace(tzinfo=UTC)
-
-
 def _working(task: Task) -> Task:
     return task.model_copy(update={"status": TaskStatus(state="working", timestamp=_now())})
 
@@ -929,19 +901,6 @@ def _budget_data(budgets: Budgets) -> dict[str, Any]:
         "maxToolCalls": budgets.max_tool_calls,
         "intervalSeconds": budgets.interval_seconds,
     }
-
-
-def _page_offset(token: str | None) -> int:
-    """The offset a `ListTasks` page token stands for (none or empty: the first page).
-
-    Raises:
-        A2AError: not a token `list` gave.
-    """
-    if not token:
-        return 0
-    if not (token.isascii() and token.isdigit()):
-        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"invalid pageToken {token!r}")
-    return int(token)
 
 
 def _trim(task: Task, history_length: int | None) -> Task:
