@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import ValidationError
 from pydantic_ai import CancellationToken
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
 from pydantic_ai.messages import TextPart as ModelTextPart
@@ -54,6 +55,8 @@ from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_
 
 from ...auth import ALL, NOTHING
 from ...runtime import Budgets, pursue
+from ...runtime._approvals import Decision
+from ...runtime._deferred import deferred_results, peek_paused_run
 from ...runtime._leases import Leases, LeaseSweeper
 from ...runtime._run_log import RunLogWriter
 from ...runtime._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
@@ -373,13 +376,19 @@ class A2ATasks:
         Of concurrent decisions on one pause, one resumes the run; the others are refused.
 
         Raises:
-            A2AError: the task is missing, another's, not awaiting approval, or already decided.
+            A2AError: the task is missing, another's, of another context, not awaiting approval, or already decided.
+            BadRequestError: a decision names no call awaiting one, or a call awaiting one has none.
         """
         decisions = _decisions(message)
         if decisions is None or message.task_id is None:
             return None
         task = await self._load(message.task_id)
         await self._access(self.access.claim(task.context_id, current_principal()), task.id)  # decided by its owner
+        if message.context_id not in (None, task.context_id):
+            raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"task {task.id} is not of context {message.context_id!r}")
+        results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
+        if task.status.state == "input-required" and (paused := await peek_paused_run(self.memory, task.context_id)):
+            deferred_results(paused, results)  # an unknown or missing decision is refused before the pause is taken
         pause = f"approval-decided:{task.id}:{task.status.timestamp}"
         if task.status.state != "input-required" or await self.memory.claim(pause, message.message_id) != (
             message.message_id
@@ -393,7 +402,6 @@ class A2ATasks:
             _working(task.model_copy(update={"history": [*(task.history or []), received]})), "task.working"
         )
         token = CancellationToken()
-        results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
         inp = RunInput(session_id=task.context_id, prompt="", depth=depth, cancellation=token, tool_results=results)
         run = TaskRun(task=task, token=token, events=asyncio.Queue() if stream else None)
         await self._begin(run, task)
@@ -406,15 +414,17 @@ class A2ATasks:
         Raises:
             A2AError: the task was resumed meanwhile (by an A2A message with decisions).
         """
-        waiting: Task | None = None
+        found: list[Task] = []
         cursor: str | None = None
         while True:
             page = await self.memory.list_tasks(context_id=context_id, cursor=cursor, limit=1000)
-            tasks = (Task.model_validate(record) for record in page.items)
-            waiting = next((t for t in reversed(list(tasks)) if t.status.state == "input-required"), waiting)
+            found += (Task.model_validate(record) for record in page.items)
             if (cursor := page.next_cursor) is None:
                 break
+        waiting = next((t for t in reversed(found) if t.status.state == "input-required"), None)
         if waiting is None:
+            if found and found[-1].status.state in ("submitted", "working"):  # resumed by an A2A message
+                raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"task {found[-1].id} was resumed meanwhile")
             return None
         decided = Message(
             role="user", parts=[DataPart(data={"decisions": {}})], taskId=waiting.id, contextId=context_id
@@ -845,15 +855,19 @@ def _decisions(message: Message) -> dict[str, Any] | None:
         data: Any = part.data if isinstance(part, DataPart) else None
         if isinstance(data, dict) and "decisions" in data:
             decisions = cast(dict[str, Any], data)["decisions"]
-            if not isinstance(decisions, dict) or not all(
-                isinstance(d, dict) and isinstance(cast(dict[str, Any], d).get("approved"), bool)
-                for d in cast(dict[str, Any], decisions).values()
-            ):
-                raise A2AError(
-                    JsonRpcErrorCode.INVALID_PARAMS,
-                    'decisions must be {"<call id>": {"approved": true|false, "reason"?: "..."}}',
-                )
-            return cast(dict[str, Any], decisions)
+            if isinstance(decisions, dict):
+                try:
+                    return {
+                        call_id: Decision.model_validate(decision).model_dump(exclude_none=True)
+                        for call_id, decision in cast(dict[str, Any], decisions).items()
+                    }
+                except ValidationError:
+                    pass
+            raise A2AError(
+                JsonRpcErrorCode.INVALID_PARAMS,
+                'decisions must be {"<call id>": {"approved": true|false, "reason"?: "..."}} '
+                "(a reason of at most 4000 characters)",
+            )
     return None
 
 
@@ -906,8 +920,8 @@ def _page_offset(token: str | None) -> int:
     """
     if not token:
         return 0
-    if not (token.isascii() and token.isdigit()):
-        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"invalid pageToken {token!r}")
+    if not (token.isascii() and token.isdigit() and len(token) <= 18):  # `int` refuses over 4300 digits
+        raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"invalid pageToken {token[:40]!r}")
     return int(token)
 
 
