@@ -138,6 +138,27 @@ def test_bad_decision_bodies_are_400_and_the_pause_stays(approval_probe: Probe, 
     assert _awaiting(approval_probe, session_id) == [call_id]
 
 
+ODD_DECISION_HEADERS: list[dict[str, str]] = [
+    {"Content-Type": "text/plain"},
+    {"Content-Type": "application/x-www-form-urlencoded"},
+    {"Content-Type": "multipart/form-data; boundary=x"},
+    {"Content-Type": "application/json; charset=utf-16"},
+    {"Content-Type": ""},
+    {"Content-Encoding": "gzip"},
+    {"X-Session-ID": "another-session"},
+]
+
+
+@pytest.mark.parametrize("headers", ODD_DECISION_HEADERS, ids=lambda h: json.dumps(h)[:40])
+def test_decisions_with_odd_headers_get_clear_answers(approval_probe: Probe, headers: dict[str, str]) -> None:
+    session_id, call_id = _pause(approval_probe)
+    target = f"/approvals/{call_id}?session_id={session_id}"
+    answer = approval_probe.request("approvals decide", "POST", target, b'{"approved": false}', headers)
+    assert answer.status in (200, 202, 400, 415), answer.body
+    if answer.status >= 400:
+        assert _awaiting(approval_probe, session_id) == [call_id]
+
+
 BAD_WAITS = ["-1", "301", "abc", "nan", "inf", "-inf", "1e999", "", "0x10", "1%00"]
 
 
@@ -602,3 +623,37 @@ def test_odd_a2a_versions_are_json_rpc_errors(probe: Probe, version: str) -> Non
 
 def test_stored_data_is_readable_after_the_new_surfaces(approval_probe: Probe) -> None:
     assert_still_readable(approval_probe)
+
+
+@pytest.mark.parametrize("decision", [{"approved": "yes"}, {"approved": True, "also": 1}, "unknown call"], ids=str)
+@pytest.mark.parametrize("protocol", ["chat", "responses", "a2a"])
+def test_bad_decisions_in_streamed_requests_are_refused_before_the_stream(
+    approval_probe: Probe, protocol: str, decision: Any
+) -> None:
+    unknown = decision == "unknown call"
+    sent = {"approved": True} if unknown else decision
+    headers = {"Accept": "text/event-stream"}
+    if protocol == "chat":
+        session_id, call_id = _pause(approval_probe)
+        body = json.loads(_tool_turn(call_id, json.dumps(sent), "call_nope" if unknown else None))
+        headers["X-Session-ID"] = session_id
+        answer = approval_probe.request("streamed decision", "POST", CHAT, _json({**body, "stream": True}), headers)
+        assert answer.status == 400, answer.body
+        assert _awaiting(approval_probe, session_id) == [call_id]
+    elif protocol == "responses":
+        response_id, call_id = _paused_response(approval_probe)
+        item = {"approval_request_id": "mcpr_nope" if unknown else call_id, **{"approve": sent.get("approved")}}
+        extra = {k: v for k, v in sent.items() if k != "approved"}
+        body = {"input": [{"type": "mcp_approval_response", **item, **extra}], "previous_response_id": response_id}
+        answer = approval_probe.request("streamed decision", "POST", "/v1/responses", _json({**body, "stream": True}))
+        assert answer.status == (200 if extra else 400), answer.body  # an item may carry more fields (OpenAI's do)
+    else:
+        task_id, context_id, call_id = _input_required(approval_probe)
+        data = {"decisions": {"call_nope" if unknown else call_id: sent}}
+        params = {"message": _decision_message(task_id, context_id, data)}
+        answer = approval_probe.request(
+            "streamed decision", "POST", "/", _rpc("message/stream", params), headers | A2A_03
+        )
+        assert answer.json()["error"]["code"] == -32602, answer.body[:300]
+        get = approval_probe.request("readback", "POST", "/", _rpc("tasks/get", {"id": task_id}), A2A_03)
+        assert get.json()["result"]["status"]["state"] == "input-required", get.body[-300:]
