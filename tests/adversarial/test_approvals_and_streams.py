@@ -239,6 +239,13 @@ def test_another_principal_cannot_decide_over_chat_responses_or_a2a(
         assert answer.json()["error"]["code"] == -32001, (method, answer.body)
     get = owner.request("readback", "POST", "/", _rpc("tasks/get", {"id": task_id}), A2A_03)
     assert get.json()["result"]["status"]["state"] == "input-required", get.body
+    assert intruder.request("approvals intruder", "GET", f"/v1/responses/{response_id}").status == 404
+    stream = owner.request("stream", "POST", CHAT, _json({"messages": [ASK], "stream": True}))
+    first = next(line for line in stream.body.decode().splitlines() if line.startswith("data: {"))
+    completion = json.loads(first.removeprefix("data: "))["id"]
+    replay = intruder.request("approvals intruder", "GET", f"{CHAT}/{completion}/events", None, {"Last-Event-ID": "0"})
+    assert replay.status == 404, replay.body
+    assert owner.request("readback", "GET", f"{CHAT}/{completion}/events").status == 200
     owner.close()
 
 
@@ -657,3 +664,41 @@ def test_bad_decisions_in_streamed_requests_are_refused_before_the_stream(
         assert answer.json()["error"]["code"] == -32602, answer.body[:300]
         get = approval_probe.request("readback", "POST", "/", _rpc("tasks/get", {"id": task_id}), A2A_03)
         assert get.json()["result"]["status"]["state"] == "input-required", get.body[-300:]
+
+
+ODD_CONFIG_REFS: list[Any] = [
+    {"id": 5},
+    {"id": ""},
+    {"id": "nope"},
+    {"id": "x" * 10_000},
+    {"pushNotificationConfigId": []},
+]
+
+
+@pytest.mark.parametrize("method", ["GetTaskPushNotificationConfig", "DeleteTaskPushNotificationConfig"])
+@pytest.mark.parametrize("ref", ODD_CONFIG_REFS, ids=lambda r: json.dumps(r)[:30])
+def test_push_configs_of_a_real_task_with_odd_config_ids_are_json_rpc_errors(
+    approval_probe: Probe, method: str, ref: dict[str, Any]
+) -> None:
+    task_id, _, _ = _input_required(approval_probe)
+    answer = approval_probe.request(
+        "a2a push", "POST", "/", _rpc(method, {"task_id": task_id, **ref}), {"A2A-Version": "1.0"}
+    )
+    assert "error" in answer.json(), answer.body
+
+
+ODD_TASK_QUERIES: list[tuple[str, Any]] = [
+    ("ListTasks", {"contextId": "a b"}),
+    ("ListTasks", {"contextId": "x" * 10_000}),
+    ("ListTasks", {"contextId": 5}),
+    ("ListTasks", {"historyLength": 10**30}),
+    ("ListTasks", {"status": "TASK_STATE_NOPE"}),
+    ("GetTask", {"id": "nope", "historyLength": 10**30}),
+    ("GetTask", {"id": "nope", "historyLength": -1}),
+]
+
+
+@pytest.mark.parametrize(("method", "params"), ODD_TASK_QUERIES, ids=lambda p: json.dumps(p)[:40])
+def test_odd_task_queries_answer(approval_probe: Probe, method: str, params: Any) -> None:
+    answer = approval_probe.request("a2a list", "POST", "/", _rpc(method, params), {"A2A-Version": "1.0"})
+    assert answer.status == 200, answer.body
