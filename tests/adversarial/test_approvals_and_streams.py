@@ -12,8 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from .conftest import Answer, Probe, assert_still_readable
+from .test_properties import _has_lone_surrogate, json_value
 
 CHAT = "/v1/chat/completions"
 A2A_03 = {"A2A-Version": "0.3"}  # without it, the KAOS dialect: no status message
@@ -702,3 +705,52 @@ ODD_TASK_QUERIES: list[tuple[str, Any]] = [
 def test_odd_task_queries_answer(approval_probe: Probe, method: str, params: Any) -> None:
     answer = approval_probe.request("a2a list", "POST", "/", _rpc(method, params), {"A2A-Version": "1.0"})
     assert answer.status == 200, answer.body
+
+
+# --- property: a decision is accepted exactly when it has the one shape, over every protocol ----
+
+DECISIONS = settings(
+    max_examples=25,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+reason = st.one_of(st.none(), st.text(max_size=30), st.just("r" * 4001), st.integers(), st.booleans())
+decision_body = st.one_of(
+    st.fixed_dictionaries(
+        {"approved": st.one_of(st.booleans(), st.none(), st.integers(0, 1), st.sampled_from(["true", "yes"]))},
+        optional={"reason": reason, "extra": st.integers()},
+    ),
+    json_value,
+)
+
+
+def _well_formed(decision: Any) -> bool:
+    if not isinstance(decision, dict) or "approved" not in decision or not set(decision) <= {"approved", "reason"}:
+        return False
+    given = decision.get("reason")
+    return isinstance(decision["approved"], bool) and (given is None or (isinstance(given, str) and len(given) <= 4000))
+
+
+@DECISIONS
+@given(decision=decision_body, protocol=st.sampled_from(["by id", "chat", "a2a"]))
+def test_a_decision_is_taken_exactly_when_well_formed(approval_probe: Probe, decision: Any, protocol: str) -> None:
+    expected = _well_formed(decision) and not _has_lone_surrogate(decision, raw=False)
+    if protocol == "a2a":
+        task_id, context_id, call_id = _input_required(approval_probe)
+        params = {"message": _decision_message(task_id, context_id, {"decisions": {call_id: decision}})}
+        answer = approval_probe.request("decision property", "POST", "/", _rpc("message/send", params), A2A_03)
+        if expected:
+            assert answer.json()["result"]["status"]["state"] == "completed", answer.body[-300:]
+        else:  # -32700: NaN or Infinity somewhere, which JSON has not
+            assert answer.json()["error"]["code"] in (-32602, -32700), answer.body[-300:]
+        return
+    session_id, call_id = _pause(approval_probe)
+    if protocol == "by id":
+        target = f"/approvals/{call_id}?session_id={session_id}&wait=10"
+        answer = approval_probe.request("decision property", "POST", target, _json(decision))
+    else:
+        body = _tool_turn(call_id, json.dumps(decision))
+        answer = approval_probe.request("decision property", "POST", CHAT, body, {"X-Session-ID": session_id})
+    assert answer.status == (200 if expected else 400), answer.body[-300:]
+    assert _awaiting(approval_probe, session_id) == ([] if expected else [call_id])
