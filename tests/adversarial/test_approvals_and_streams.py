@@ -767,3 +767,52 @@ def test_a_decision_is_taken_exactly_when_well_formed(approval_probe: Probe, dec
         answer = approval_probe.request("decision property", "POST", CHAT, body, {"X-Session-ID": session_id})
     assert answer.status == (200 if expected else 400), answer.body[-300:]
     assert _awaiting(approval_probe, session_id) == ([] if expected else [call_id])
+
+
+QUERIES = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+timestamp = st.one_of(
+    st.datetimes(timezones=st.timezones()).map(lambda t: t.isoformat()),
+    st.datetimes().map(lambda t: t.isoformat()),
+    st.text(max_size=40),
+    json_value,
+)
+
+
+@QUERIES
+@given(
+    page_token=st.one_of(st.none(), st.integers(-(2**70), 2**70).map(str), st.text(max_size=30), json_value),
+    after=st.one_of(st.none(), timestamp),
+    method=st.sampled_from(["ListTasks", "tasks/list"]),
+)
+def test_any_task_listing_params_get_a_json_rpc_answer(
+    approval_probe: Probe, page_token: Any, after: Any, method: str
+) -> None:
+    params = {
+        key: value for key, value in (("pageToken", page_token), ("statusTimestampAfter", after)) if value is not None
+    }
+    answer = approval_probe.request("a2a list property", "POST", "/", _rpc(method, params))
+    reply = answer.json()
+    assert "result" in reply or reply["error"]["code"] in (-32602, -32700), reply
+
+
+@QUERIES
+@given(
+    call_id=st.text(min_size=1, max_size=40),
+    session_id=st.text(max_size=40),
+    wait=st.one_of(st.none(), st.text(max_size=8)),
+)
+def test_any_decision_target_gets_a_clear_answer(
+    approval_probe: Probe, call_id: str, session_id: str, wait: str | None
+) -> None:
+    from urllib.parse import quote
+
+    query = f"session_id={quote(session_id, safe='')}" + ("" if wait is None else f"&wait={quote(wait, safe='')}")
+    path = f"/approvals/{quote(call_id, safe='')}?{query}"
+    answer = approval_probe.request("approvals property", "POST", path, b'{"approved": true}')
+    # a path ending in "/" (an id ending in an escaped slash) is redirected without it, as on every route
+    assert answer.status in ((307,) if call_id.endswith("/") else (400, 404)), answer.body
