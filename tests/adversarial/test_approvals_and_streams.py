@@ -816,3 +816,24 @@ def test_any_decision_target_gets_a_clear_answer(
     answer = approval_probe.request("approvals property", "POST", path, b'{"approved": true}')
     # a path ending in "/" (an id ending in an escaped slash) is redirected without it, as on every route
     assert answer.status in ((307,) if call_id.endswith("/") else (400, 404)), answer.body
+
+
+@pytest.mark.parametrize(
+    "decision", [{"approved": "yes"}, {"approved": True, "reason": 5}, {"approved": True}], ids=str
+)
+def test_a2a_1_0_decisions_are_checked_like_0_3_ones(approval_probe: Probe, decision: dict[str, Any]) -> None:
+    task_id, context_id, call_id = _input_required(approval_probe)
+    message = {
+        "role": "ROLE_USER",
+        "messageId": "m-3",
+        "taskId": task_id,
+        "contextId": context_id,
+        "parts": [{"data": {"decisions": {call_id: decision}}}],
+    }
+    answer = approval_probe.request(
+        "a2a decision", "POST", "/", _rpc("SendMessage", {"message": message}), {"A2A-Version": "1.0"}
+    )
+    if decision == {"approved": True}:
+        assert answer.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED", answer.body[-300:]
+    else:
+        assert answer.json()["error"]["code"] == -32602, answer.body[-300:]
