@@ -837,3 +837,21 @@ def test_a2a_1_0_decisions_are_checked_like_0_3_ones(approval_probe: Probe, deci
         assert answer.json()["result"]["task"]["status"]["state"] == "TASK_STATE_COMPLETED", answer.body[-300:]
     else:
         assert answer.json()["error"]["code"] == -32602, answer.body[-300:]
+
+
+def test_a_decision_message_sent_again_at_once_resumes_the_task_once(approval_probe: Probe) -> None:
+    task_id, context_id, call_id = _input_required(approval_probe)
+    params = {"message": _decision_message(task_id, context_id, {"decisions": {call_id: {"approved": True}}})}
+    probes = [Probe(approval_probe.name, approval_probe.port, approval_probe.key) for _ in range(4)]
+    with ThreadPoolExecutor(len(probes)) as pool:  # one message (one messageId) sent four times: a client's retries
+        answers = list(
+            pool.map(lambda p: p.request("approvals race", "POST", "/", _rpc("message/send", params), A2A_03), probes)
+        )
+    for probe in probes:
+        probe.close()
+    states = [a.json().get("result", {}).get("status", {}).get("state") or a.json()["error"]["code"] for a in answers]
+    assert set(states) <= {"completed", -32602}, [a.body[-300:] for a in answers]
+    assert "completed" in states, states
+    get = approval_probe.request("readback", "POST", "/", _rpc("tasks/get", {"id": task_id}), A2A_03)
+    assert get.json()["result"]["status"]["state"] == "completed", get.body[-300:]
+    assert _answers(approval_probe, context_id).count("Done.") == 1
