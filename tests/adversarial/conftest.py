@@ -21,14 +21,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from pais_testing.identity_provider import IdentityProvider
 from pais_testing.redis_server import RedisServer
-from pais_testing.scripted_model import ScriptedModelServer
+from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
 from pais_testing.threaded_server import ThreadedServer
+from pydantic_ai import Agent
 
 from pais_core import Settings
 from pais_server import create_app
 
 API_KEY = "adversarial-key"
+AUDIENCE = "adv-approvals"
 DEPENDENCY_FAILURES = {502, 503, 504}
 TALLY: Counter[str] = Counter()
 STATUSES: Counter[tuple[str, str]] = Counter()
@@ -77,7 +80,7 @@ class Probe:
         response = connection.getresponse()
         answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
         STATUSES[kind, _outcome(method, path, answer)] += 1
-        where = f"{self.name} {kind} {method} {path} {(body or b'')[:200]!r}"
+        where = f"{self.name} {kind} {method} {path[:200]} {(body or b'')[:200]!r}"
         if answer.status >= 500:
             TALLY["(dependency 5xx)" if answer.status in DEPENDENCY_FAILURES else "(other 5xx)"] += 1
             FIVE_XX.append(f"{answer.status} {where}: {answer.body[:300]!r}")
@@ -175,6 +178,67 @@ def probe(request: pytest.FixtureRequest, servers: dict[str, ThreadedServer]) ->
     """A fresh keep-alive connection to one target (with the key where one is needed)."""
     name: str = request.param
     probe = Probe(name, servers[name].port, API_KEY if name == "keyed" else None)
+    yield probe
+    probe.close()
+
+
+@pytest.fixture(scope="session")
+def idp() -> Iterator[IdentityProvider]:
+    with IdentityProvider() as provider:
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def approval_servers(redis: RedisServer, idp: IdentityProvider) -> Iterator[dict[str, ThreadedServer]]:
+    """Servers whose `refund` tool needs approval, with a model that first calls it, then answers "Done.".
+
+    Local memory, Redis memory, and a local one behind `AGENT_API_KEY` that also accepts `idp`'s tokens.
+    """
+    agent = Agent(name="adv-shop")
+
+    @agent.tool_plain
+    def refund(order: str) -> str:
+        """Refund an order."""
+        return f"order {order} refunded"
+
+    with ScriptedModelServer(scripted(tool_call("refund", order="42"), "Done.")) as model:
+        keyed = {"agent_api_key": API_KEY, "auth_jwks_url": idp.jwks_url, "auth_issuer": idp.issuer}
+        apps = {
+            "local": create_app(_settings("adv-ap-local", model, tools_require_approval="refund"), agent),
+            "redis": create_app(
+                _settings(
+                    "adv-ap-redis",
+                    model,
+                    tools_require_approval="refund",
+                    memory_type="redis",
+                    memory_redis_url=redis.url,
+                ),
+                agent,
+            ),
+            "keyed": create_app(
+                _settings("adv-ap-keyed", model, tools_require_approval="refund", auth_audience=AUDIENCE, **keyed),
+                agent,
+            ),
+        }
+        started = {name: ThreadedServer(app).start() for name, app in apps.items()}
+        yield started
+        for server in started.values():
+            server.stop()
+
+
+@pytest.fixture(params=["local", "redis", "keyed"])
+def approval_probe(request: pytest.FixtureRequest, approval_servers: dict[str, ThreadedServer]) -> Iterator[Probe]:
+    """A keep-alive connection to one server with approvals (with the key where one is needed)."""
+    name: str = request.param
+    probe = Probe(f"approvals-{name}", approval_servers[name].port, API_KEY if name == "keyed" else None)
+    yield probe
+    probe.close()
+
+
+@pytest.fixture
+def intruder(approval_servers: dict[str, ThreadedServer], idp: IdentityProvider) -> Iterator[Probe]:
+    """Another principal (`mallory`, a token) on the keyed approvals server, where the key's principal pauses runs."""
+    probe = Probe("intruder", approval_servers["keyed"].port, idp.issue("mallory", audience=AUDIENCE))
     yield probe
     probe.close()
 

@@ -394,7 +394,7 @@ A2AVersion = Literal["0.3", "1.0"]
 
 A2A_VERSION_HEADER = "A2A-Version"
 """The request header that picks the protocol version of a call's shapes (A2A 1.0, section 3.6)."""
-_VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.\d+)?\s*$")
+_VERSION = re.compile(r"^\s*([0-9]{1,9})\.([0-9]{1,9})(?:\.[0-9]{1,9})?\s*$")  # `int` refuses 4300+ digits
 
 
 def negotiate_a2a_version(header: str | None) -> A2AVersion | None:

@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictBool, Tag
 
 from ._openai_models import JsonSchemaFormat
 
@@ -100,7 +100,7 @@ class McpApprovalResponseItem(BaseModel):
     type: Literal["mcp_approval_response"] = "mcp_approval_response"
     id: str | None = None
     approval_request_id: str
-    approve: bool
+    approve: StrictBool
     reason: str | None = None
 
 

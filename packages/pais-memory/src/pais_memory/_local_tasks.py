@@ -206,9 +206,12 @@ def offset_page(items: list[Any], cursor: str | None, limit: int) -> Page[Any]:
 
 
 def parse_offset(cursor: str | None) -> int:
-    """Decode a non-negative integer cursor (an offset, sequence number or score); reject garbage."""
+    """Decode a non-negative integer cursor (an offset, sequence number or score); reject garbage.
+
+    At most 18 digits (every cursor given fits a signed 64-bit integer; `int` refuses over 4300 digits).
+    """
     if cursor is None or cursor == "":
         return 0
-    if not (cursor.isascii() and cursor.isdigit()):  # `isdigit` alone accepts digits `int` rejects, like '²'
-        raise BadRequestError(f"invalid cursor {cursor!r}")
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):  # `isdigit` alone accepts '²'
+        raise BadRequestError(f"invalid cursor {cursor[:40]!r}")
     return int(cursor)

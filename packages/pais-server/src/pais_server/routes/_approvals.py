@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from pais_core import PaisError, Task, parts_text, principal_scope
 
@@ -18,6 +16,7 @@ from ..auth import ALL, NOTHING
 from ..http._errors import error_responses
 from ..protocols.a2a._tasks import A2AError, A2ATasks
 from ..runtime._approval_decisions import decide, resume
+from ..runtime._approvals import Decision
 from ..runtime._deferred import PausedRun, peek_paused_run
 from ..runtime._runner import RunResult
 
@@ -73,16 +72,6 @@ def _awaiting(paused: PausedRun) -> list[dict[str, Any]]:
     ]
 
 
-class Decision(BaseModel):
-    """A person's decision on a call awaiting approval."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    approved: bool
-    reason: str | None = Field(default=None, max_length=4000)
-    """Why it was denied: the model sees it as the tool's failure."""
-
-
 @router.post(
     "/approvals/{call_id}",
     responses={
@@ -125,13 +114,11 @@ async def decide_approval(
             return {**body, "status": "resumed"}
         if task_run is not None:
             body["task_id"] = task_run.task.id
-            outcome: Awaitable[RunResult | PaisError | Task] = task_run.result()
-        else:
-            outcome = asyncio.shield(resume(runtime.runner, decided.paused))
-    try:
-        settled = await asyncio.wait_for(outcome, wait) if wait else None
-    except TimeoutError:
-        settled = None
+        run: asyncio.Future[Any] = task_run.future if task_run is not None else resume(runtime.runner, decided.paused)
+    settled: RunResult | PaisError | Task | None = None
+    if wait:
+        done, _ = await asyncio.wait({run}, timeout=wait)  # a timeout leaves the run going
+        settled = run.result() if done else None
     if settled is None:
         response.status_code = 202
         return {**body, "status": "resumed"}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_ai import RunContext, ToolDenied
 from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.tools import ToolDefinition
@@ -26,6 +26,7 @@ __all__ = [
     "MCP_TOOL_KEY",
     "TIMED_OUT_MESSAGE",
     "ApprovalPolicy",
+    "Decision",
     "approval_decided",
     "approval_decision",
     "approval_patterns",
@@ -71,20 +72,23 @@ class ApprovalPolicy(AbstractCapability[Any]):
         return toolset.approval_required(required)
 
 
-class _Decision(BaseModel):
-    model_config = ConfigDict(strict=True)
+class Decision(BaseModel):
+    """A person's decision on a call awaiting approval, the same over every protocol."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     approved: bool
-    reason: str | None = None
+    reason: str | None = Field(default=None, max_length=4000)
+    """Why it was denied: the model sees it as the tool's failure."""
 
 
-def _read(call_id: str, content: str) -> _Decision:
+def _read(call_id: str, content: str) -> Decision:
     try:
-        return _Decision.model_validate_json(content)
+        return Decision.model_validate_json(content)
     except ValidationError:
         raise BadRequestError(
             f"the tool message for {call_id!r} answers a call awaiting approval: its content must be "
-            '{"approved": true} or {"approved": false, "reason": "..."}',
+            '{"approved": true} or {"approved": false, "reason": "..."} (at most 4000 characters)',
             param="messages",
         ) from None
 

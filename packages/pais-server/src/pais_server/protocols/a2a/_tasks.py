@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar, cast
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from pydantic import ValidationError
 from pydantic_ai import CancellationToken
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, UserPromptPart
 from pydantic_ai.messages import TextPart as ModelTextPart
@@ -58,6 +59,8 @@ from pais_telemetry import A2A_CONTEXT_ID, A2A_TASK_ID, A2A_TASK_SPAN, A2A_TASK_
 
 from ...auth import ALL, NOTHING
 from ...runtime import Budgets, pursue
+from ...runtime._approvals import Decision
+from ...runtime._deferred import deferred_results, peek_paused_run
 from ...runtime._leases import Leases, LeaseSweeper
 from ...runtime._run_log import RunLogWriter
 from ...runtime._runner import AgentRunner, RunInput, RunResult, TextDelta, ToolProgress
@@ -380,7 +383,8 @@ class A2ATasks:
         Of concurrent decisions on one pause, one resumes the run; the others are refused.
 
         Raises:
-            A2AError: the task is missing, another's, not awaiting approval, or already decided.
+            A2AError: the task is missing, another's, of another context, not awaiting approval, or already decided.
+            BadRequestError: a decision names no call awaiting one, or a call awaiting one has none.
         """
         decisions = _decisions(message)
         if decisions is None or message.task_id is None:
@@ -388,6 +392,11 @@ class A2ATasks:
         task = await self._load(message.task_id)
         # decided by its owner, or the agent's operators for its own task (it resumes as the agent)
         acting = await self._access(self.access.resuming_as(task.context_id), task.id)
+        if message.context_id not in (None, task.context_id):
+            raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"task {task.id} is not of context {message.context_id!r}")
+        results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
+        if task.status.state == "input-required" and (paused := await peek_paused_run(self.memory, task.context_id)):
+            deferred_results(paused, results)  # an unknown or missing decision is refused before the pause is taken
         pause = f"approval-decided:{task.id}:{task.status.timestamp}"
         if task.status.state != "input-required" or await self.memory.claim(pause, message.message_id) != (
             message.message_id
@@ -401,7 +410,6 @@ class A2ATasks:
             _working(task.model_copy(update={"history": [*(task.history or []), received]})), "task.working"
         )
         token = CancellationToken()
-        results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
         budgets = _resumed_budgets(task, self.runner.settings)
         goal = _conversation(task.history[0])[0] if budgets is not None and task.history else ""
         with principal_scope(acting):  # the run, its task record and its lease act for it
@@ -428,6 +436,10 @@ class A2ATasks:
         page = await self.memory.list_tasks(context_id=context_id, state="input-required", limit=1)
         waiting = Task.model_validate(page.items[0]) if page.items else None
         if waiting is None:
+            latest = await self.memory.list_tasks(context_id=context_id, limit=1)
+            last = Task.model_validate(latest.items[0]) if latest.items else None
+            if last is not None and last.status.state in ("submitted", "working"):  # resumed by an A2A message
+                raise A2AError(JsonRpcErrorCode.INVALID_PARAMS, f"task {last.id} was resumed meanwhile")
             return None
         decided = Message(
             role="user", parts=[DataPart(data={"decisions": {}})], taskId=waiting.id, contextId=context_id
@@ -851,15 +863,19 @@ def _decisions(message: Message) -> dict[str, Any] | None:
         data: Any = part.data if isinstance(part, DataPart) else None
         if isinstance(data, dict) and "decisions" in data:
             decisions = cast(dict[str, Any], data)["decisions"]
-            if not isinstance(decisions, dict) or not all(
-                isinstance(d, dict) and isinstance(cast(dict[str, Any], d).get("approved"), bool)
-                for d in cast(dict[str, Any], decisions).values()
-            ):
-                raise A2AError(
-                    JsonRpcErrorCode.INVALID_PARAMS,
-                    'decisions must be {"<call id>": {"approved": true|false, "reason"?: "..."}}',
-                )
-            return cast(dict[str, Any], decisions)
+            if isinstance(decisions, dict):
+                try:
+                    return {
+                        call_id: Decision.model_validate(decision).model_dump(exclude_none=True)
+                        for call_id, decision in cast(dict[str, Any], decisions).items()
+                    }
+                except ValidationError:
+                    pass
+            raise A2AError(
+                JsonRpcErrorCode.INVALID_PARAMS,
+                'decisions must be {"<call id>": {"approved": true|false, "reason"?: "..."}} '
+                "(a reason of at most 4000 characters)",
+            )
     return None
 
 

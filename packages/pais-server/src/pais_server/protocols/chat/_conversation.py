@@ -39,7 +39,7 @@ def split_conversation(messages: list[ChatMessage]) -> Conversation:
     Raises:
         BadRequestError: the list does not end with a user message with text or with tool results,
             or an assistant message's `tool_calls` are not all answered by tool messages before the
-            next message.
+            next message, or two tool messages answer one call.
     """
     last = messages[-1]
     system = "\n\n".join(m.text() for m in messages if m.role in ("system", "developer") and m.text()) or None
@@ -62,6 +62,8 @@ def _resuming(messages: list[ChatMessage], system: str | None) -> Conversation:
     for message in messages[start:]:
         if not message.tool_call_id:
             raise BadRequestError("a tool message needs the tool_call_id it answers", param="messages")
+        if message.tool_call_id in results:  # e.g. an approval and a denial of one call
+            raise BadRequestError(f"two tool messages answer tool call {message.tool_call_id!r}", param="messages")
         results[message.tool_call_id] = message.text()
     prompt = next((m.text() for m in reversed(messages[:start]) if m.role == "user"), "")
     return Conversation(prompt=prompt, history=_history(messages), system=system, tool_results=results)
