@@ -14,8 +14,12 @@ __all__ = ["RunLogWriter"]
 
 logger = logging.getLogger("pais_server.runs")
 
-_LINGER_SECONDS = 0.005
-"""How long the writer lets more events gather after the first of a batch (none once the run ended)."""
+_LINGER_SECONDS = 0.05
+"""How long the writer lets more events gather after the first of a batch (none once the run ended).
+
+Under load a fast chat stream spreads its events over tens of milliseconds; 50 ms makes it about two
+writes instead of five (chat at 16 clients: 1.00 of the server without the run log, 0.87 with 5 ms),
+and a live follower sees events at most that much later."""
 
 
 class RunLogWriter:
