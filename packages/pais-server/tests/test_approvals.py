@@ -298,6 +298,19 @@ def test_an_a2a_task_awaits_approval_as_input_required(
     assert ran == (["42"] if approved else [])
 
 
+def test_the_kaos_dialect_lists_the_calls_awaiting_approval_in_the_task_events(shop: Served, ran: list[str]) -> None:
+    message = {"role": "user", "parts": [{"kind": "text", "text": "Refund order 42"}], "contextId": "ctx-kaos-approve"}
+    request = {"jsonrpc": "2.0", "id": "1", "method": "message/send", "params": {"message": message}}
+
+    task = shop.http.post("/", json=request).json()["result"]  # no A2A-Version header: the KAOS dialect
+
+    assert task["status"]["state"] == "input-required"
+    [event] = [e for e in task["events"] if e["type"] == "task.input-required"]
+    [approval] = event["data"]["approvals"]
+    assert (approval["tool"], approval["arguments"]) == ("refund", {"order": "42"})
+    assert ran == []
+
+
 def test_the_responses_api_asks_with_mcp_approval_requests_and_takes_mcp_approval_responses(
     shop: Served, ran: list[str]
 ) -> None:

@@ -737,7 +737,10 @@ class A2ATasks:
 
     def _ended(self, run: TaskRun, state: TaskState, text: str) -> Task:
         """The task as the run ended it: the answer as an artifact and in the history, or the reason."""
-        task = _with_event(run.task, f"task.{state}", **({"error": text} if state == "failed" else {}))
+        data = (
+            {"error": text} if state == "failed" else {"approvals": run.approvals} if state == "input-required" else {}
+        )
+        task = _with_event(run.task, f"task.{state}", **data)  # the KAOS dialect shows events, not status messages
         if state == "input-required":  # paused for approval: the calls awaiting it, as data
             parts: list[TextPart | FilePart | DataPart] = [DataPart(data={"approvals": run.approvals})]
             if text:
