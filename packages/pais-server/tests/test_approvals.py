@@ -14,6 +14,7 @@ from pais_testing.agent_processes import a2a_user_message as user_message
 from pais_testing.mcp_server import McpTestServer
 from pais_testing.redis_server import RedisServer
 from pais_testing.scripted_model import ScriptedModelServer, scripted, tool_call
+from pais_testing.webhook_receiver import WebhookReceiver
 from pydantic_ai import Agent
 from pydantic_ai.tools import ToolDefinition
 
@@ -296,6 +297,34 @@ def test_an_a2a_task_awaits_approval_as_input_required(
     again = rpc_error(shop, "message/send", {"message": _decisions(task, {approval["id"]: {"approved": True}})})
     assert "awaits no approval" in again["message"]
     assert ran == (["42"] if approved else [])
+
+
+def test_a_decision_message_may_add_a_push_config_to_the_task(
+    serve_pais: ServeFactory, scripted_model: ScriptedModelServer, ran: list[str]
+) -> None:
+    scripted_model.handler = scripted(tool_call("refund", order="42"), "Done.")
+    served = serve_pais(
+        _shop(ran),
+        model_api_url=scripted_model.url,
+        model_name="scripted",
+        tools_require_approval="refund",
+        a2a_push_allowed_hosts="127.0.0.1",
+    )
+    task = rpc(served, "message/send", {"message": user_message("Refund order 42", "ctx-push-decision")})
+    [data] = [p["data"] for p in task["status"]["message"]["parts"] if p["kind"] == "data"]
+    decision = {"message": _decisions(task, {data["approvals"][0]["id"]: {"approved": True}})}
+    private = {"url": "http://10.0.0.1/hook", "token": "t"}
+
+    refused = rpc_error(served, "message/send", {**decision, "configuration": {"pushNotificationConfig": private}})
+    assert refused["code"] == -32602  # refused before the pause is taken: it can still be decided
+    with WebhookReceiver() as receiver:
+        config = {"url": f"{receiver.base_url}/decided", "token": "t"}
+        done = rpc(served, "message/send", {**decision, "configuration": {"pushNotificationConfig": config}})
+        delivered = receiver.wait_for("/decided", "TASK_STATE_COMPLETED")
+
+    assert done["status"]["state"] == "completed"
+    assert [n.state for n in delivered] == ["TASK_STATE_WORKING", "TASK_STATE_COMPLETED"]
+    assert ran == ["42"]
 
 
 def test_the_kaos_dialect_lists_the_calls_awaiting_approval_in_the_task_events(shop: Served, ran: list[str]) -> None:

@@ -283,7 +283,7 @@ class A2ATasks:
                 )
             budgets = Budgets.resolve(params.configuration.budgets, self.runner.settings)
         if message.task_id is not None:
-            decided = await self._decided(message, depth=depth, stream=stream)
+            decided = await self._decided(message, depth=depth, stream=stream, push=push)
             if decided is not None:
                 return decided
             await self._refuse_follow_up(message.task_id)
@@ -376,11 +376,14 @@ class A2ATasks:
         self._runs.pop(task_id, None)
         self._leases.drop(task_id)
 
-    async def _decided(self, message: Message, *, depth: int, stream: bool) -> TaskRun | None:
+    async def _decided(
+        self, message: Message, *, depth: int, stream: bool, push: dict[str, Any] | None = None
+    ) -> TaskRun | None:
         """Resume an `input-required` task with the message's approval decisions; None when it has none.
 
         The decisions are a data part `{"decisions": {"<call id>": {"approved": bool, "reason"?: str}}}`.
-        Of concurrent decisions on one pause, one resumes the run; the others are refused.
+        Of concurrent decisions on one pause, one resumes the run; the others are refused. `push` (the
+        send's push-notification config) is added to the task's configs, like a new task's.
 
         Raises:
             A2AError: the task is missing, another's, of another context, not awaiting approval, or already decided.
@@ -397,6 +400,7 @@ class A2ATasks:
         results = {call_id: json.dumps(decision) for call_id, decision in decisions.items()}
         if task.status.state == "input-required" and (paused := await peek_paused_run(self.memory, task.context_id)):
             deferred_results(paused, results)  # an unknown or missing decision is refused before the pause is taken
+        webhook = None if push is None else await self._push_config(push, default_id=task.id)
         pause = f"approval-decided:{task.id}:{task.status.timestamp}"
         if task.status.state != "input-required" or await self.memory.claim(pause, message.message_id) != (
             message.message_id
@@ -405,6 +409,8 @@ class A2ATasks:
                 JsonRpcErrorCode.INVALID_PARAMS,
                 f"task {task.id} awaits no approval decisions ({task.status.state}, or decided already)",
             )
+        if webhook is not None:
+            await self.memory.put_push_config(task.id, webhook.id, webhook.model_dump())
         received = message.model_copy(update={"context_id": task.context_id})
         task = _with_event(
             _working(task.model_copy(update={"history": [*(task.history or []), received]})), "task.working"
