@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Any
 
 import pytest
@@ -291,6 +292,9 @@ def test_shutdown_waits_for_a_summary_being_written(scripted_model: ScriptedMode
                 chat(served, "s", prompt_for(turn))
             served.http.close()
             served.openai.close()
+            started = time.monotonic()  # the summary is written after the answer: wait until its request is sent
+            while not any(is_summariser(call) for call in scripted_model.calls) and time.monotonic() - started < 30:
+                time.sleep(0.01)
             assert any(is_summariser(call) for call in scripted_model.calls)  # started, answer still pending
 
         async def stored_summary() -> str | None:
