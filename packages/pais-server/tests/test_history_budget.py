@@ -235,7 +235,7 @@ def test_replicas_share_the_summary_through_redis(
         last = [call for call in scripted_model.calls if not is_summariser(call)][-1]
         assert any("The user's name is Ada." in text for text in last.text_of("system"))
         events = [replica.events("shared") for replica in replicas]
-        assert events[0] == events[1]
+        assert events[1][: len(events[0])] == events[0]  # a summary written in the background may land in between
         summaries = [e["content"] for e in events[0] if e["event_type"] == "summary"]
         system = "\n".join(last.text_of("system"))
         assert any(summary in system for summary in summaries)  # (a later one may have been written since)
