@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pais_core import MemoryEvent
-from pais_memory import LocalMemory, Memory, RedisMemory
+from pais_memory import LocalMemory, Memory, Page, RedisMemory
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "support"))
@@ -43,20 +43,11 @@ async def _fill(memory: Memory, n: int) -> None:
         await memory.put_paused_run(f"s-{i}", b"x" * 2000, ttl_seconds=3600, listed=True)
 
 
-async def _by_sessions(memory: Memory) -> int:
+async def _pending(memory: Memory, list_page: Callable[..., Awaitable[Page[str]]]) -> int:
+    """How many paused runs the pages of `list_page` (sessions, or the paused-run index) lead to."""
     found, cursor = 0, None
     while True:
-        page = await memory.list_sessions(cursor=cursor, limit=100)
-        states = await asyncio.gather(*(memory.peek_paused_run(s) for s in page.items))
-        found += sum(state is not None for state in states)
-        if (cursor := page.next_cursor) is None:
-            return found
-
-
-async def _by_index(memory: Memory) -> int:
-    found, cursor = 0, None
-    while True:
-        page = await memory.list_paused_runs(cursor=cursor, limit=100)
+        page = await list_page(cursor=cursor, limit=100)
         states = await asyncio.gather(*(memory.peek_paused_run(s) for s in page.items))
         found += sum(state is not None for state in states)
         if (cursor := page.next_cursor) is None:
@@ -76,8 +67,8 @@ async def _median_ms(call: Callable[[], Awaitable[int]]) -> float:
 async def _measure(memory: Memory, n: int) -> dict[str, float]:
     await _fill(memory, n)
     return {
-        "sessions_ms": await _median_ms(lambda: _by_sessions(memory)),
-        "index_ms": await _median_ms(lambda: _by_index(memory)),
+        "sessions_ms": await _median_ms(lambda: _pending(memory, memory.list_sessions)),
+        "index_ms": await _median_ms(lambda: _pending(memory, memory.list_paused_runs)),
     }
 
 
